@@ -1,0 +1,1 @@
+"""Agent types: households, firms, local authorities, platforms."""

@@ -1,0 +1,572 @@
+"""Households: state held in numpy arrays, one Mesa agent per household as its public face.
+
+A household agent stands for ``model.household_weight`` real households. Its state lives in
+:class:`HouseholdArrays` (one slot per agent, slots of dissolved households are reused), so
+that every monthly process below works on whole arrays at once. The
+:class:`Household` Mesa agent is a view: its attributes read the arrays, so users can
+query ``model.agents_by_type[Household]`` as in any Mesa model.
+
+Processes (each a function of the model, called by the schedule in ``model.py``):
+    :func:`demography`: ageing, retirement, dissolution, formation of new households.
+    :func:`work_and_commute`: telework days, commuting kilometres and CO2.
+    :func:`use_services`: eligibility to rights, claims and take-up at a counter, online or
+        with a mediator (non-take-up otherwise); learning (digital literacy).
+    :func:`channel_shares`: split of the proximity basket between local shops, the global
+        platform and the local platform (multinomial logit).
+    :func:`relocate`: discrete (logit) choice of territory by households considering a move.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulation.model import TerritoryModel
+
+SKILLS = ("low", "mid", "high")
+AGE_BANDS = ((20, 30), (30, 45), (45, 60), (60, 75), (75, 95))
+AGE_BAND_SHARES = (0.10, 0.24, 0.27, 0.24, 0.15)  # reference persons, INSEE order of magnitude
+# Mean literacy by age band, normal sd 0.2: calibrated so that the shares below 0.3 are
+# 2 %, 4 %, 8 %, 20 % and 50 % (INSEE Première 1953: illectronism by age, 2021).
+LITERACY_MEAN = (0.711, 0.650, 0.581, 0.468, 0.300)
+LITERACY_SD = 0.2
+INCOME_FLOOR = 50.0  # EUR/month, floor used in logarithms (Theil, location utility)
+
+
+class HouseholdArrays:
+    """Per-household state, one slot per household agent (EUR, months, years, shares).
+
+    Args:
+        capacity: initial number of slots.
+    """
+
+    FIELDS = {
+        "alive": bool, "home": np.int32, "age": float, "skill": np.int8,
+        "literacy": float, "employer": np.int32, "remote_capable": bool,
+        "premise_u": float, "owner": bool, "wage": float, "income": float,
+        "pretransfer": float, "savings": float, "cap_income": float, "unemp_months": np.int32,
+        "taken_up": bool, "eligible": bool, "telework_days": float, "commute_km": float,
+        "newdeal_months": np.int32, "helped": bool, "hours": float,
+    }
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = 0
+        for name, dt in self.FIELDS.items():
+            setattr(self, name, np.zeros(0, dtype=dt))
+        self.agents: list[Household | None] = []
+        self.grow(capacity)
+
+    def grow(self, extra: int) -> None:
+        """Add ``extra`` empty (dead) slots."""
+        for name, dt in self.FIELDS.items():
+            fill = -1 if name == "employer" else 0
+            setattr(self, name, np.concatenate([getattr(self, name),
+                                                np.full(extra, fill, dtype=dt)]))
+        self.agents.extend([None] * extra)
+        self.capacity += extra
+
+    def free_slots(self, n: int) -> np.ndarray:
+        """Return ``n`` dead slot indices, growing the arrays if needed."""
+        free = np.flatnonzero(~self.alive)
+        if free.size < n:
+            self.grow(max(n - free.size, self.capacity // 10 + 16))
+            free = np.flatnonzero(~self.alive)
+        return free[:n]
+
+    def clear(self, idx: np.ndarray) -> None:
+        """Reset slots to the dead state."""
+        for name, dt in self.FIELDS.items():
+            getattr(self, name)[idx] = -1 if name == "employer" else dt(0)
+
+
+class Household(Agent):
+    """A household agent (a view on :class:`HouseholdArrays`, slot ``idx``).
+
+    Attributes read from the arrays: ``territory`` (code), ``age`` (years), ``skill``,
+    ``literacy`` (0-1), ``employer`` (a :class:`~simulation.agents.firm.Firm` or None),
+    ``income`` (EUR/month, disposable), ``savings`` (EUR), ``telework_days`` (days/week),
+    ``has_broadband``, ``takes_up_rights``.
+    """
+
+    def __init__(self, model: TerritoryModel, idx: int) -> None:
+        super().__init__(model)
+        self.idx = int(idx)
+
+    @property
+    def _a(self) -> HouseholdArrays:
+        return self.model.hh
+
+    @property
+    def territory(self) -> str:
+        """Code of the home territory."""
+        return self.model.tmap.codes[int(self._a.home[self.idx])]
+
+    @property
+    def age(self) -> float:
+        """Age of the reference person (years)."""
+        return float(self._a.age[self.idx])
+
+    @property
+    def skill(self) -> str:
+        """Skill level: low, mid or high."""
+        return SKILLS[int(self._a.skill[self.idx])]
+
+    @property
+    def literacy(self) -> float:
+        """Digital literacy, 0 to 1."""
+        return float(self._a.literacy[self.idx])
+
+    @property
+    def employed(self) -> bool:
+        """Whether the household's earner has a job."""
+        return bool(self._a.employer[self.idx] >= 0)
+
+    @property
+    def employer(self):
+        """The employing Firm agent, or None."""
+        f = int(self._a.employer[self.idx])
+        return None if f < 0 else self.model.firms.agents[f]
+
+    @property
+    def income(self) -> float:
+        """Disposable income of the last month (EUR/month)."""
+        return float(self._a.income[self.idx])
+
+    @property
+    def savings(self) -> float:
+        """Savings (EUR)."""
+        return float(self._a.savings[self.idx])
+
+    @property
+    def telework_days(self) -> float:
+        """Telework days per week."""
+        return float(self._a.telework_days[self.idx])
+
+    @property
+    def has_broadband(self) -> bool:
+        """Whether the home premise has very-high-speed access."""
+        return bool(self._a.premise_u[self.idx] < self.model.terr.broadband[self._a.home[self.idx]])
+
+    @property
+    def takes_up_rights(self) -> bool:
+        """Whether the household currently receives the minimum income it is eligible for."""
+        return bool(self._a.taken_up[self.idx])
+
+    def __repr__(self) -> str:
+        return (f"Household(id={self.unique_id}, territory={self.territory}, age={self.age:.0f}, "
+                f"skill={self.skill}, employed={self.employed}, income={self.income:.0f})")
+
+
+# --------------------------------------------------------------------------- helpers
+def connected(model: TerritoryModel, idx: np.ndarray | None = None) -> np.ndarray:
+    """Whether households have broadband at home (premise draw below the coverage)."""
+    h = model.hh
+    if idx is None:
+        return h.premise_u < model.terr.broadband[h.home]
+    return h.premise_u[idx] < model.terr.broadband[h.home[idx]]
+
+
+def remote_access(model: TerritoryModel) -> np.ndarray:
+    """Whether each household can work remotely: broadband at home or a tiers-lieu seat.
+
+    Tiers-lieux seats in a territory are shared among its remote-capable households without
+    home broadband; a household gets a seat with probability min(1, seats / demand).
+    """
+    h = model.hh
+    conn = connected(model)
+    need = h.alive & h.remote_capable & ~conn
+    demand = np.bincount(h.home[need], minlength=model.K).astype(float)
+    seats = model.terr.tiers_lieux * model.p.tiers_lieu_seats / model.household_weight
+    p_seat = np.where(demand > 0, np.minimum(1.0, seats / np.maximum(demand, 1e-9)), 1.0)
+    # deterministic in the household's premise draw: the same households get seats first
+    has_seat = need & (h.premise_u > 1.0 - p_seat[h.home] * (1.0 - model.terr.broadband[h.home]))
+    return conn | has_seat
+
+
+# --------------------------------------------------------------------------- creation
+def create(model: TerritoryModel, idx: np.ndarray, home: np.ndarray, age: np.ndarray,
+           rng: np.random.Generator, young: bool = False) -> None:
+    """Fill slots ``idx`` with new households and create their Mesa agents.
+
+    Args:
+        model: the model.
+        idx: slot indices (dead slots).
+        home: territory index of each new household.
+        age: age of each reference person (years).
+        rng: generator of the calling process (init or demography stream).
+        young: new households formed during the run (younger, more educated cohorts).
+    """
+    p = model.p
+    h = model.hh
+    n = idx.size
+    h.alive[idx] = True
+    h.home[idx] = home
+    h.age[idx] = age
+    kind_mult = np.array([1.5, 1.1, 0.8, 0.7])[model.tmap.kind[home]]
+    ph = np.clip(p.share_high_skill * kind_mult * (1.3 if young else 1.0), 0, 0.9)
+    pm = np.full(n, p.share_mid_skill * (1.1 if young else 1.0))
+    u = rng.random(n)
+    h.skill[idx] = np.where(u < ph, 2, np.where(u < ph + pm, 1, 0))
+    band = np.searchsorted([b[1] for b in AGE_BANDS], age, side="right").clip(0, 4)
+    mean = np.asarray(LITERACY_MEAN)[band] + 0.04 * (h.skill[idx] - 1)
+    h.literacy[idx] = np.clip(rng.normal(mean, LITERACY_SD), 0.0, 1.0)
+    po = np.clip(p.owner_share + 0.3 * (age - 50.0) / 40.0, 0.05, 0.95)
+    h.owner[idx] = rng.random(n) < (po if not young else 0.15)
+    rshare = np.array([p.remote_share_low, p.remote_share_mid, p.remote_share_high])
+    h.remote_capable[idx] = rng.random(n) < rshare[h.skill[idx]]
+    h.premise_u[idx] = rng.random(n)
+    # part-time work (half time): 30 % of low-skill, 10 % of mid-skill, 5 % of high-skill
+    pt = np.array([0.30, 0.10, 0.05])[h.skill[idx]]
+    h.hours[idx] = np.where(rng.random(n) < pt, 0.5, 1.0)
+    h.employer[idx] = -1
+    h.wage[idx] = 0.0
+    h.income[idx] = 0.0
+    h.pretransfer[idx] = 0.0
+    h.cap_income[idx] = 0.0
+    h.unemp_months[idx] = 0
+    h.taken_up[idx] = False
+    h.eligible[idx] = False
+    h.telework_days[idx] = 0.0
+    h.commute_km[idx] = 0.0
+    h.newdeal_months[idx] = 0
+    h.savings[idx] = 0.0
+    for i in idx:
+        h.agents[i] = Household(model, int(i))
+
+
+def reference_wage(model: TerritoryModel, skill: np.ndarray) -> np.ndarray:
+    """Reference wage of a skill level at average productivity (EUR/month)."""
+    p = model.p
+    return np.array([p.wage_low, p.wage_mid, p.wage_high])[skill]
+
+
+# --------------------------------------------------------------------------- demography
+def demography(model: TerritoryModel) -> None:
+    """Age households; retire, dissolve and form households (monthly).
+
+    Dissolved households leave their savings to a random household of the same territory
+    (booked as a household-to-household bequest). New households are formed at rate
+    ``formation_rate`` in the territory of a random household aged 40-75, which gives them
+    a start-up transfer of 3 months of its income, and consider moving in their first month.
+    """
+    p = model.p
+    h = model.hh
+    rng = model.streams["demography"]
+    alive = np.flatnonzero(h.alive)
+    h.age[alive] += 1.0 / 12.0
+    # retirement: leave the labour force
+    retiring = alive[(h.age[alive] >= p.retirement_age) & (h.employer[alive] >= 0)]
+    h.employer[retiring] = -1
+    h.wage[retiring] = 0.0
+    # dissolution
+    age = h.age[alive]
+    rate = np.where(age >= 75, p.dissolution_rate_old,
+                    np.where(age >= 60, p.dissolution_rate_senior, p.dissolution_rate_young))
+    dying = alive[rng.random(alive.size) < rate / 12.0]
+    model.counters["dissolutions"] = np.bincount(h.home[dying], minlength=model.K)
+    if dying.size:
+        survivors = np.setdiff1d(alive, dying, assume_unique=True)
+        heirs = _random_in_same_territory(model, h.home[dying], survivors, rng)
+        amount = h.savings[dying]
+        ok = heirs >= 0
+        np.add.at(h.savings, heirs[ok], amount[ok])
+        # households with no heir in their territory (rare): a random survivor inherits
+        if (~ok).any():
+            other = survivors[rng.integers(0, survivors.size, (~ok).sum())]
+            np.add.at(h.savings, other, amount[~ok])
+            heirs[~ok] = other
+        src = np.bincount(h.home[dying], weights=amount, minlength=model.K)
+        dst = np.bincount(h.home[heirs], weights=amount, minlength=model.K)
+        model.ledger.book("bequest", "household", "household", src, dst)
+        for i in dying:
+            ag = h.agents[i]
+            if ag is not None:
+                ag.remove()
+            h.agents[i] = None
+        h.clear(dying)
+    # formation
+    alive = np.flatnonzero(h.alive)
+    n_new = rng.poisson(p.formation_rate / 12.0 * alive.size)
+    parents_pool = alive[(h.age[alive] >= 40) & (h.age[alive] < 75)]
+    if n_new and parents_pool.size:
+        parents = parents_pool[rng.integers(0, parents_pool.size, n_new)]
+        slots = h.free_slots(n_new)
+        gift = np.clip(3.0 * h.income[parents], 0.0, np.maximum(h.savings[parents], 0.0))
+        create(model, slots, h.home[parents], rng.uniform(20.0, 28.0, n_new), rng, young=True)
+        np.add.at(h.savings, parents, -gift)
+        h.savings[slots] += gift
+        vec = np.bincount(h.home[slots], weights=gift, minlength=model.K)
+        model.ledger.book("start_up_gift", "household", "household", vec, vec)
+        model.new_households = slots
+    else:
+        model.new_households = np.zeros(0, dtype=np.int64)
+    model.counters["formations"] = np.bincount(h.home[model.new_households], minlength=model.K)
+
+
+def _random_in_same_territory(model: TerritoryModel, terr: np.ndarray, pool: np.ndarray,
+                              rng: np.random.Generator) -> np.ndarray:
+    """For each territory in ``terr``, a random member of ``pool`` living there (-1 if none)."""
+    h = model.hh
+    order = pool[np.argsort(h.home[pool].astype(np.int16 if model.K < 32_000 else np.int32),
+                            kind="stable")]
+    homes = h.home[order]
+    start = np.searchsorted(homes, np.arange(model.K), side="left")
+    end = np.searchsorted(homes, np.arange(model.K), side="right")
+    cnt = (end - start)[terr]
+    pick = start[terr] + (rng.random(terr.size) * np.maximum(cnt, 1)).astype(np.int64)
+    out = np.where(cnt > 0, order[np.minimum(pick, order.size - 1)], -1)
+    return out
+
+
+# --------------------------------------------------------------------------- work
+def work_and_commute(model: TerritoryModel) -> None:
+    """Set telework days, commuting kilometres (per month) for employed households.
+
+    A worker whose employer is beyond ``max_commute_min`` works fully remotely (5 days). A
+    worker with a remote-able job and remote access (home broadband or a tiers-lieu seat)
+    teleworks ``telework_days`` days a week; the others commute every working day. Commuting
+    distance is the travel time converted at 1 km/min (documented simplification).
+    """
+    p = model.p
+    h = model.hh
+    emp = np.flatnonzero(h.employer >= 0)
+    home = h.home[emp]
+    work = model.firms.terr[h.employer[emp]]
+    t = model.travel_eff[home, work]
+    access = model.remote_ok[emp]
+    far = t > p.max_commute_min
+    tw = np.where(far, 5.0, np.where(h.remote_capable[emp] & access, p.telework_days, 0.0))
+    h.telework_days[:] = 0.0
+    h.commute_km[:] = 0.0
+    h.telework_days[emp] = tw
+    days = p.workdays_per_month * (5.0 - tw) / 5.0
+    h.commute_km[emp] = 2.0 * t * model.km_per_min * days
+
+
+# --------------------------------------------------------------------------- services
+def counter_access(model: TerritoryModel) -> np.ndarray:
+    """Share of each territory's households within reach of a counter or France Services."""
+    t = model.terr
+    n = t.counters_tax * t.counters_funded + t.counters_social * t.counters_funded \
+        + t.france_services * t.fs_funded
+    covered = n * np.pi * model.p.counter_reach_km ** 2 / np.maximum(model.tmap.area_km2, 1.0)
+    return 1.0 - np.exp(-covered)
+
+
+def use_services(model: TerritoryModel) -> None:
+    """Claims and take-up of the minimum income; mediated learning of digital literacy.
+
+    A household is eligible when its income before the minimum income is below
+    ``minimum_income``. Each month an eligible household (re)applies with probability
+    ``claim_renewal_rate``; it then takes the right up with probability::
+
+        a * takeup_counter + (1 - a) * (o + (1 - o) * m)
+
+    where ``a`` is the counter access of its territory, ``o`` its online ability
+    (``takeup_online`` x literacy above the threshold x connectivity) and ``m`` the chance
+    that a mediator or France Services adviser helps (``takeup_mediated`` x min(1, capacity /
+    demand)). Households that stop being eligible lose the right.
+    """
+    p = model.p
+    h = model.hh
+    t = model.terr
+    rng = model.streams["services"]
+    w = model.household_weight
+    elig = h.alive & (h.pretransfer < p.minimum_income) & (h.age >= 25)
+    h.eligible[:] = elig
+    h.taken_up &= elig
+    a = counter_access(model)
+    model.service_access = a
+    conn = model.remote_ok
+    lit = h.literacy
+    thr = p.illiteracy_threshold
+    online = p.takeup_online * np.clip((lit - thr) / (1.0 - thr), 0.0, 1.0) * conn
+    # mediation capacity (in household agents per month) against demand from households that
+    # cannot manage online alone
+    mediators = t.mediators * t.mediators_funded * p.mediator_caseload / w
+    capacity = mediators + t.france_services * t.fs_funded * p.france_services_caseload / w
+    weak = h.alive & (lit < 0.5)
+    demand = np.bincount(h.home[weak], minlength=model.K).astype(float)
+    m_share = np.where(demand > 0, np.minimum(1.0, capacity / np.maximum(demand, 1e-9)), 1.0)
+    model.mediation_share = m_share
+    cand = np.flatnonzero(elig)
+    renew = cand[rng.random(cand.size) < p.claim_renewal_rate]
+    hm = h.home[renew]
+    med = p.takeup_mediated * m_share[hm]
+    prob = a[hm] * p.takeup_counter + (1 - a[hm]) * (online[renew] + (1 - online[renew]) * med)
+    h.taken_up[renew] = rng.random(renew.size) < prob
+    # learning
+    rl = model.streams["literacy"]
+    # learning: digital mediators (not France Services desks) train weak users
+    learn_share = np.where(demand > 0, np.minimum(1.0, mediators / np.maximum(demand, 1e-9)),
+                           1.0)
+    weak_idx = np.flatnonzero(weak)
+    helped = weak_idx[rl.random(weak_idx.size) < learn_share[h.home[weak_idx]]]
+    h.helped[:] = False
+    h.helped[helped] = True
+    h.literacy[helped] += p.literacy_mediated_gain * (1.0 - h.literacy[helped])
+    young = h.alive & (h.age < 75) & connected(model)
+    h.literacy[young] += p.literacy_learning * (1.0 - h.literacy[young])
+    old = h.alive & (h.age >= 75)
+    h.literacy[old] -= p.literacy_decline_old
+    np.clip(h.literacy, 0.0, 1.0, out=h.literacy)
+
+
+# --------------------------------------------------------------------------- consumption
+def channel_shares(model: TerritoryModel, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Shares of the proximity basket bought at local shops, global and local platforms.
+
+    Multinomial logit over three channels for households ``idx``::
+
+        U_shop  = shop_density_weight * log(proximity capacity per household / initial)
+        U_glob  = global convenience (+ growth, push, network effect)
+                  + literacy_weight * (literacy - 0.6) - 0.5 * (no home broadband)
+        U_local = local convenience + network effect (only where a local platform runs)
+
+    Households below the illiteracy threshold do not buy online alone (online utility -8).
+
+    Returns:
+        Three arrays (shop, global, local) of shares summing to 1.
+    """
+    p = model.p
+    h = model.hh
+    home = h.home[idx]
+    lit = h.literacy[idx]
+    conn = model.remote_ok[idx]
+    u_shop = model.shop_utility[home]
+    online = p.literacy_weight * (lit - 0.6) - 0.5 * (~conn)
+    online = np.where(lit < p.illiteracy_threshold, -8.0, online)
+    u_g = model.platforms.global_utility + online
+    ex_s = np.exp(u_shop)
+    ex_g = np.exp(u_g)
+    lp = model.platforms.local_active[home]
+    ex_l = np.where(lp, np.exp(model.platforms.local_utility[home] + online), 0.0)
+    tot = ex_s + ex_g + ex_l
+    return ex_s / tot, ex_g / tot, ex_l / tot
+
+
+# --------------------------------------------------------------------------- relocation
+def expected_income(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
+    """Expected monthly income (EUR) of households ``idx`` in every territory (n x K)."""
+    p = model.p
+    h = model.hh
+    K = model.K
+    skill = h.skill[idx]
+    ref = reference_wage(model, skill)
+    emp_rate = model.employment_rate_terr  # K
+    local_wage = model.wage_level_terr      # K, relative wage level
+    search = ref[:, None] * local_wage[None, :] * emp_rate[None, :] \
+        + (1 - emp_rate[None, :]) * p.unemployment_benefit_rate * ref[:, None] * 0.5
+    out = search
+    employed = h.employer[idx] >= 0
+    if employed.any():
+        e = np.flatnonzero(employed)
+        work = model.firms.terr[h.employer[idx[e]]]
+        keep = model.travel_eff[:, work].T <= p.max_commute_min            # n_e x K
+        remote = (h.remote_capable[idx[e]])[:, None] & (model.terr.broadband[None, :] > 0.5)
+        keep = keep | remote
+        wage = h.wage[idx[e]][:, None]
+        out[e] = np.where(keep, wage, search[e])
+    retired = h.age[idx] >= p.retirement_age
+    if retired.any():
+        out[retired] = np.maximum(h.pretransfer[idx[retired]], INCOME_FLOOR)[:, None]
+    out = out + h.cap_income[idx][:, None]
+    return np.maximum(out, INCOME_FLOOR) * np.ones((1, K))
+
+
+def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
+    """Utility of each territory (columns) for households ``idx`` (rows); see ODD 7.9."""
+    p = model.p
+    h = model.hh
+    t = model.terr
+    home = h.home[idx]
+    inc = expected_income(model, idx)
+    rent = np.where(h.owner[idx][:, None], 0.3, 1.0) * p.rent_base * t.price[None, :]
+    v = p.beta_income * np.log(inc) - p.beta_housing * np.minimum(rent / inc, 3.0)
+    v += p.beta_amenity * t.amenity[None, :] + p.beta_services * model.service_access[None, :]
+    remote = h.remote_capable[idx].astype(float)[:, None]
+    seats = t.tiers_lieux * p.tiers_lieu_seats / np.maximum(model.real_households, 1.0) * 100
+    v += remote * (p.beta_broadband * t.broadband[None, :] + p.beta_tierslieux * seats[None, :])
+    v -= p.distance_decay * model.travel_base[home, :]
+    v[np.arange(idx.size), home] += p.attachment
+    offers = t.newdeal_offers > 0
+    if offers.any():
+        eligible = (h.employer[idx] < 0) | h.remote_capable[idx]
+        v += p.new_deal_bonus * (eligible[:, None] & offers[None, :])
+    return v
+
+
+def relocate(model: TerritoryModel) -> None:
+    """Households considering a move choose a territory by multinomial logit (Gumbel draws).
+
+    Considering households are a ``move_rate`` share of all households, plus all households
+    formed this month. A mover whose job becomes unreachable (beyond ``max_commute_min``
+    without remote access) quits it. A mover who takes up a New-Deal offer gets a job in a
+    firm of the new territory and the housing subsidy. The expected choice probabilities
+    give each territory's share of relocation choices (attractiveness measure).
+    """
+    p = model.p
+    h = model.hh
+    K = model.K
+    rng = model.streams["relocation"]
+    alive = np.flatnonzero(h.alive)
+    cons = alive[rng.random(alive.size) < p.move_rate]
+    cons = np.union1d(cons, model.new_households)
+    model.counters["moves_in"] = np.zeros(K)
+    model.counters["moves_out"] = np.zeros(K)
+    model.choice_prob = np.zeros(K)
+    if cons.size == 0:
+        return
+    v = location_utility(model, cons)
+    vmax = v.max(axis=1, keepdims=True)
+    e = np.exp(v - vmax)
+    prob = e / e.sum(axis=1, keepdims=True)
+    home = h.home[cons]
+    prob_move = prob.copy()
+    prob_move[np.arange(cons.size), home] = 0.0
+    model.choice_prob = prob_move.sum(axis=0)
+    g = rng.gumbel(size=v.shape)
+    choice = np.argmax(v + g, axis=1)
+    movers = cons[choice != home]
+    dest = choice[choice != home]
+    if movers.size == 0:
+        return
+    origin = h.home[movers]
+    model.counters["moves_out"] = np.bincount(origin, minlength=K).astype(float)
+    model.counters["moves_in"] = np.bincount(dest, minlength=K).astype(float)
+    h.home[movers] = dest
+    h.premise_u[movers] = rng.random(movers.size)
+    # jobs that become unreachable
+    emp = movers[h.employer[movers] >= 0]
+    if emp.size:
+        work = model.firms.terr[h.employer[emp]]
+        reach = model.travel_eff[h.home[emp], work] <= p.max_commute_min
+        remote = h.remote_capable[emp] & connected(model, emp)
+        quit_ = emp[~(reach | remote)]
+        h.employer[quit_] = -1
+        h.wage[quit_] = 0.0
+    # New-Deal offers
+    t = model.terr
+    nd = movers[(t.newdeal_offers[h.home[movers]] > 0)
+                & ((h.employer[movers] < 0) | h.remote_capable[movers])]
+    if nd.size:
+        order = nd[np.argsort(h.home[nd], kind="stable")]
+        for terr in np.unique(h.home[order]):
+            grp = order[h.home[order] == terr]
+            n_take = int(min(grp.size, np.floor(t.newdeal_offers[terr] / model.household_weight)
+                             + (rng.random() < (t.newdeal_offers[terr] / model.household_weight)
+                                % 1)))
+            take = grp[:n_take]
+            if take.size == 0:
+                continue
+            t.newdeal_offers[terr] -= take.size * model.household_weight
+            h.newdeal_months[take] = 12
+            jobless = take[h.employer[take] < 0]
+            if jobless.size:
+                firm = model.firms.pick_in_territory(int(terr), jobless.size, rng)
+                if firm is not None:
+                    h.employer[jobless] = firm
+                    h.unemp_months[jobless] = 0

@@ -1,0 +1,153 @@
+"""The ``terrinum`` command line.
+
+Every user error (bad parameter, bad file, unknown map) is printed as one clear message on
+standard error with exit status 2, never as a Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """An error caused by the user's input; printed without a traceback (exit 2)."""
+
+
+def _parse_set(items: list[str] | None) -> dict:
+    """Parse ``--set name=value`` overrides (numbers, true/false)."""
+    out: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--set expects name=value, got '{item}'")
+        k, v = item.split("=", 1)
+        v = v.strip()
+        if v.lower() in ("true", "false"):
+            out[k.strip()] = v.lower() == "true"
+            continue
+        try:
+            out[k.strip()] = int(v) if v.lstrip("-").isdigit() else float(v)
+        except ValueError:
+            raise UserError(f"--set {k}: '{v}' is not a number or true/false") from None
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one configuration (or a scenario file) and write results, plots and a manifest."""
+    from simulation.model import TerritoryModel
+
+    params = _parse_set(args.set)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    model = TerritoryModel(map=args.map, seed=args.seed, scenario="baseline", **params)
+    res = model.run(years=args.years, progress=not args.quiet)
+    res.save(out, plots=not args.no_plots,
+             extra_manifest={"command": " ".join(sys.argv), "years": args.years})
+    s = res.summary().iloc[0]
+    print(f"Ran {args.years:g} years on {model.map_name} (seed {args.seed}) in "
+          f"{time.perf_counter() - t0:.1f} s -> {out}/")
+    for name in ("attractiveness", "theil_between", "gini", "local_value_captured",
+                 "unemployment_rate", "global_platform_share", "non_take_up"):
+        print(f"  {name:24s} {s[name]:.4g}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print maps, parameters (with units and ranges) and measures."""
+    from simulation.measures import MEASURES
+    from simulation.params import PARAMS
+    from simulation.territory import available_maps
+
+    what = args.what
+    if what in ("all", "maps"):
+        print("Maps / Cartes:")
+        for m in available_maps():
+            print(f"  {m}")
+    if what in ("all", "params"):
+        print("Parameters / Paramètres (name, group, default, range, label):")
+        for p in PARAMS.values():
+            print(f"  {p.name:28s} {p.group:11s} {p.default!s:>10s}  {p.range_text():40s} "
+                  f"{p.label_en}")
+    if what in ("all", "measures"):
+        print("Measures / Indicateurs:")
+        for m in MEASURES.values():
+            print(f"  {m.name:26s} {m.unit:30s} {m.label_en} / {m.label_fr}")
+    _list_extra(what)
+    return 0
+
+
+def _list_extra(what: str) -> None:
+    """Scenarios and policy types, once those modules exist."""
+    try:
+        from simulation import scenario as _sc
+    except ImportError:
+        return
+    _sc.print_list(what)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``terrinum`` command."""
+    ap = argparse.ArgumentParser(
+        prog="terrinum",
+        description="Terrinum: what digital technology does to territories (agent-based).")
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run the model and write results, plots and a manifest")
+    r.add_argument("scenario", nargs="?", default=None,
+                   help="scenario file (TOML); default: the baseline configuration")
+    r.add_argument("--map", default="france-departements",
+                   help="built-in map name or nodes CSV (default: france-departements)")
+    r.add_argument("--seed", type=int, default=1, help="master seed (default 1)")
+    r.add_argument("--years", type=float, default=20.0, help="simulated years (default 20)")
+    r.add_argument("--reps", type=int, default=1, help="replications (default 1)")
+    r.add_argument("--workers", type=int, default=None, help="worker processes")
+    r.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a parameter (repeatable)")
+    r.add_argument("--out", default="out/run", help="output folder (default out/run)")
+    r.add_argument("--no-plots", action="store_true", help="skip PNG plots")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    ls = sub.add_parser("list", help="list maps, scenarios, policy types, parameters, measures")
+    ls.add_argument("what", nargs="?", default="all",
+                    choices=["all", "maps", "scenarios", "policies", "params", "measures"])
+    ls.set_defaults(func=cmd_list)
+    _extend(sub)
+    return ap
+
+
+def _extend(sub) -> None:
+    """Subcommands added by later modules (scenarios, experiments, dashboard)."""
+    for modname in ("simulation.scenario_cli", "simulation.experiment_cli",
+                    "simulation.dashboard.cli"):
+        try:
+            mod = __import__(modname, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``terrinum`` command."""
+    from simulation.params import ParameterError
+    from simulation.territory import MapError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ParameterError, MapError) as exc:
+        print(f"terrinum: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as exc:
+        print(f"terrinum: error: file not found: {exc.filename or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("terrinum: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

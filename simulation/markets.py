@@ -1,0 +1,583 @@
+"""Markets and the monthly income circuit: where agents' decisions meet and money moves.
+
+- :func:`labour_market`: separations, layoffs, vacancies, matching within commuting reach or
+  remotely, and wages (productivity and local tightness).
+- :func:`compute_incomes`: income before the minimum income (wages, benefits, pensions,
+  capital income of last month).
+- :func:`household_demand` and :func:`allocate_demand`: pure functions that turn households'
+  budgets into spending by channel and then into sales of firms by territory.
+- :func:`income_circuit`: books every flow of the month in the ledger, in a fixed order, and
+  updates stocks (household savings, firm cash, authority cash, state, rest of the world).
+- :func:`housing_market` and :func:`congestion`: prices respond to occupancy, the stock
+  responds slowly, travel times respond to population.
+
+All money amounts are real euros (EUR) per month; per-household amounts are per real
+household and are multiplied by ``model.household_weight`` when summed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulation.agents import authority as auth_mod
+from simulation.agents import firm as firm_mod
+from simulation.agents import household as hh_mod
+from simulation.agents.firm import (
+    DIGITAL,
+    DIVIDEND_BUFFER_MONTHS,
+    DIVIDEND_PAYOUT,
+    INDUSTRY,
+    PROXIMITY,
+    TOURISM,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulation.model import TerritoryModel
+
+REMOTE_VACANCY_SHARE = np.array([0.05, 0.10, 0.60, 0.05])  # by sector, assumption
+SHOP_DECAY_MIN = 15.0     # minutes: shopping stays in the home territory unless it has no shop
+TOURISM_DECAY_MIN = 180.0
+INDUSTRY_DECAY_MIN = 300.0
+DIGITAL_DECAY_MIN = 2000.0
+RESERVE_MONTHS = 3.0  # authorities keep this many months of revenue in reserve
+RESERVE_SPEND = 0.05  # and spend this share of cash above it each month
+OWNER_WEIGHT = np.array([0.3, 1.0, 3.0])  # capital ownership by skill, assumption
+
+
+# =========================================================================== labour
+def labour_market(model: TerritoryModel) -> None:
+    """Separations and layoffs, vacancies, matching and wages for this month.
+
+    Matching: a job seeker living in k reaches the vacancies of territories within
+    ``max_commute_min``, plus, if its job can be remote and it has remote access, the fully
+    remote share of remote-able vacancies anywhere. It finds a job with probability
+    ``matching_efficiency x (1 - exp(-reachable vacancies / seekers in k))``; the destination
+    territory and firm are drawn in proportion to vacancies; a firm never hires more than its
+    vacancies (excess applicants stay unemployed this month).
+    """
+    p = model.p
+    h = model.hh
+    f = model.firms
+    K = model.K
+    rng = model.streams["labour"]
+    firm_mod.update_employment_targets(model)
+    emp_idx = np.flatnonzero(h.employer >= 0)
+    f.employees[:] = np.bincount(h.employer[emp_idx], minlength=f.capacity)
+    excess = f.employees - np.ceil(f.target * 1.05)
+    p_lay = np.where(f.employees > 0, np.clip(0.5 * excess / np.maximum(f.employees, 1), 0, 1),
+                     0.0)
+    u = rng.random(emp_idx.size)
+    leave = (u < p.separation_rate) | (u > 1.0 - p_lay[h.employer[emp_idx]])
+    gone = emp_idx[leave]
+    h.employer[gone] = -1
+    h.wage[gone] = 0.0
+    emp_idx = emp_idx[~leave]
+    f.employees[:] = np.bincount(h.employer[emp_idx], minlength=f.capacity)
+    vac = np.where(f.alive, np.maximum(0, np.round(f.target - f.employees)), 0).astype(np.int64)
+    seekers = np.flatnonzero(h.alive & (h.employer < 0) & (h.age < p.retirement_age))
+    model.vacancies = vac
+    U = np.bincount(h.home[seekers], minlength=K).astype(float)
+    V = np.bincount(f.terr, weights=vac, minlength=K)
+    Vr = np.bincount(f.terr, weights=vac * REMOTE_VACANCY_SHARE[f.sector], minlength=K) \
+        * p.full_remote_share
+    reach = model.travel_eff <= p.max_commute_min
+    A_loc = reach @ V
+    A_rem = (~reach) @ Vr
+    model.seekers_terr = U
+    model.vacancies_terr = V
+    hired_total = 0
+    if seekers.size and V.sum() > 0:
+        k = h.home[seekers]
+        rem = h.remote_capable[seekers] & model.remote_ok[seekers]
+        A = A_loc[k] + rem * A_rem[k]
+        pf = p.matching_efficiency * (1.0 - np.exp(-A / np.maximum(U[k], 1.0)))
+        found = rng.random(seekers.size) < pf
+        s = seekers[found]
+        ks = k[found]
+        rs = rem[found]
+        w_loc = reach * V[None, :]
+        w_rem = w_loc + (~reach) * Vr[None, :]
+        cdf_loc = np.cumsum(w_loc, axis=1)
+        cdf_rem = np.cumsum(w_rem, axis=1)
+        tot = np.where(rs, cdf_rem[ks, -1], cdf_loc[ks, -1])
+        ok = tot > 0
+        s, ks, rs, tot = s[ok], ks[ok], rs[ok], tot[ok]
+        x = rng.random(s.size) * tot
+        rows = np.where(rs[:, None], cdf_rem[ks], cdf_loc[ks])
+        j = (x[:, None] >= rows).sum(axis=1).clip(0, K - 1)
+        # firm within territory j, in proportion to vacancies
+        order = np.flatnonzero(vac > 0)
+        order = order[np.argsort(f.terr[order], kind="stable")]
+        cum = np.cumsum(vac[order]).astype(float)
+        start = np.concatenate([[0.0], cum])[np.searchsorted(f.terr[order], np.arange(K))]
+        target = start[j] + rng.random(s.size) * V[j]
+        pos = np.searchsorted(cum, target, side="right").clip(0, order.size - 1)
+        firm = order[pos]
+        # capacity: rank applicants within each firm
+        o = np.lexsort((rng.random(s.size), firm))
+        fs = firm[o]
+        first = np.searchsorted(fs, fs, side="left")
+        rank = np.arange(fs.size) - first
+        accept = rank < vac[fs]
+        s_acc = s[o][accept]
+        h.employer[s_acc] = fs[accept]
+        h.unemp_months[s_acc] = 0
+        hired_total = s_acc.size
+    model.counters["hires"] = hired_total
+    set_wages(model)
+
+
+def set_wages(model: TerritoryModel) -> None:
+    """Wages of employed households (EUR/month per real household).
+
+    ``wage = reference wage(skill) x productivity / mean productivity x tightness^e`` where
+    tightness is the firm territory's vacancies per seeker relative to the map's, clipped to
+    [0.8, 1.25].
+    """
+    p = model.p
+    h = model.hh
+    f = model.firms
+    emp = np.flatnonzero(h.employer >= 0)
+    prod = firm_mod.productivity(model)
+    V = getattr(model, "vacancies_terr", np.ones(model.K))
+    U = getattr(model, "seekers_terr", np.ones(model.K))
+    theta = (V + 1.0) / (U + 1.0)
+    theta /= (V.sum() + 1.0) / (U.sum() + 1.0)
+    tight = np.clip(theta ** p.tightness_elasticity, 0.8, 1.25)
+    fe = h.employer[emp]
+    h.wage[emp] = (hh_mod.reference_wage(model, h.skill[emp]) * h.hours[emp] * prod[fe]
+                   / model.mean_productivity * tight[f.terr[fe]])
+    f.employees[:] = np.bincount(fe, minlength=f.capacity)
+    f.wage_bill[:] = np.bincount(fe, weights=h.wage[emp], minlength=f.capacity) \
+        * model.household_weight
+    emp_k = np.bincount(h.home[emp], minlength=model.K)
+    lf = np.bincount(h.home[h.alive & (h.age < p.retirement_age)], minlength=model.K)
+    model.employment_rate_terr = np.where(lf > 0, emp_k / np.maximum(lf, 1), 0.0)
+    wage_sum = np.bincount(f.terr[fe], weights=h.wage[emp]
+                           / hh_mod.reference_wage(model, h.skill[emp]), minlength=model.K)
+    jobs = np.bincount(f.terr[fe], minlength=model.K)
+    model.wage_level_terr = np.where(jobs > 0, wage_sum / np.maximum(jobs, 1), 1.0)
+
+
+# =========================================================================== incomes
+def compute_incomes(model: TerritoryModel) -> None:
+    """Income before the minimum income (EUR/month per real household).
+
+    Wages (employed), unemployment benefit (``unemployment_benefit_rate`` x reference wage,
+    for ``benefit_months``), pensions (``pension_rate`` x reference wage, from
+    ``retirement_age``), plus last month's capital income (rents, dividends).
+    """
+    p = model.p
+    h = model.hh
+    ref = hh_mod.reference_wage(model, h.skill)
+    retired = h.alive & (h.age >= p.retirement_age)
+    seeking = h.alive & (h.employer < 0) & ~retired
+    h.unemp_months[seeking] += 1
+    benefit = np.where(seeking & (h.unemp_months <= p.benefit_months),
+                       p.unemployment_benefit_rate * ref, 0.0)
+    pension = np.where(retired, p.pension_rate * ref, 0.0)
+    model.benefit = benefit
+    model.pension = pension
+    h.pretransfer[:] = np.where(h.alive, h.wage + benefit + pension + h.cap_income, 0.0)
+
+
+@dataclass
+class Demand:
+    """Households' spending this month by channel (EUR), by home territory."""
+
+    shop: np.ndarray          # proximity basket at local shops (+ commuting fuel)
+    glob: np.ndarray          # proximity basket through the global platform (gross)
+    local: np.ndarray         # proximity basket through local platforms (gross)
+    tour_direct: np.ndarray   # tourism booked directly
+    tour_plat: np.ndarray     # tourism booked through the global platform (gross)
+    industry: np.ndarray
+    digital: np.ndarray
+    basket: np.ndarray        # whole proximity basket (shop + global + local)
+    per_hh_spend: np.ndarray  # non-housing spending per household (EUR per real household)
+    rent: np.ndarray          # rent paid per household
+    disposable: np.ndarray    # disposable income per household
+    topup: np.ndarray         # minimum-income top-up per household
+    income_tax: np.ndarray
+    local_tax: np.ndarray
+
+
+def household_demand(model: TerritoryModel) -> Demand:
+    """Disposable income, rent and spending by channel (pure: changes no state)."""
+    p = model.p
+    h = model.hh
+    t = model.terr
+    K = model.K
+    W = model.household_weight
+    a = h.alive
+    home = h.home
+    topup = np.where(a & h.taken_up, np.maximum(p.minimum_income - h.pretransfer, 0.0), 0.0)
+    itax = model.tax_rate * h.pretransfer
+    ltax = p.local_tax_household * h.pretransfer * np.sqrt(t.price[home])
+    disp = np.where(a, h.pretransfer + topup - itax - ltax, 0.0)
+    rent = np.where(a & ~h.owner, p.rent_base * t.price[home], 0.0)
+    spend = np.maximum(p.mpc_income * disp - rent, 0.0) + p.mpc_wealth * np.maximum(h.savings, 0)
+    spend = np.where(a, spend, 0.0)
+    fuel = np.minimum(h.commute_km * p.fuel_price, spend)
+    rest = spend - fuel
+    basket = p.proximity_share * rest
+    tour = p.tourism_share * rest
+    conn = model.remote_ok
+    dig = np.where(conn, p.digital_share * rest, 0.0)
+    ind = rest - basket - tour - dig
+    s_shop, s_g, s_l = hh_mod.channel_shares(model, np.arange(h.capacity))
+
+    def agg(x: np.ndarray) -> np.ndarray:
+        return np.bincount(home, weights=x, minlength=K) * W
+
+    return Demand(
+        shop=agg(basket * s_shop + fuel), glob=agg(basket * s_g), local=agg(basket * s_l),
+        tour_direct=agg(tour * (1 - s_g)), tour_plat=agg(tour * s_g), industry=agg(ind),
+        digital=agg(dig), basket=agg(basket), per_hh_spend=spend, rent=rent, disposable=disp,
+        topup=topup, income_tax=itax, local_tax=ltax,
+    )
+
+
+def _gravity(C: np.ndarray, T: np.ndarray, decay: float, relative: bool = False) -> np.ndarray:
+    """Row-normalised gravity weights W[k, j] ∝ C_j exp(-T_kj / decay)."""
+    tt = T - np.diag(T)[:, None] if relative else T
+    w = C[None, :] * np.exp(-tt / decay)
+    s = w.sum(axis=1, keepdims=True)
+    out = np.divide(w, s, out=np.zeros_like(w), where=s > 0)
+    return out
+
+
+class Allocation:
+    """Sales of each firm by channel and the matching by-territory flows (EUR)."""
+
+    def __init__(self, model: TerritoryModel) -> None:
+        f = model.firms
+        self.model = model
+        self.revenue = np.zeros(f.capacity)
+        cap = np.where(f.alive, np.maximum(f.employees, 0.5) * firm_mod.productivity(model), 0.0)
+        self.cap = cap
+        K = model.K
+        self.C = np.stack([np.bincount(f.terr, weights=cap * (f.sector == s), minlength=K)
+                           for s in range(4)])
+        T = model.travel_eff
+        self.W_shop = _gravity(self.C[PROXIMITY], T, SHOP_DECAY_MIN, relative=True)
+        self.W_tour = _gravity(self.C[TOURISM] * model.terr.amenity, T, TOURISM_DECAY_MIN)
+        self.W_ind = _gravity(self.C[INDUSTRY], T, INDUSTRY_DECAY_MIN)
+        self.W_dig = _gravity(self.C[DIGITAL] * model.terr.broadband, T, DIGITAL_DECAY_MIN)
+
+    def to_sector(self, sector: int, spend_by_origin: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """Send spending (by origin territory) to a sector's firms; return receipts by dest."""
+        f = self.model.firms
+        dest = spend_by_origin @ W
+        Cs = self.C[sector]
+        share = np.where((f.sector == sector) & (Cs[f.terr] > 0),
+                         self.cap / np.maximum(Cs[f.terr], 1e-12), 0.0)
+        rec = dest[f.terr] * share
+        self.revenue += rec
+        return np.bincount(f.terr, weights=rec, minlength=self.model.K)
+
+    def to_listed(self, amount: float, listed: np.ndarray) -> np.ndarray:
+        """Send an amount to listed firms map-wide in proportion to capacity; return by dest."""
+        f = self.model.firms
+        w = self.cap * listed
+        tot = w.sum()
+        if tot <= 0:
+            # no listed seller: the platform's sales go to proximity shops by capacity
+            w = self.cap * (f.sector == PROXIMITY)
+            tot = w.sum()
+        rec = amount * w / tot
+        self.revenue += rec
+        return np.bincount(f.terr, weights=rec, minlength=self.model.K)
+
+    def to_local_listed(self, amount_by_terr: np.ndarray) -> np.ndarray:
+        """Send local-platform sales to listed proximity firms of the same territory."""
+        f = self.model.firms
+        K = self.model.K
+        listed = f.listed_local & f.alive
+        w = self.cap * listed
+        tot = np.bincount(f.terr, weights=w, minlength=K)
+        # territories with no listed seller: all proximity firms there (or nearest shops)
+        fallback = tot <= 0
+        dest = np.zeros(K)
+        if (~fallback).any():
+            rec = np.where(~fallback[f.terr], amount_by_terr[f.terr] * w
+                           / np.maximum(tot[f.terr], 1e-12), 0.0)
+            self.revenue += rec
+            dest += np.bincount(f.terr, weights=rec, minlength=K)
+        if fallback.any():
+            dest += self.to_sector(PROXIMITY, np.where(fallback, amount_by_terr, 0.0),
+                                   self.W_shop)
+        return dest
+
+
+def _distribute(model: TerritoryModel, amount_by_terr: np.ndarray, weights: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Split amounts by territory among its households in proportion to ``weights``.
+
+    Returns:
+        (EUR per real household, EUR received by territory). Territories with no household
+        weight pass their amount to all households of the map in proportion to weights.
+    """
+    h = model.hh
+    K = model.K
+    W = model.household_weight
+    wts = np.where(h.alive, weights, 0.0)
+    tot = np.bincount(h.home, weights=wts, minlength=K)
+    orphan = amount_by_terr[tot <= 0].sum()
+    per = np.where(tot > 0, amount_by_terr / np.maximum(tot, 1e-12), 0.0)
+    each = per[h.home] * wts / W
+    if orphan > 0:
+        each += orphan * wts / wts.sum() / W
+    dst = np.bincount(h.home, weights=each, minlength=K) * W
+    return each, dst
+
+
+def owner_weights(model: TerritoryModel) -> np.ndarray:
+    """Capital-ownership weight of each household (by skill, adults over 30)."""
+    h = model.hh
+    return OWNER_WEIGHT[h.skill] * (h.age >= 30) * h.alive
+
+
+def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
+    """Book and apply every money flow of the month (see ODD, 'income circuit').
+
+    Args:
+        model: the model.
+        digital_spend: digital investment of each firm this month (EUR), from
+            :func:`simulation.agents.firm.adopt_digital`.
+    """
+    p = model.p
+    h = model.hh
+    f = model.firms
+    t = model.terr
+    a = model.auth
+    pl = model.platforms
+    L = model.ledger
+    K = model.K
+    W = model.household_weight
+    home = h.home
+
+    def by_home(x: np.ndarray) -> np.ndarray:
+        return np.bincount(home, weights=x, minlength=K) * W
+
+    # 1. state transfers to households
+    L.book("benefits", "state", "household", by_home(model.benefit))
+    L.book("pensions", "state", "household", by_home(model.pension))
+    d = household_demand(model)
+    L.book("minimum_income", "state", "household", by_home(d.topup))
+    # 2. wages
+    fe = np.flatnonzero(h.employer >= 0)
+    wage_src = np.bincount(f.terr, weights=f.wage_bill, minlength=K)
+    L.book("wages", "firm", "household", wage_src, by_home(h.wage))
+    # 3. household taxes
+    L.book("income_tax", "household", "state", by_home(d.income_tax))
+    L.book("local_tax_households", "household", "authority", by_home(d.local_tax))
+    # 4. rent: renters pay owners of their territory
+    rent_k = by_home(d.rent)
+    rent_each, rent_dst = _distribute(model, rent_k, h.owner.astype(float))
+    L.book("rent", "household", "household", rent_k, rent_dst)
+    # 5. consumption through channels
+    alloc = Allocation(model)
+    dst = alloc.to_sector(PROXIMITY, d.shop, alloc.W_shop)
+    L.book("shop_sales", "household", "firm", d.shop, dst)
+    c_g = pl.global_commission
+    gross_g = d.glob + d.tour_plat
+    L.book("platform_purchases", "household", "global_platform", gross_g)
+    sellers = f.alive & f.listed_global
+    dst_g = alloc.to_listed((1 - c_g) * d.glob.sum(), sellers)
+    dst_t = alloc.to_sector(TOURISM, (1 - c_g) * d.tour_plat, alloc.W_tour)
+    L.book("platform_payouts", "global_platform", "firm", (1 - c_g) * gross_g, dst_g + dst_t)
+    # a share of goods and services comes from outside the map (imports)
+    mshare = model.import_share
+    imports = mshare * (d.industry + d.digital + d.tour_direct)
+    L.book("imports", "household", "rest_of_world", imports)
+    dst = alloc.to_sector(TOURISM, (1 - mshare) * d.tour_direct, alloc.W_tour)
+    L.book("tourism_sales", "household", "firm", (1 - mshare) * d.tour_direct, dst)
+    dst = alloc.to_sector(INDUSTRY, (1 - mshare) * d.industry, alloc.W_ind)
+    L.book("industry_sales", "household", "firm", (1 - mshare) * d.industry, dst)
+    dst = alloc.to_sector(DIGITAL, (1 - mshare) * d.digital, alloc.W_dig)
+    L.book("digital_sales", "household", "firm", (1 - mshare) * d.digital, dst)
+    c_l = p.local_commission
+    L.book("local_platform_purchases", "household", "local_platform", d.local)
+    dst = alloc.to_local_listed((1 - c_l) * d.local)
+    L.book("local_platform_payouts", "local_platform", "firm", (1 - c_l) * d.local, dst)
+    # 6. platforms settle: local taxes, margin, cooperative dividends
+    comm_g = c_g * gross_g
+    tax_g = np.minimum((p.global_local_tax_share + p.platform_tax) * gross_g, comm_g)
+    L.book("platform_local_tax", "global_platform", "authority", tax_g)
+    margin = comm_g - tax_g
+    L.book("platform_margin", "global_platform", "rest_of_world", margin)
+    comm_l = c_l * d.local
+    tax_l = np.minimum(p.local_tax_firm * d.local, comm_l)
+    L.book("local_platform_tax", "local_platform", "authority", tax_l)
+    coop = comm_l - tax_l
+    coop_each, coop_dst = _distribute(model, coop, np.ones(h.capacity))
+    L.book("cooperative_dividends", "local_platform", "household", coop, coop_dst)
+    # spending retained in the buyer's territory (received there by firms, owners, the
+    # local platform or, for the platform's local taxes, the authority)
+    dg = np.divide(dst_g, dst_g.sum(), out=np.zeros(K), where=dst_g.sum() > 0)
+    model.local_retained = (
+        d.shop * np.diag(alloc.W_shop) + (1 - mshare) * d.tour_direct * np.diag(alloc.W_tour)
+        + (1 - c_g) * d.tour_plat * np.diag(alloc.W_tour)
+        + (1 - mshare) * (d.industry * np.diag(alloc.W_ind) + d.digital * np.diag(alloc.W_dig))
+        + (1 - c_g) * d.glob * dg + tax_g + d.local)
+    model.flows_now = {"commission_global": comm_g, "platform_tax": tax_g, "margin": margin,
+                       "commission_local": comm_l, "coop": coop, "gross_global": gross_g,
+                       "spending": d.shop + gross_g + d.tour_direct + d.industry + d.digital
+                       + d.local, "rent": rent_k, "basket": d.basket,
+                       "glob_basket": d.glob, "local_basket": d.local}
+    # 7. state grants to authorities; public spending
+    grant = auth_mod.state_grant(model)
+    L.book("state_grant", "state", "authority", grant)
+    own = by_home(d.local_tax) + tax_g + tax_l
+    revenue = own + grant
+    current = p.authority_service_share * np.maximum(a.rev_ewma, 0.0) \
+        + RESERVE_SPEND * np.maximum(a.cash - RESERVE_MONTHS * a.rev_ewma, 0.0)
+    current = np.where(p.allow_debt, current,
+                       np.minimum(current, np.maximum(a.cash + revenue, 0.0)))
+    available = a.cash + revenue - current
+    fund = auth_mod.fund_programmes(model, available)
+    funded = fund["funded"]
+    model.funded = funded
+    t.counters_funded = funded["counters"]
+    t.fs_funded = funded["france_services"]
+    t.mediators_funded = funded["mediators"]
+    t.tl_funded = funded["tiers_lieux"]
+    t.broadband_funded = funded["broadband"]
+    local_w = np.eye(K) if (alloc.C[PROXIMITY] > 0).all() else alloc.W_shop
+    dst = alloc.to_sector(PROXIMITY, current, local_w)
+    L.book("local_services", "authority", "firm", current, dst)
+    nd_hh = (h.newdeal_months > 0) & h.alive
+    nd_k = np.bincount(home[nd_hh], minlength=K).astype(float)
+    auth_paid = np.zeros(K)
+    for prog in fund["costs"]:
+        for payer in ("state", "authority"):
+            where_spent = fund["spent_state" if payer == "state" else "spent_auth"][prog]
+            src = where_spent if payer == "state" else fund["paid_auth"][prog]
+            if payer == "authority":
+                auth_paid += src
+            if where_spent.sum() <= 0:
+                continue
+            if prog == "new_deal":
+                each = np.where(nd_hh, where_spent[home] / np.maximum(nd_k[home], 1) / W, 0.0)
+                h.savings += each
+                L.book("new_deal_subsidy", payer, "household", src, by_home(each))
+            elif prog == "broadband":
+                dst = alloc.to_sector(INDUSTRY, where_spent, alloc.W_ind)
+                L.book("broadband_works", payer, "firm", src, dst)
+            else:
+                dst = alloc.to_sector(PROXIMITY, where_spent, local_w)
+                L.book(prog, payer, "firm", src, dst)
+    spent = current + auth_paid
+    a.cash += revenue - spent
+    a.revenue[:] = revenue
+    a.spending[:] = spent
+    a.rev_ewma[:] = np.where(a.rev_ewma > 0, 0.9 * a.rev_ewma + 0.1 * revenue, revenue)
+    a.own_base[:] = np.where(a.own_base > 0, 0.9 * a.own_base + 0.1 * own, own)
+    # 8. exports: the rest of the world buys from tradable sectors
+    growth = (1.0 + p.export_growth) ** (model.steps / 12.0)
+    for s in (INDUSTRY, DIGITAL, TOURISM):
+        pool = model.export_pool[s] * growth
+        if pool <= 0:
+            continue
+        w = alloc.cap * (f.sector == s) * f.export_weight
+        if s == TOURISM:
+            w = w * t.amenity[f.terr]
+        tot = w.sum()
+        if tot <= 0:
+            continue
+        rec = pool * w / tot
+        alloc.revenue += rec
+        L.book("exports", "rest_of_world", "firm", np.full(K, pool / K),
+               np.bincount(f.terr, weights=rec, minlength=K))
+    # 9. digital investment: firms buy from digital firms
+    inv_k = np.bincount(f.terr, weights=digital_spend, minlength=K)
+    dst = alloc.to_sector(DIGITAL, inv_k, alloc.W_dig)
+    L.book("digital_investment", "firm", "firm", inv_k, dst)
+    # 10. firms settle: local and corporate taxes, dividends
+    rev = alloc.revenue
+    ltax_f = p.local_tax_firm * rev
+    L.book("local_tax_firms", "firm", "authority", np.bincount(f.terr, weights=ltax_f,
+                                                               minlength=K))
+    a.cash += np.bincount(f.terr, weights=ltax_f, minlength=K)
+    a.revenue += np.bincount(f.terr, weights=ltax_f, minlength=K)
+    a.own_base += 0.1 * np.bincount(f.terr, weights=ltax_f, minlength=K)
+    profit = rev - f.wage_bill - ltax_f - digital_spend
+    ctax = p.corporate_tax_rate * np.maximum(profit, 0.0)
+    L.book("corporate_tax", "firm", "state", np.bincount(f.terr, weights=ctax, minlength=K))
+    cash = f.cash + profit - ctax
+    buffer = DIVIDEND_BUFFER_MONTHS * f.wage_bill
+    div = np.where(f.alive, DIVIDEND_PAYOUT * np.maximum(cash - buffer, 0.0), 0.0)
+    div_k = np.bincount(f.terr, weights=div, minlength=K)
+    div_each, div_dst = _distribute(model, div_k, owner_weights(model))
+    L.book("dividends", "firm", "household", div_k, div_dst)
+    f.cash[:] = np.where(f.alive, cash - div, 0.0)
+    f.revenue[:] = rev
+    f.profit[:] = profit - ctax
+    f.rev_ewma[:] = np.where(f.alive, 0.75 * f.rev_ewma + 0.25 * rev, 0.0)
+    # sales per worker by sector and territory (used for new firms' expectations)
+    emp = np.maximum(f.employees, 0) * W
+    spw = np.zeros((4, K))
+    for s in range(4):
+        m = f.alive & (f.sector == s)
+        r = np.bincount(f.terr[m], weights=rev[m], minlength=K)
+        e = np.bincount(f.terr[m], weights=emp[m], minlength=K)
+        nat = r.sum() / max(e.sum(), 1.0)
+        spw[s] = np.where(e > 0, r / np.maximum(e, 1.0), nat) * W
+    model.sales_per_worker = spw
+    # 11. households: savings and incomes
+    # savings: this month's flows only (last month's capital income, part of disposable
+    # income, was saved when received)
+    cap_income = rent_each + coop_each + div_each
+    h.savings += np.where(h.alive, d.disposable - h.cap_income - d.rent - d.per_hh_spend
+                          + cap_income, 0.0)
+    h.income[:] = d.disposable
+    h.cap_income[:] = np.where(h.alive, cap_income, 0.0)
+    # state and rest of the world
+    state_net = float(L.net_inflow("state").sum())
+    model.state_balance += state_net
+    if p.state_fiscal_rule:
+        base = float(by_home(h.pretransfer).sum())
+        needed = model.tax_rate - state_net / max(base, 1.0)
+        model.tax_rate = float(np.clip(0.8 * model.tax_rate + 0.2 * needed, 0.0, 0.8))
+    model.row_balance += (L.net_inflow("rest_of_world")).sum()
+    pl.global_share = float(d.glob.sum() / max(d.basket.sum(), 1e-9))
+    pl.local_share = np.divide(d.local, d.basket, out=np.zeros(K), where=d.basket > 0)
+    cap_prox_ind = alloc.cap * np.isin(f.sector, (PROXIMITY, INDUSTRY))
+    pl.global_sellers = float((cap_prox_ind * f.listed_global).sum()
+                              / max(cap_prox_ind.sum(), 1e-9))
+    cap_prox = alloc.cap * (f.sector == PROXIMITY)
+    pl.local_sellers = np.divide(
+        np.bincount(f.terr, weights=cap_prox * f.listed_local, minlength=K),
+        np.bincount(f.terr, weights=cap_prox, minlength=K), out=np.zeros(K),
+        where=np.bincount(f.terr, weights=cap_prox, minlength=K) > 0)
+    model.prox_capacity = alloc.C[PROXIMITY]
+    del fe
+
+
+# =========================================================================== housing
+def housing_market(model: TerritoryModel) -> None:
+    """Price index and housing stock respond to occupancy (monthly).
+
+    ``P *= 1 + housing_price_elasticity / 12 x (occupancy / target - 1)`` (floored at 0.2);
+    the stock grows by ``housing_supply_rate / 12 x max(0, occupancy / target - 1)``.
+    """
+    p = model.p
+    t = model.terr
+    occ = model.households_agents / np.maximum(t.housing_stock, 1e-9)
+    gap = occ / p.target_occupancy - 1.0
+    t.price = np.maximum(t.price * (1.0 + p.housing_price_elasticity / 12.0 * gap), 0.2)
+    t.housing_stock = t.housing_stock * (1.0 + p.housing_supply_rate / 12.0
+                                         * np.maximum(gap, 0.0))
+    model.occupancy = occ
+
+
+def congestion(model: TerritoryModel) -> None:
+    """Travel times scale with (population / initial population)^congestion_elasticity."""
+    p = model.p
+    ratio = np.maximum(model.households_agents, 1.0) / np.maximum(model.households0, 1.0)
+    c = ratio ** p.congestion_elasticity
+    model.congestion_factor = c
+    model.travel_eff = model.travel_base * (c[:, None] + c[None, :]) / 2.0
