@@ -405,7 +405,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     L.book("local_platform_payouts", "local_platform", "firm", (1 - c_l) * d.local, dst)
     # 6. platforms settle: local taxes, margin, cooperative dividends
     comm_g = c_g * gross_g
-    tax_g = np.minimum((p.global_local_tax_share + p.platform_tax) * gross_g, comm_g)
+    tax_g = np.minimum((p.global_local_tax_share + model.platform_tax_terr) * gross_g, comm_g)
     L.book("platform_local_tax", "global_platform", "authority", tax_g)
     margin = comm_g - tax_g
     L.book("platform_margin", "global_platform", "rest_of_world", margin)

@@ -133,7 +133,9 @@ class TerritoryModel(Model):
         self.streams = Streams(self.seed)
         self.ledger = Ledger(K)
         self.counters: dict[str, Any] = {}
-        self.policies = list(policies or [])
+        from simulation.policies import make_policy
+
+        self.policies = [make_policy(p) for p in (policies or [])]
         self.log: list[dict] = []   # policy and lever changes, with their step
         self.region_index = np.unique(np.asarray(self.tmap.region, dtype=object).astype(str),
                                       return_inverse=True)[1].astype(np.int64)
@@ -271,6 +273,9 @@ class TerritoryModel(Model):
         self.local_retained = np.zeros(K)
         self.tax_rate = self.p.income_tax_rate
         self.import_share = 0.0
+        self.platform_tax_terr = np.full(K, self.p.platform_tax)
+        self.local_platform_support = np.zeros(K)   # EUR/month per household
+        self.newdeal_rate = np.zeros(K)             # offers (real households) per month
         self.shop_utility = np.zeros(K)
 
     def _init_flows(self) -> None:
@@ -401,6 +406,19 @@ class TerritoryModel(Model):
         self.log.append({"step": self.steps, "what": f"param {name}", "from": old,
                          "to": self.p[name], "source": source})
 
+    def add_policy(self, policy: Any) -> Any:
+        """Add a policy during the run (e.g. a dashboard lever); returns the policy object.
+
+        It is validated like a scenario file's policy; its ``start`` is in years from the
+        start of the run, so a lever pulled now uses ``start = steps / 12``.
+        """
+        from simulation.policies import make_policy
+
+        pol = make_policy(policy)
+        pol.indices(self)  # resolve territories now: unknown codes fail here, clearly
+        self.policies.append(pol)
+        return pol
+
     def set_payer(self, programme: str, territories: np.ndarray, payer: str) -> None:
         """Set who pays a programme in some territories (state, authority or region)."""
         if payer not in PAYERS:
@@ -427,6 +445,9 @@ class TerritoryModel(Model):
         self.counters = {}
         for policy in self.policies:
             policy.apply(self)
+        t = self.terr
+        t.newdeal_offers = np.minimum(t.newdeal_offers + self.newdeal_rate,
+                                      12.0 * self.newdeal_rate)
         auth_mod.plan_broadband(self)
         plat_mod.update(self)
         hh_mod.demography(self)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PAYERS = ("state", "authority", "region")
 PROGRAMMES = ("counters", "france_services", "mediators", "tiers_lieux", "broadband",
-              "new_deal")
+              "new_deal", "local_platform")
 
 
 class Authority(Agent):
@@ -97,6 +97,8 @@ def programme_costs(model: TerritoryModel) -> dict[str, np.ndarray]:
         "tiers_lieux": t.tl_supported * p.tiers_lieu_grant,
         "broadband": t.broadband_works,
         "new_deal": model.newdeal_cost,
+        "local_platform": model.local_platform_support * model.real_households
+        * model.platforms.local_active,
     }
 
 
