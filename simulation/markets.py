@@ -148,6 +148,7 @@ def set_wages(model: TerritoryModel) -> None:
     theta /= (V.sum() + 1.0) / (U.sum() + 1.0)
     tight = np.clip(theta ** p.tightness_elasticity, 0.8, 1.25)
     fe = h.employer[emp]
+    h.wage[:] = 0.0
     h.wage[emp] = (hh_mod.reference_wage(model, h.skill[emp]) * h.hours[emp] * prod[fe]
                    / model.mean_productivity * tight[f.terr[fe]])
     f.employees[:] = np.bincount(fe, minlength=f.capacity)
@@ -200,8 +201,10 @@ class Demand:
     rent: np.ndarray          # rent paid per household
     disposable: np.ndarray    # disposable income per household
     topup: np.ndarray         # minimum-income top-up per household
-    income_tax: np.ndarray
-    local_tax: np.ndarray
+    income_tax: np.ndarray    # by territory (EUR)
+    local_tax: np.ndarray     # by territory (EUR)
+    pre_k: np.ndarray         # income before transfers by territory (EUR)
+    rent_k: np.ndarray        # rent paid by territory (EUR)
 
 
 def household_demand(model: TerritoryModel) -> Demand:
@@ -213,30 +216,39 @@ def household_demand(model: TerritoryModel) -> Demand:
     W = model.household_weight
     a = h.alive
     home = h.home
-    topup = np.where(a & h.taken_up, np.maximum(p.minimum_income - h.pretransfer, 0.0), 0.0)
-    itax = model.tax_rate * h.pretransfer
-    ltax = p.local_tax_household * h.pretransfer * np.sqrt(t.price[home])
-    disp = np.where(a, h.pretransfer + topup - itax - ltax, 0.0)
+    pre = h.pretransfer  # zero in dead slots
+    topup = np.where(h.taken_up, np.maximum(p.minimum_income - pre, 0.0), 0.0)
+    # taxes are proportional to income before transfers, at territory-level rates
+    ltax_rate = p.local_tax_household * np.sqrt(t.price)
+    disp = pre * (1.0 - model.tax_rate - ltax_rate[home]) + topup
     rent = np.where(a & ~h.owner, p.rent_base * t.price[home], 0.0)
     spend = np.maximum(p.mpc_income * disp - rent, 0.0) + p.mpc_wealth * np.maximum(h.savings, 0)
-    spend = np.where(a, spend, 0.0)
     fuel = np.minimum(h.commute_km * p.fuel_price, spend)
     rest = spend - fuel
-    basket = p.proximity_share * rest
-    tour = p.tourism_share * rest
-    conn = model.remote_ok
-    dig = np.where(conn, p.digital_share * rest, 0.0)
-    ind = rest - basket - tour - dig
+    dig = np.where(model.remote_ok, p.digital_share * rest, 0.0)
     s_shop, s_g, s_l = hh_mod.channel_shares(model, np.arange(h.capacity))
 
     def agg(x: np.ndarray) -> np.ndarray:
         return np.bincount(home, weights=x, minlength=K) * W
 
+    # aggregates by territory; the rest follows linearly from them
+    pre_k = agg(pre)
+    rest_k = agg(rest)
+    fuel_k = agg(fuel)
+    dig_k = agg(dig)
+    glob_k = p.proximity_share * agg(rest * s_g)
+    local_k = (p.proximity_share * agg(rest * s_l) if model.platforms.local_active.any()
+               else np.zeros(K))
+    basket_k = p.proximity_share * rest_k
+    tour_k = p.tourism_share * rest_k
+    tour_plat = p.tourism_share * glob_k / p.proximity_share
     return Demand(
-        shop=agg(basket * s_shop + fuel), glob=agg(basket * s_g), local=agg(basket * s_l),
-        tour_direct=agg(tour * (1 - s_g)), tour_plat=agg(tour * s_g), industry=agg(ind),
-        digital=agg(dig), basket=agg(basket), per_hh_spend=spend, rent=rent, disposable=disp,
-        topup=topup, income_tax=itax, local_tax=ltax,
+        shop=basket_k - glob_k - local_k + fuel_k, glob=glob_k, local=local_k,
+        tour_direct=tour_k - tour_plat, tour_plat=tour_plat,
+        industry=rest_k - basket_k - tour_k - dig_k, digital=dig_k, basket=basket_k,
+        per_hh_spend=spend, rent=rent, disposable=disp, topup=topup,
+        income_tax=model.tax_rate * pre_k, local_tax=ltax_rate * pre_k, pre_k=pre_k,
+        rent_k=p.rent_base * t.price * np.bincount(home, weights=a & ~h.owner, minlength=K) * W,
     )
 
 
@@ -246,6 +258,9 @@ def _gravity(C: np.ndarray, T: np.ndarray, decay: float, relative: bool = False)
     w = C[None, :] * np.exp(-tt / decay)
     s = w.sum(axis=1, keepdims=True)
     out = np.divide(w, s, out=np.zeros_like(w), where=s > 0)
+    empty = s[:, 0] <= 0
+    if empty.any() and C.sum() > 0:
+        out[empty] = C / C.sum()  # far away only: capacity weights without distance decay
     return out
 
 
@@ -270,8 +285,13 @@ class Allocation:
     def to_sector(self, sector: int, spend_by_origin: np.ndarray, W: np.ndarray) -> np.ndarray:
         """Send spending (by origin territory) to a sector's firms; return receipts by dest."""
         f = self.model.firms
-        dest = spend_by_origin @ W
         Cs = self.C[sector]
+        if Cs.sum() <= 0:
+            # no firm of this sector anywhere: the spending goes to proximity firms
+            sector, W, Cs = PROXIMITY, self.W_shop, self.C[PROXIMITY]
+        elif (W.sum(axis=1) <= 0).any():
+            W = _gravity(Cs, self.model.travel_eff, 1e9)
+        dest = spend_by_origin @ W
         share = np.where((f.sector == sector) & (Cs[f.terr] > 0),
                          self.cap / np.maximum(Cs[f.terr], 1e-12), 0.0)
         rec = dest[f.terr] * share
@@ -312,32 +332,58 @@ class Allocation:
         return dest
 
 
-def _distribute(model: TerritoryModel, amount_by_terr: np.ndarray, weights: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Split amounts by territory among its households in proportion to ``weights``.
+def household_shares(model: TerritoryModel, kind: str) -> tuple:
+    """Each household's share of its territory's total weight of a kind (cached per step).
+
+    Kinds: "uniform" (every household), "landlord" (owners: they receive rents), "owner"
+    (capital owners, by skill, adults over 30: they receive dividends and bear losses).
 
     Returns:
-        (EUR per real household, EUR received by territory). Territories with no household
-        weight pass their amount to all households of the map in proportion to weights.
+        (share per household slot, territories without such households, map-wide shares
+        used for those territories' amounts or None).
     """
+    key = (model.pop_version, model.steps)
+    cache = model._share_cache
+    if kind in cache and cache[kind][0] == key:
+        return cache[kind][1]
     h = model.hh
-    K = model.K
+    if kind == "uniform":
+        w = h.alive.astype(float)
+    elif kind == "landlord":
+        w = (h.alive & h.owner).astype(float)
+    elif kind == "owner":
+        w = OWNER_WEIGHT[h.skill] * ((h.age >= 30) & h.alive)
+    else:
+        raise ValueError(kind)
+    tot = np.bincount(h.home, weights=w, minlength=model.K)
+    th = tot[h.home]
+    share = np.divide(w, th, out=np.zeros_like(w), where=th > 0)
+    orphan = tot <= 0
+    share_map = w / max(w.sum(), 1e-12) if orphan.any() else None
+    by_terr = tot / max(tot.sum(), 1e-12)
+    cache[kind] = (key, (share, orphan, share_map), by_terr)
+    return cache[kind][1]
+
+
+def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Split amounts by territory (EUR) among its households of a kind.
+
+    Territories with no such household pass their amount to all of them map-wide.
+
+    Returns:
+        (EUR per real household, EUR received by territory).
+    """
+    share, orphan, share_map = household_shares(model, kind)
+    h = model.hh
     W = model.household_weight
-    wts = np.where(h.alive, weights, 0.0)
-    tot = np.bincount(h.home, weights=wts, minlength=K)
-    orphan = amount_by_terr[tot <= 0].sum()
-    per = np.where(tot > 0, amount_by_terr / np.maximum(tot, 1e-12), 0.0)
-    each = per[h.home] * wts / W
-    if orphan > 0:
-        each += orphan * wts / wts.sum() / W
-    dst = np.bincount(h.home, weights=each, minlength=K) * W
+    each = amount_by_terr[h.home] * share / W
+    dst = np.where(orphan, 0.0, amount_by_terr)
+    if share_map is not None:
+        lost = amount_by_terr[orphan].sum()
+        each += lost * share_map / W
+        dst = dst + lost * model._share_cache[kind][2]
     return each, dst
-
-
-def owner_weights(model: TerritoryModel) -> np.ndarray:
-    """Capital-ownership weight of each household (by skill, adults over 30)."""
-    h = model.hh
-    return OWNER_WEIGHT[h.skill] * (h.age >= 30) * h.alive
 
 
 def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
@@ -372,11 +418,11 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     wage_src = np.bincount(f.terr, weights=f.wage_bill, minlength=K)
     L.book("wages", "firm", "household", wage_src, by_home(h.wage))
     # 3. household taxes
-    L.book("income_tax", "household", "state", by_home(d.income_tax))
-    L.book("local_tax_households", "household", "authority", by_home(d.local_tax))
+    L.book("income_tax", "household", "state", d.income_tax)
+    L.book("local_tax_households", "household", "authority", d.local_tax)
     # 4. rent: renters pay owners of their territory
-    rent_k = by_home(d.rent)
-    rent_each, rent_dst = _distribute(model, rent_k, h.owner.astype(float))
+    rent_k = d.rent_k
+    rent_each, rent_dst = distribute(model, rent_k, "landlord")
     L.book("rent", "household", "household", rent_k, rent_dst)
     # 5. consumption through channels
     alloc = Allocation(model)
@@ -413,7 +459,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     tax_l = np.minimum(p.local_tax_firm * d.local, comm_l)
     L.book("local_platform_tax", "local_platform", "authority", tax_l)
     coop = comm_l - tax_l
-    coop_each, coop_dst = _distribute(model, coop, np.ones(h.capacity))
+    coop_each, coop_dst = distribute(model, coop, "uniform")
     L.book("cooperative_dividends", "local_platform", "household", coop, coop_dst)
     # spending retained in the buyer's territory (received there by firms, owners, the
     # local platform or, for the platform's local taxes, the authority)
@@ -431,7 +477,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     # 7. state grants to authorities; public spending
     grant = auth_mod.state_grant(model)
     L.book("state_grant", "state", "authority", grant)
-    own = by_home(d.local_tax) + tax_g + tax_l
+    own = d.local_tax + tax_g + tax_l
     revenue = own + grant
     current = p.authority_service_share * np.maximum(a.rev_ewma, 0.0) \
         + RESERVE_SPEND * np.maximum(a.cash - RESERVE_MONTHS * a.rev_ewma, 0.0)
@@ -511,7 +557,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     buffer = DIVIDEND_BUFFER_MONTHS * f.wage_bill
     div = np.where(f.alive, DIVIDEND_PAYOUT * np.maximum(cash - buffer, 0.0), 0.0)
     div_k = np.bincount(f.terr, weights=div, minlength=K)
-    div_each, div_dst = _distribute(model, div_k, owner_weights(model))
+    div_each, div_dst = distribute(model, div_k, "owner")
     L.book("dividends", "firm", "household", div_k, div_dst)
     f.cash[:] = np.where(f.alive, cash - div, 0.0)
     f.revenue[:] = rev
@@ -539,7 +585,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     state_net = float(L.net_inflow("state").sum())
     model.state_balance += state_net
     if p.state_fiscal_rule:
-        base = float(by_home(h.pretransfer).sum())
+        base = float(d.pre_k.sum())
         needed = model.tax_rate - state_net / max(base, 1.0)
         model.tax_rate = float(np.clip(0.8 * model.tax_rate + 0.2 * needed, 0.0, 0.8))
     model.row_balance += (L.net_inflow("rest_of_world")).sum()

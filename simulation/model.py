@@ -131,6 +131,8 @@ class TerritoryModel(Model):
         self.map_name = self.tmap.name
         self.K = K = self.tmap.n
         self.streams = Streams(self.seed)
+        self.pop_version = 0
+        self._share_cache: dict = {}
         self.ledger = Ledger(K)
         self.counters: dict[str, Any] = {}
         from simulation.policies import make_policy
@@ -299,8 +301,7 @@ class TerritoryModel(Model):
         hh_mod.work_and_commute(self)
         # owners receive the rent of their territory as capital income
         d = markets.household_demand(self)
-        rent_k = np.bincount(h.home, weights=d.rent, minlength=self.K) * self.household_weight
-        each, _ = markets._distribute(self, rent_k, h.owner.astype(float))
+        each, _ = markets.distribute(self, d.rent_k, "landlord")
         h.cap_income[:] = each
         markets.compute_incomes(self)
         h.unemp_months[:] = 0
@@ -334,7 +335,7 @@ class TerritoryModel(Model):
             profit = need * (1 - p.labour_share - p.local_tax_firm)
             div = np.maximum(profit, 0.0) * (1 - p.corporate_tax_rate)
             div_k = np.bincount(f.terr, weights=div, minlength=self.K)
-            div_each, _ = markets._distribute(self, div_k, markets.owner_weights(self))
+            div_each, _ = markets.distribute(self, div_k, "owner")
             h.cap_income[:] = each + div_each
             markets.compute_incomes(self)
             h.unemp_months[:] = 0
@@ -353,7 +354,7 @@ class TerritoryModel(Model):
                              + div / DIVIDEND_PAYOUT, 0.0)
         f.rev_ewma[:] = np.where(f.alive, need, 0.0)
         # authorities: revenue of a typical month, two months of cash
-        own = np.bincount(h.home, weights=d.local_tax, minlength=self.K) * self.household_weight
+        own = d.local_tax
         self.auth.own_base[:] = own
         grant = auth_mod.state_grant(self)
         self.auth.rev_ewma[:] = own + grant + p.local_tax_firm * np.bincount(
@@ -388,14 +389,14 @@ class TerritoryModel(Model):
     def pay_owners(self, category: str, src_sector: str, src_vec: np.ndarray,
                    amount_by_terr: np.ndarray) -> None:
         """Pay amounts (EUR by territory) to the capital owners of each territory."""
-        each, dst = markets._distribute(self, amount_by_terr, markets.owner_weights(self))
+        each, dst = markets.distribute(self, amount_by_terr, "owner")
         self.hh.savings += each
         self.ledger.book(category, src_sector, "household", src_vec, dst)
 
     def charge_owners(self, category: str, amount_by_terr: np.ndarray,
                       dst_sector: str = "firm") -> None:
         """Charge amounts (EUR by territory) to the capital owners of each territory."""
-        each, src = markets._distribute(self, amount_by_terr, markets.owner_weights(self))
+        each, src = markets.distribute(self, amount_by_terr, "owner")
         self.hh.savings -= each
         self.ledger.book(category, "household", dst_sector, src, amount_by_terr)
 

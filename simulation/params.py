@@ -283,6 +283,11 @@ _P: list[Param] = [
           "Commodité de la plateforme mondiale", "behaviour",
           "Base utility of buying through the global platform relative to a local shop.",
           "calibrated: about 12-13 % online share of retail at start (FEVAD 2023: 12.5 %)"),
+    Param("commission_pass_through", 4.0, "utility per unit commission", 0.0, 20.0,
+          "Commission passed on to buyers", "Répercussion de la commission",
+          "behaviour", "Loss of the platform's utility to buyers per unit of its commission "
+          "(sellers pass commissions on to prices); commissions also deter sellers from "
+          "listing (listing rate x (1 - commission / 0.6)).", "assumption"),
     Param("platform_growth", 0.04, "utility/year", -0.5, 0.5, "Platform growth",
           "Croissance des plateformes", "uncertainty",
           "Yearly rise of the global platform's convenience (logistics, catalogue).",
@@ -554,10 +559,15 @@ class Parameters(Mapping[str, Any]):
         object.__setattr__(self, "_values", values)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
         try:
-            return self._values[name]
+            return self.__dict__["_values"][name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def __reduce__(self):
+        return (Parameters, (self.__dict__["_values"],))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Parameters are read-only; use replace(...)")

@@ -176,8 +176,10 @@ class BroadbandRollout(Policy):
 
 
 class PublicCounters(Policy):
-    """Close (``change`` < 0) or open (``change`` > 0) public counters, as a share of those
-    present at the start of the policy. ``which`` picks tax, social and/or post counters.
+    """Close (``change`` < 0) or open (``change`` > 0) public counters.
+
+    The change is a share of the counters present at the start of the policy.
+    ``which`` picks tax, social and/or post counters.
     Running costs (``counter_cost`` each) are paid by ``payer``. ``end`` restores them.
     """
 
@@ -233,8 +235,9 @@ class FranceServices(Policy):
 
 
 class TiersLieux(Policy):
-    """Support tiers-lieux: ``places`` new ones per territory (or per 100k households),
-    each with ``tiers_lieu_seats`` workstations, kept open by a public grant
+    """Support tiers-lieux: ``places`` new ones per territory (or per 100k households).
+
+    Each has ``tiers_lieu_seats`` workstations, kept open by a public grant
     (``tiers_lieu_grant`` a month each) paid by ``payer``. ``end`` stops the grants and the
     supported places close.
     """
@@ -257,8 +260,9 @@ class TiersLieux(Policy):
 
 
 class DigitalMediators(Policy):
-    """Hire digital mediators (conseillers numériques): ``per_10k_households`` (real) or
-    ``per_territory``; they help claims and train households with low literacy. ``change``
+    """Hire digital mediators (conseillers numériques).
+
+    ``per_10k_households`` (real) or ``per_territory``; they help claims and train households with low literacy. ``change``
     scales the existing mediators instead (e.g. -1 ends the national programme). ``end``
     withdraws the added mediators.
     """
@@ -285,8 +289,9 @@ class DigitalMediators(Policy):
 
 
 class PlatformDependence(Policy):
-    """The global platform's strategy: a new ``commission`` and/or a marketing ``push``
-    (utility), reached linearly over ``ramp``. Map-wide. ``end`` reverts both.
+    """The global platform's strategy: a new commission and/or a marketing push.
+
+    ``commission`` and ``push`` (utility) are reached linearly over ``ramp``. Map-wide. ``end`` reverts both.
     """
 
     type: Literal["platform_dependence"] = "platform_dependence"
@@ -317,8 +322,9 @@ class PlatformDependence(Policy):
 
 
 class LocalPlatform(Policy):
-    """Launch a local cooperative platform in each selected territory. Its commission
-    (``commission``, else the ``local_commission`` parameter) stays local; public support
+    """Launch a local cooperative platform in each selected territory.
+
+    Its commission (``commission``, else the ``local_commission`` parameter) stays local; public support
     (``support_eur_per_household`` a month, paid by ``payer``) raises its convenience by
     ``convenience`` (utility). It closes if it does not reach its survival share.
     """
@@ -345,8 +351,10 @@ class LocalPlatform(Policy):
 
 
 class PlatformTax(Policy):
-    """Tax on the global platform's turnover in the selected territories (``rate``),
-    paid to their authorities (never more than the platform's commission there)."""
+    """Tax on the global platform's turnover in the selected territories.
+
+    ``rate`` of the local turnover is paid to their authorities (never more than the platform's commission there).
+    """
 
     type: Literal["platform_tax"] = "platform_tax"
     rate: float = Field(..., ge=0.0, le=0.3, description="share of local turnover")
@@ -359,9 +367,11 @@ class PlatformTax(Policy):
 
 
 class NewDeal(Policy):
-    """Attraction offers ("New Deal"): ``offers_per_year`` real households a year are
-    offered a job plus housing support (``new_deal_subsidy`` a month for 12 months, paid by
-    ``payer``) if they move in."""
+    """Attraction offers ("New Deal"): a job plus housing for newcomers.
+
+    ``offers_per_year`` real households a year are offered a job plus housing support (``new_deal_subsidy`` a month for 12 months, paid by
+    ``payer``) if they move in.
+    """
 
     type: Literal["new_deal"] = "new_deal"
     offers_per_year: float = Field(..., gt=0.0, le=1e6, description="households per year")

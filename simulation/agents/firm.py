@@ -197,12 +197,14 @@ def adopt_digital(model: TerritoryModel) -> np.ndarray:
     pl = model.platforms
     sellers = f.alive & (f.maturity > 0.5) & np.isin(f.sector, (PROXIMITY, INDUSTRY))
     cand = np.flatnonzero(sellers & ~f.listed_global)
-    pr = p.seller_listing_rate * min(3.0, pl.global_share / 0.10)
+    deter = max(0.0, 1.0 - pl.global_commission / 0.6)
+    pr = p.seller_listing_rate * min(3.0, pl.global_share / 0.10) * deter
     f.listed_global[cand[rng.random(cand.size) < pr]] = True
     # listing on local platforms (proximity sellers of territories with one)
     cand = np.flatnonzero(f.alive & (f.maturity > 0.3) & (f.sector == PROXIMITY)
                           & ~f.listed_local & pl.local_active[f.terr])
-    prl = p.seller_listing_rate * np.minimum(3.0, pl.local_share[f.terr[cand]] / 0.10 + 0.5)
+    prl = p.seller_listing_rate * np.minimum(3.0, pl.local_share[f.terr[cand]] / 0.10 + 0.5) \
+        * max(0.0, 1.0 - p.local_commission / 0.6)
     f.listed_local[cand[rng.random(cand.size) < prl]] = True
     f.listed_local &= pl.local_active[f.terr]
     return cost

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
+from simulation import markets
+
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import TerritoryModel
 
@@ -235,6 +237,7 @@ def create(model: TerritoryModel, idx: np.ndarray, home: np.ndarray, age: np.nda
     h.savings[idx] = 0.0
     for i in idx:
         h.agents[i] = Household(model, int(i))
+    model.pop_version += 1
 
 
 def reference_wage(model: TerritoryModel, skill: np.ndarray) -> np.ndarray:
@@ -268,19 +271,15 @@ def demography(model: TerritoryModel) -> None:
     dying = alive[rng.random(alive.size) < rate / 12.0]
     model.counters["dissolutions"] = np.bincount(h.home[dying], minlength=model.K)
     if dying.size:
-        survivors = np.setdiff1d(alive, dying, assume_unique=True)
-        heirs = _random_in_same_territory(model, h.home[dying], survivors, rng)
-        amount = h.savings[dying]
-        ok = heirs >= 0
-        np.add.at(h.savings, heirs[ok], amount[ok])
-        # households with no heir in their territory (rare): a random survivor inherits
-        if (~ok).any():
-            other = survivors[rng.integers(0, survivors.size, (~ok).sum())]
-            np.add.at(h.savings, other, amount[~ok])
-            heirs[~ok] = other
-        src = np.bincount(h.home[dying], weights=amount, minlength=model.K)
-        dst = np.bincount(h.home[heirs], weights=amount, minlength=model.K)
-        model.ledger.book("bequest", "household", "household", src, dst)
+        # the estate is spread over the other households of the territory (local heirs)
+        W = model.household_weight
+        estate = np.bincount(h.home[dying], weights=h.savings[dying], minlength=model.K) * W
+        h.savings[dying] = 0.0
+        h.alive[dying] = False
+        model.pop_version += 1
+        each, dst = markets.distribute(model, estate, "uniform")
+        h.savings += each
+        model.ledger.book("bequest", "household", "household", estate, dst)
         for i in dying:
             ag = h.agents[i]
             if ag is not None:
@@ -304,21 +303,6 @@ def demography(model: TerritoryModel) -> None:
     else:
         model.new_households = np.zeros(0, dtype=np.int64)
     model.counters["formations"] = np.bincount(h.home[model.new_households], minlength=model.K)
-
-
-def _random_in_same_territory(model: TerritoryModel, terr: np.ndarray, pool: np.ndarray,
-                              rng: np.random.Generator) -> np.ndarray:
-    """For each territory in ``terr``, a random member of ``pool`` living there (-1 if none)."""
-    h = model.hh
-    order = pool[np.argsort(h.home[pool].astype(np.int16 if model.K < 32_000 else np.int32),
-                            kind="stable")]
-    homes = h.home[order]
-    start = np.searchsorted(homes, np.arange(model.K), side="left")
-    end = np.searchsorted(homes, np.arange(model.K), side="right")
-    cnt = (end - start)[terr]
-    pick = start[terr] + (rng.random(terr.size) * np.maximum(cnt, 1)).astype(np.int64)
-    out = np.where(cnt > 0, order[np.minimum(pick, order.size - 1)], -1)
-    return out
 
 
 # --------------------------------------------------------------------------- work
@@ -436,14 +420,20 @@ def channel_shares(model: TerritoryModel, idx: np.ndarray) -> tuple[np.ndarray, 
     home = h.home[idx]
     lit = h.literacy[idx]
     conn = model.remote_ok[idx]
-    u_shop = model.shop_utility[home]
-    online = p.literacy_weight * (lit - 0.6) - 0.5 * (~conn)
-    online = np.where(lit < p.illiteracy_threshold, -8.0, online)
-    u_g = model.platforms.global_utility + online
-    ex_s = np.exp(u_shop)
-    ex_g = np.exp(u_g)
-    lp = model.platforms.local_active[home]
-    ex_l = np.where(lp, np.exp(model.platforms.local_utility[home] + online), 0.0)
+    # float32 is ample for shares and halves the cost of the exponentials
+    online = (p.literacy_weight * (lit.astype(np.float32) - np.float32(0.6))
+              - np.float32(0.5) * (~conn))
+    online[lit < p.illiteracy_threshold] = -8.0
+    e_on = np.exp(online)
+    pl = model.platforms
+    # exp(U_shop) per territory; shop utility relative to the online channels
+    ex_s = np.exp(model.shop_utility - pl.global_utility).astype(np.float32)[home]
+    ex_g = e_on
+    if pl.local_active.any():
+        rel = np.where(pl.local_active, np.exp(pl.local_utility - pl.global_utility), 0.0)
+        ex_l = rel.astype(np.float32)[home] * e_on
+    else:
+        ex_l = np.zeros(idx.size, np.float32)
     tot = ex_s + ex_g + ex_l
     return ex_s / tot, ex_g / tot, ex_l / tot
 
@@ -538,6 +528,7 @@ def relocate(model: TerritoryModel) -> None:
     model.counters["moves_out"] = np.bincount(origin, minlength=K).astype(float)
     model.counters["moves_in"] = np.bincount(dest, minlength=K).astype(float)
     h.home[movers] = dest
+    model.pop_version += 1
     h.premise_u[movers] = rng.random(movers.size)
     # jobs that become unreachable
     emp = movers[h.employer[movers] >= 0]

@@ -6,6 +6,9 @@ its turnover in each territory as local tax (``global_local_tax_share``, plus an
 is booked to the rest of the world: this is the leakage measure). Its pull on buyers grows
 with its market share and its sellers' share (network effect), with its convenience
 (``global_convenience`` rising by ``platform_growth`` a year) and with any marketing push.
+Sellers pass part of the commission on to buyers: the platform's utility falls by
+``commission_pass_through`` per unit of commission above or below 15 % (the calibration
+point of ``global_convenience``), and commissions deter sellers from listing.
 Optional strategy: the commission rises to ``global_commission_dominant`` once its market
 share exceeds ``dominance_share``.
 
@@ -25,6 +28,9 @@ from mesa import Agent
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import TerritoryModel
+
+
+REFERENCE_COMMISSION = 0.15  # commission at which the convenience parameters are calibrated
 
 
 class Platform(Agent):
@@ -103,9 +109,13 @@ def update(model: TerritoryModel) -> None:
     pl.global_commission = (p.global_commission_dominant if pl.global_share > p.dominance_share
                             else p.global_commission)
     pl.global_utility = (p.global_convenience + p.platform_growth * years + p.platform_push
-                         + pl.push + p.network_effect * (pl.global_share + 0.5 * pl.global_sellers))
+                         + pl.push + p.network_effect * (pl.global_share + 0.5 * pl.global_sellers)
+                         - p.commission_pass_through * (pl.global_commission
+                                                        - REFERENCE_COMMISSION))
     pl.local_utility = (p.local_convenience + pl.convenience_bonus
-                        + p.network_effect * (pl.local_share + 0.5 * pl.local_sellers))
+                        + p.network_effect * (pl.local_share + 0.5 * pl.local_sellers)
+                        - p.commission_pass_through * (p.local_commission
+                                                       - REFERENCE_COMMISSION))
 
 
 def survival(model: TerritoryModel) -> None:
