@@ -262,7 +262,8 @@ class TiersLieux(Policy):
 class DigitalMediators(Policy):
     """Hire digital mediators (conseillers numériques).
 
-    ``per_10k_households`` (real) or ``per_territory``; they help claims and train households with low literacy. ``change``
+    ``per_10k_households`` (real) or ``per_territory``; they help claims and train households
+    with low literacy. ``change``
     scales the existing mediators instead (e.g. -1 ends the national programme). ``end``
     withdraws the added mediators.
     """
@@ -291,7 +292,8 @@ class DigitalMediators(Policy):
 class PlatformDependence(Policy):
     """The global platform's strategy: a new commission and/or a marketing push.
 
-    ``commission`` and ``push`` (utility) are reached linearly over ``ramp``. Map-wide. ``end`` reverts both.
+    ``commission`` and ``push`` (utility) are reached linearly over ``ramp``. Map-wide. ``end``
+    reverts both.
     """
 
     type: Literal["platform_dependence"] = "platform_dependence"
@@ -324,7 +326,8 @@ class PlatformDependence(Policy):
 class LocalPlatform(Policy):
     """Launch a local cooperative platform in each selected territory.
 
-    Its commission (``commission``, else the ``local_commission`` parameter) stays local; public support
+    Its commission (``commission``, else the ``local_commission`` parameter) stays local; public
+    support
     (``support_eur_per_household`` a month, paid by ``payer``) raises its convenience by
     ``convenience`` (utility). It closes if it does not reach its survival share.
     """
@@ -353,7 +356,8 @@ class LocalPlatform(Policy):
 class PlatformTax(Policy):
     """Tax on the global platform's turnover in the selected territories.
 
-    ``rate`` of the local turnover is paid to their authorities (never more than the platform's commission there).
+    ``rate`` of the local turnover is paid to their authorities (never more than the platform's
+    commission there).
     """
 
     type: Literal["platform_tax"] = "platform_tax"
@@ -369,7 +373,8 @@ class PlatformTax(Policy):
 class NewDeal(Policy):
     """Attraction offers ("New Deal"): a job plus housing for newcomers.
 
-    ``offers_per_year`` real households a year are offered a job plus housing support (``new_deal_subsidy`` a month for 12 months, paid by
+    ``offers_per_year`` real households a year are offered a job plus housing support
+    (``new_deal_subsidy`` a month for 12 months, paid by
     ``payer``) if they move in.
     """
 
