@@ -523,7 +523,9 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     a.rev_ewma[:] = np.where(a.rev_ewma > 0, 0.9 * a.rev_ewma + 0.1 * revenue, revenue)
     a.own_base[:] = np.where(a.own_base > 0, 0.9 * a.own_base + 0.1 * own, own)
     # 8. exports: the rest of the world buys from tradable sectors
-    growth = (1.0 + p.export_growth) ** (model.steps / 12.0)
+    # external demand grows at export_growth and with the map's number of households
+    growth = (1.0 + p.export_growth) ** (model.steps / 12.0) \
+        * model.households_agents.sum() / model.households0.sum()
     for s in (INDUSTRY, DIGITAL, TOURISM):
         pool = model.export_pool[s] * growth
         if pool <= 0:

@@ -52,9 +52,10 @@ _M = [
             "% since start", "Change in the number of households since step 0.", -100, None),
     Measure("attractiveness", "Attractiveness", "Attractivité", "index (1 = proportional)",
             "Share of the expected relocation choices of all households considering a move "
-            "(excluding staying), divided by the territory's share of households; map: "
-            "population-weighted mean (1 when all are proportional).", 0, None,
-            headline=True),
+            "(excluding staying), divided by the territory's share of households; map: the "
+            "same index for towns and rural territories taken together (above 1: movers "
+            "choose them more than their size; the rebalancing the source texts discuss).",
+            0, None, headline=True),
     Measure("choice_share", "Share of relocation choices", "Part des choix de localisation",
             "share 0-1", "Share of the month's expected relocation choices (logit "
             "probabilities of considering households, stays excluded) going to the territory; "
@@ -215,7 +216,9 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     T["choice_share"] = share_choice
     T["attractiveness"] = np.divide(share_choice, pop_share, out=np.zeros(K),
                                     where=pop_share > 0)
-    M["attractiveness"] = float((T["attractiveness"] * pop_share).sum())
+    periph = model.tmap.kind >= 2
+    ps = pop_share[periph].sum()
+    M["attractiveness"] = float(share_choice[periph].sum() / ps) if ps > 0 else float("nan")
     mi = model.counters.get("moves_in", np.zeros(K))
     mo = model.counters.get("moves_out", np.zeros(K))
     T["net_migration"] = np.divide((mi - mo) * 12_000.0, n_k, out=np.zeros(K), where=n_k > 0)

@@ -368,7 +368,7 @@ class TerritoryModel(Model):
                                          1e-9)
         self.prox_capacity = alloc.C[0]
         self._update_shop_utility()
-        h.income[:] = d.disposable
+        h.income[:] = markets.household_demand(self).disposable
         t.rollout_target = t.broadband.copy()
         self.employment_rate_terr = getattr(self, "employment_rate_terr", np.ones(self.K))
 

@@ -223,11 +223,11 @@ def close_and_create(model: TerritoryModel) -> None:
 
         g_k = (1 + birth_broadband_effect x coverage_k x skilled_k / mean skilled)
               x (1 + birth_tierslieux_effect x seats per 100 households)
-              x clip(1 + 5 x margin_k, 0, 3) / normaliser
+              x clip(1 + 5 x (margin_k - (1 - labour_share)), 0, 3) / normaliser
 
-    (``margin_k``: sales minus wages over sales of the territory's firms; the normaliser makes
-    the mean of g over firms 1 at the start). The founders' households put in start-up
-    capital of 3 months of a mid-skill wage (booked).
+    (``margin_k``: sales minus wages over sales of the territory's firms, compared with the
+    margin firms aim for; the normaliser makes the mean of g over firms 1 at the start). The founders' households put in start-up
+    capital of 3 months of a mid-skill wage bill of one household agent (booked).
     """
     f = model.firms
     p = model.p
@@ -269,7 +269,7 @@ def close_and_create(model: TerritoryModel) -> None:
     g = ((1 + p.birth_broadband_effect * model.terr.broadband * model.skilled_share
           / max(model.skilled_mean, 1e-9))
          * (1 + p.birth_tierslieux_effect * seats * 100)
-         * np.clip(1 + 5 * margin, 0.0, 3.0)) / model.birth_normaliser
+         * np.clip(1 + 5 * (margin - (1 - p.labour_share)), 0.0, 3.0)) / model.birth_normaliser
     workers = model.households_agents * model.firms_per_household
     lam = p.firm_birth_rate * workers * g
     births = rng.poisson(lam)
@@ -285,7 +285,7 @@ def close_and_create(model: TerritoryModel) -> None:
     sector = (u > np.cumsum(mix, axis=1)).sum(axis=1).clip(0, 3).astype(np.int8)
     slots = f.free_slots(total)
     create(model, slots, terr, sector, rng)
-    capital = np.full(total, 3.0 * p.wage_mid)
+    capital = np.full(total, 3.0 * p.wage_mid * model.household_weight)
     f.cash[slots] = capital
     cap_vec = np.bincount(terr, weights=capital, minlength=K)
     model.charge_owners("start_up_capital", cap_vec, dst_sector="firm")
