@@ -9,7 +9,7 @@ from simulation import TerritoryModel
 
 
 @pytest.mark.parametrize("map_name,seed", [("synthetic", 1), ("synthetic", 2),
-                                           ("france-regions", 3)])
+                                           ("france-regions", 3), ("france-departements", 4)])
 def test_accounts_balance_every_step(map_name, seed):
     m = TerritoryModel(map=map_name, seed=seed, n_households=2_500, platform_push=1.0)
     # launch a local platform and a policy-like change so that all flows occur
