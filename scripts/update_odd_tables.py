@@ -35,7 +35,7 @@ def tables() -> dict[str, str]:
     return {"params": params.markdown_table(), "measures": measures.markdown_table()}
 
 
-def render(text: str) -> str:
+def render(text: str, where: str = "docs/ODD.md") -> str:
     """Return ``text`` with every marked table replaced by its regenerated version.
 
     Raises:
@@ -44,7 +44,7 @@ def render(text: str) -> str:
     for name, table in tables().items():
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if text.count(start) != 1 or text.count(end) != 1:
-            raise SystemExit(f"docs/ODD.md must contain exactly one '{start}' and one '{end}'")
+            raise SystemExit(f"{where} must contain exactly one '{start}' and one '{end}'")
         pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
         text = pattern.sub(lambda _m, s=start, e=end, t=table: f"{s}\n{t}\n{e}", text)
     return text
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="do not write; exit 1 if the tables differ from the code")
     args = ap.parse_args(argv)
     old = args.odd.read_text(encoding="utf-8")
-    new = render(old)
+    new = render(old, str(args.odd))
     if args.check:
         if new != old:
             print(f"{args.odd}: parameter or measure table out of date; run "
