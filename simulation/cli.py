@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from pathlib import Path
 
 EXIT_USAGE = 2
 
@@ -37,23 +35,15 @@ def _parse_set(items: list[str] | None) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run one configuration (or a scenario file) and write results, plots and a manifest."""
-    from simulation.model import TerritoryModel
+    """Run N replications of a scenario (default: the baseline) and save everything.
 
-    params = _parse_set(args.set)
-    out = Path(args.out)
-    t0 = time.perf_counter()
-    model = TerritoryModel(map=args.map, seed=args.seed, scenario="baseline", **params)
-    res = model.run(years=args.years, progress=not args.quiet)
-    res.save(out, plots=not args.no_plots,
-             extra_manifest={"command": " ".join(sys.argv), "years": args.years})
-    s = res.summary().iloc[0]
-    print(f"Ran {args.years:g} years on {model.map_name} (seed {args.seed}) in "
-          f"{time.perf_counter() - t0:.1f} s -> {out}/")
-    for name in ("attractiveness", "theil_between", "gini", "local_value_captured",
-                 "unemployment_rate", "global_platform_share", "non_take_up"):
-        print(f"  {name:24s} {s[name]:.4g}")
-    return 0
+    Implemented in :func:`simulation.scenario_cli.cmd_run`: seeds from
+    ``replication_seeds(--seed, --reps)`` (one replication uses the seed itself), runs in
+    parallel with a progress bar; ``--map``, ``--years`` and ``--set`` override the scenario.
+    """
+    from simulation.scenario_cli import cmd_run as _run
+
+    return _run(args)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -95,15 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="terrinum",
         description="Terrinum: what digital technology does to territories (agent-based).")
     sub = ap.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run the model and write results, plots and a manifest")
+    r = sub.add_parser("run", help="run N replications of a scenario and write results, "
+                                   "plots and a manifest")
     r.add_argument("scenario", nargs="?", default=None,
-                   help="scenario file (TOML); default: the baseline configuration")
-    r.add_argument("--map", default="france-departements",
-                   help="built-in map name or nodes CSV (default: france-departements)")
-    r.add_argument("--seed", type=int, default=1, help="master seed (default 1)")
-    r.add_argument("--years", type=float, default=20.0, help="simulated years (default 20)")
+                   help="scenario file (TOML) or built-in name; default: baseline")
+    r.add_argument("--map", default=None,
+                   help="override the scenario's map (built-in name or nodes CSV)")
+    r.add_argument("--seed", type=int, default=None,
+                   help="master seed (default: the scenario's); with --reps N > 1 the "
+                        "replication seeds derive from it")
+    r.add_argument("--years", type=float, default=None,
+                   help="simulated years (default: the scenario's)")
     r.add_argument("--reps", type=int, default=1, help="replications (default 1)")
-    r.add_argument("--workers", type=int, default=None, help="worker processes")
+    r.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: the machine's cores)")
+    r.add_argument("--households", type=int, default=None,
+                   help="household agents (default: the scenario's)")
     r.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="override a parameter (repeatable)")
     r.add_argument("--out", default="out/run", help="output folder (default out/run)")
@@ -134,11 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     from simulation.params import ParameterError
     from simulation.territory import MapError
 
+    try:
+        from simulation.scenario import ScenarioError
+    except ImportError:  # pragma: no cover - scenario module absent
+        ScenarioError = UserError  # noqa: N806
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for provenance records
     try:
         return int(args.func(args) or 0)
-    except (UserError, ParameterError, MapError) as exc:
+    except (UserError, ParameterError, MapError, ScenarioError) as exc:
         print(f"terrinum: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except FileNotFoundError as exc:

@@ -1,0 +1,315 @@
+"""Paired comparison: common random numbers, effects with intervals, runner, and the report."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation.compare import (
+    compare,
+    effect_numbers,
+    effect_sentence,
+    paired_effect,
+    write_outputs,
+)
+from simulation.runner import replication_seed_list, run_many, run_replication
+from simulation.scenario import load_scenario
+
+SMALL = dict(years=1.0, n_households=1_500)
+
+
+@pytest.fixture(scope="module")
+def teaching():
+    return load_scenario("teaching_synthetic")
+
+
+# ============================================================================ statistics
+def test_paired_effect_matches_scipy_paired_t_interval():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    b = rng.normal(size=(5, 4))
+    s = b + rng.normal(0.5, 1.0, size=(5, 4))
+    e = paired_effect(b, s)
+    ci = stats.ttest_rel(s, b, axis=0).confidence_interval(0.95)
+    np.testing.assert_allclose(e["diff"], (s - b).mean(axis=0))
+    np.testing.assert_allclose(e["ci_low"], ci.low)
+    np.testing.assert_allclose(e["ci_high"], ci.high)
+    assert (e["n"] == 5).all()
+
+
+def test_paired_effect_degenerate_cases():
+    same = np.arange(6.0).reshape(3, 2)
+    e = paired_effect(same, same)
+    assert (e["diff"] == 0).all() and (e["ci_low"] == 0).all() and (e["ci_high"] == 0).all()
+    one = paired_effect(np.ones((1, 2)), np.full((1, 2), 3.0))
+    assert (one["diff"] == 2).all() and np.isnan(one["ci_low"]).all()
+
+
+def test_effect_sentences_in_plain_words():
+    row = {"measure": "local_value_captured", "diff": 0.021, "ci_low": 0.015,
+           "ci_high": 0.027, "n": 3, "baseline_mean": 0.6, "scenario_mean": 0.621}
+    assert effect_sentence(row) == ("Local value captured: +2.1 points (95 % CI +1.5 to "
+                                    "+2.7); the interval excludes zero.")
+    assert effect_sentence(row, "fr") == ("Valeur captée localement : +2,1 points (IC à "
+                                          "95 % +1,5 à +2,7) ; l'intervalle exclut zéro.")
+    row.update(diff=0.001, ci_low=-0.004, ci_high=0.006)
+    assert "includes zero" in effect_sentence(row)
+    inc = {"measure": "mean_income", "diff": 12.34, "ci_low": 10.0, "ci_high": 14.68, "n": 3,
+           "baseline_mean": 2000.0, "scenario_mean": 2012.34}
+    assert effect_sentence(inc).startswith("Mean disposable income: +12 EUR/month per "
+                                           "household (95 % CI +10 to +15)")
+
+
+# ============================================================================ runner
+def test_replication_seeds():
+    assert replication_seed_list(7, 1) == [7]
+    seeds = replication_seed_list(7, 3)
+    assert len(set(seeds)) == 3 and seeds == replication_seed_list(7, 3)
+
+
+def test_run_replication_is_tidy_and_deterministic(teaching):
+    a = run_replication(teaching, 3, years=0.5, n_households=1_000)
+    b = run_replication(teaching.to_dict(), 3, years=0.5, n_households=1_000)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a.columns) == ["scenario", "seed", "step", "year", "territory", "measure",
+                               "value"]
+    assert set(a["scenario"]) == {"teaching_synthetic"} and set(a["seed"]) == {3}
+    m = run_replication("teaching_synthetic", 3, years=0.5, n_households=1_000,
+                        territories=False)
+    assert set(m["territory"]) == {"_map"}
+
+
+def test_run_many_identical_for_one_or_two_workers(teaching):
+    tasks = [dict(scenario=teaching, seed=s, years=0.5, n_households=1_000,
+                  params={"platform_push": 0.3}, policies=[{"type": "telework_norm",
+                                                            "days": 2.0}])
+             for s in (11, 12, 13)]
+    one = run_many(tasks, workers=1, progress=False)
+    two = run_many(tasks, workers=2, progress=False)
+    assert [int(d["seed"].iloc[0]) for d in two] == [11, 12, 13], "results in task order"
+    for a, b in zip(one, two, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+# ============================================================================ comparison
+def test_scenario_compared_with_itself_gives_exactly_zero(teaching):
+    cmp = compare(teaching, [teaching], reps=2, workers=1, progress=False, **SMALL)
+    assert cmp.labels == ["teaching_synthetic", "teaching_synthetic#2"]
+    for name in ("effects_map", "effects_territory", "effects_time",
+                 "effects_time_territory", "effects_groups"):
+        df = getattr(cmp, name)
+        assert len(df), name
+        for col in ("diff", "ci_low", "ci_high"):
+            v = df[col].to_numpy(float)
+            v = v[np.isfinite(v)]
+            assert v.size and (v == 0.0).all(), f"{name}.{col} must be exactly zero"
+        assert not df["excludes_zero"].any()
+
+
+def test_common_random_numbers_and_effect_tables(teaching):
+    base = teaching.with_overrides(replace_policies=True, name="no_policy")
+    cmp = compare(base, [teaching], reps=2, seed=5, workers=1, progress=False, **SMALL)
+    assert cmp.seeds == replication_seed_list(5, 2)
+    for label in cmp.labels:
+        assert [r.seed for r in cmp.results[label]] == cmp.seeds
+    em = cmp.effects_map.set_index("measure")
+    # the roll-out raises map-level coverage; the window is the last 12 months
+    assert em.loc["broadband_coverage", "diff"] > 0
+    assert em.loc["broadband_coverage", "window"] == "mean of the last 12 months"
+    et = cmp.effects_territory
+    cov = et[et["measure"] == "broadband_coverage"].set_index("territory")["diff"]
+    rural = [c for c in cov.index if c.startswith("R")]
+    others = [c for c in cov.index if not c.startswith("R")]
+    assert (cov[rural] > 0).all() and (cov[others] == 0).all()
+    g = cmp.effects_groups
+    tg = g[(g["group"] == "targeted") & (g["measure"] == "broadband_coverage")]
+    assert len(tg) == 1 and tg["diff"].iloc[0] > 0 and tg["n_territories"].iloc[0] == 12
+    # differences equal the paired replications' mean difference, recomputed by hand
+    j = cmp.results[cmp.labels[0]][0].map_values.columns.get_loc("gini")
+    d = [np.nanmean(s.map_values.iloc[-12:, j]) - np.nanmean(b.map_values.iloc[-12:, j])
+         for b, s in zip(cmp.results[cmp.labels[0]], cmp.results[cmp.labels[1]], strict=True)]
+    assert em.loc["gini", "diff"] == pytest.approx(np.mean(d), rel=1e-12, abs=1e-15)
+
+
+def test_compare_rejects_another_map(teaching):
+    from simulation.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="run.map"):
+        compare(teaching, ["baseline"], reps=1, workers=1, progress=False, **SMALL)
+
+
+# ============================================================================ report
+class _Report(HTMLParser):
+    """Collects resource references, images, effect rows and plain-words sentences."""
+
+    def __init__(self):
+        super().__init__()
+        self.refs, self.imgs, self.rows, self.sentences = [], [], [], []
+        self._row = None
+        self._cell = None
+        self._li = None
+        self.tags = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.add(tag)
+        for k in ("src", "href", "data", "poster", "action"):
+            if k in a:
+                self.refs.append(a[k])
+        if tag == "img":
+            self.imgs.append(a.get("src", ""))
+        if tag == "tr" and "effect" in (a.get("class") or "").split():
+            self._row = {"attrs": a, "cells": {}}
+        if tag == "td" and self._row is not None:
+            self._cell = ((a.get("class") or "").split(), a, [])
+        if tag == "li" and "data-measure" in a:
+            self._li = (a["data-measure"], [])
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._row is not None and self._cell is not None:
+            cls, a, text = self._cell
+            for c in cls:
+                if c in ("base", "scen", "diff", "ci"):
+                    self._row["cells"][c] = (a, "".join(text))
+            self._cell = None
+        if tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+        if tag == "li" and self._li is not None:
+            self.sentences.append((self._li[0], "".join(self._li[1])))
+            self._li = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[2].append(data)
+        if self._li is not None:
+            self._li[1].append(data)
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory, teaching):
+    base = teaching.with_overrides(replace_policies=True, name="no_policy")
+    taxed = teaching.with_overrides(policies=[{"type": "platform_tax", "rate": 0.1}],
+                                    name="rollout+tax")
+    cmp = compare(base, [teaching, taxed], reps=2, workers=1, progress=False, **SMALL)
+    out = tmp_path_factory.mktemp("report")
+    path = write_outputs(cmp, out, command="pytest")
+    return cmp, out, path
+
+
+def test_report_files(report_dir):
+    cmp, out, path = report_dir
+    for f in ("runs.parquet", "runs_map.csv", "effects_map.parquet", "effects_map.csv",
+              "effects_territory.parquet", "effects_territory.csv", "effects_time.parquet",
+              "effects_time_territory.parquet", "effects_groups.csv", "manifest.json",
+              "report.html", "scenarios/no_policy.toml", "effects_headline.png"):
+        assert (out / f).is_file(), f
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert set(runs["scenario"]) == set(cmp.labels)
+    assert runs.groupby("scenario")["seed"].nunique().eq(2).all()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "effects_map.parquet"),
+                                  cmp.effects_map)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seeds"] == cmp.seeds and man["terrinum_version"]
+    assert man["command"] == "pytest" and man["window_months"] == 12
+    sc = {s["label"]: s for s in man["scenarios"]}
+    assert sc["teaching_synthetic"]["files"][0]["sha256"] == \
+        cmp.scenarios[0].file_hashes[str(cmp.scenarios[0].files[0])]
+    for f in man["files"]:
+        assert (out / f).is_file(), f
+    # the scenario copies replay: same policies
+    back = load_scenario(out / "scenarios" / "rollout_tax.toml")
+    assert back.policy_dicts() == cmp.scenarios[1].policy_dicts()
+
+
+def test_report_is_self_contained(report_dir):
+    _, out, path = report_dir
+    text = path.read_text(encoding="utf-8")
+    p = _Report()
+    p.feed(text)
+    external = [r for r in p.refs if re.match(r"\s*(https?:)?//", r, re.I)]
+    assert external == [], f"external resources: {external[:3]}"
+    assert not {"script", "link", "iframe", "object", "embed"} & p.tags
+    assert "url(" not in text and "@import" not in text
+    pngs = sorted(out.glob("*.png"))
+    assert len(p.imgs) == len(pngs) >= 4
+    for src in p.imgs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_contains_the_figures_it_claims(report_dir):
+    cmp, _, path = report_dir
+    p = _Report()
+    p.feed(path.read_text(encoding="utf-8"))
+    em = cmp.effects_map.set_index(["scenario", "measure"])
+    assert len(p.rows) == len(em), "one table row per scenario and map-level measure"
+    for row in p.rows:
+        a = row["attrs"]
+        r = em.loc[(a["data-scenario"], a["data-measure"])]
+        full = r.to_dict() | {"measure": a["data-measure"]}
+        nums = effect_numbers(full)
+        (dattrs, dtext) = row["cells"]["diff"]
+        assert float(dattrs["data-value"]) == r["diff"] or (
+            np.isnan(r["diff"]) and dattrs["data-value"] == "nan")
+        assert unescape(dtext) == nums["diff"]
+        if np.isfinite(r["diff"]):
+            scale = float(a["data-scale"])
+            dec = int(nums["decimals"])
+            assert abs(float(dtext) - r["diff"] * scale) <= 0.5 * 10 ** -dec + 1e-12
+        cattrs, ctext = row["cells"]["ci"]
+        assert float(cattrs["data-low"]) == r["ci_low"] or np.isnan(r["ci_low"])
+        assert unescape(ctext) == f"{nums['ci_low']} to {nums['ci_high']}"
+    # plain-words sentences (English and French) match the effects table
+    label = cmp.labels[1]
+    sub = em.loc[label]
+    found = [(m, s) for m, s in p.sentences if m in sub.index][:len(sub)]
+    assert found
+    for m, s in found[:5]:
+        row = sub.loc[m].to_dict() | {"measure": m}
+        assert effect_sentence(row) in unescape(s)
+        assert effect_sentence(row, "fr") in unescape(s)
+
+
+def test_report_has_question_levers_assumptions_provenance(report_dir):
+    cmp, _, path = report_dir
+    text = unescape(path.read_text(encoding="utf-8"))
+    s = cmp.scenarios[0]
+    assert s.question_en in text and s.question_fr in text
+    assert "Broadband roll-out to 100% of premises" in text      # Policy.describe()
+    assert "Tax the global platform's local turnover at 10.0%" in text
+    assert "agglomeration_elasticity" in text and "Combes" in text   # assumptions + source
+    assert s.file_hashes[str(s.files[0])] in text                  # provenance
+    assert str(cmp.seeds) in text and "terrinum compare" in text
+
+
+def test_write_outputs_is_atomic_and_rewrites(report_dir, tmp_path):
+    cmp, _, _ = report_dir
+    out = tmp_path / "again"
+    write_outputs(cmp, out, plots=False)
+    assert not list(out.glob(".*")), "no temporary files left behind"
+    assert "<img" not in (out / "report.html").read_text()
+    first = (out / "effects_map.csv").read_bytes()
+    write_outputs(cmp, out, plots=False)
+    assert (out / "effects_map.csv").read_bytes() == first
+    assert Path(out / "runs.parquet").stat().st_size > 0
+
+
+def test_report_copies_replay_exactly(report_dir):
+    cmp, out, _ = report_dir
+    files = [out / "scenarios" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', lab).strip('_')}.toml"
+             for lab in cmp.labels]
+    again = compare(files[0], files[1:], reps=len(cmp.seeds), seed=cmp.master_seed,
+                    workers=1, progress=False)
+    assert again.labels == cmp.labels and again.seeds == cmp.seeds
+    cols = ["scenario", "measure", "diff", "ci_low", "ci_high", "baseline_mean"]
+    pd.testing.assert_frame_equal(again.effects_map[cols], cmp.effects_map[cols])
