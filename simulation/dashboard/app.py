@@ -1,0 +1,902 @@
+"""The workshop dashboard page (Solara).
+
+Start it with ``terrinum dashboard [SCENARIO]`` (see :mod:`simulation.dashboard.cli`), or
+directly with ``solara run simulation/dashboard/app.py`` after setting the variables that
+command sets (offline assets, no telemetry).
+
+Why Solara directly rather than Mesa's ``SolaraViz``: ``SolaraViz`` owns one model instance,
+re-creates it from ``__init__`` keyword sliders on Reset, lays its components out in a
+draggable grid and draws spaces from ``model.grid``/``model.space``. The workshop needs a
+baseline run and saved branches beside the live run, levers that add timed policies for chosen
+territories, a choropleth of real outlines with hover and click, and export. The page follows
+Mesa's controller pattern (play loop in a thread, a counter that triggers re-rendering) and
+draws everything else with Solara components and two small Vue templates.
+
+Each browser tab gets its own :class:`~simulation.dashboard.state.Session` (component state,
+created by ``solara.use_memo``): one participant's choices never reach another's page.
+"""
+
+# Solara components are named like classes (PascalCase), as in Solara and Mesa themselves.
+# ruff: noqa: N802
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import ipyvue
+import reacton.ipyvuetify as rv
+import solara
+import traitlets
+
+from simulation.dashboard import i18n
+from simulation.dashboard import state as st
+from simulation.dashboard.i18n import t
+
+ENV_SCENARIO = "TERRINUM_DASHBOARD_SCENARIO"
+ENV_HOUSEHOLDS = "TERRINUM_DASHBOARD_HOUSEHOLDS"
+ENV_LANG = "TERRINUM_DASHBOARD_LANG"
+ENV_SEED = "TERRINUM_DASHBOARD_SEED"
+ENV_MAP = "TERRINUM_DASHBOARD_MAP"
+
+# ------------------------------------------------------------------------------- map widget
+MAP_TEMPLATE = r"""
+<template>
+  <div class="tn-map-wrap">
+    <div class="tn-map-head">
+      <span class="tn-map-title">{{ title }}</span>
+      <span class="tn-map-measure">{{ legend.title }}</span>
+    </div>
+    <div class="tn-map-box">
+      <svg :viewBox="geo.viewbox" class="tn-map" :data-map-step="step" :data-run="run"
+           :data-measure="measure" preserveAspectRatio="xMidYMid meet"
+           @mouseleave="hover = -1">
+        <g class="tn-shapes">
+          <path v-for="s in geo.shapes" :key="'s' + s.code" :d="s.d" :fill="fills[s.i]"
+                :data-territory="s.code"
+                :class="['tn-shape', {'tn-sel': selected.indexOf(s.code) >= 0,
+                         'tn-hov': hover === s.i}]"
+                @mouseenter="hover = s.i" @click="pick(s.i, s.code)">
+            <title>{{ names[s.i] }}</title>
+          </path>
+        </g>
+        <g v-if="show_links" class="tn-links">
+          <line v-for="(l, k) in geo.links" :key="'l' + k" :x1="l.x1" :y1="l.y1"
+                :x2="l.x2" :y2="l.y2" :class="l.sea ? 'tn-link tn-sea' : 'tn-link'"/>
+        </g>
+        <g v-if="show_circles && geo.circles.length" class="tn-circles">
+          <circle v-for="c in geo.circles" :key="'c' + c.i" :cx="c.x" :cy="c.y" :r="c.r"
+                  class="tn-pop"/>
+        </g>
+        <g v-if="geo.nodes.length" class="tn-nodes">
+          <circle v-for="n in geo.nodes" :key="'n' + n.code" :cx="n.x" :cy="n.y" :r="n.r"
+                  :fill="fills[n.i]" :data-territory="n.code"
+                  :class="['tn-node', {'tn-sel': selected.indexOf(n.code) >= 0,
+                           'tn-hov': hover === n.i}]"
+                  @mouseenter="hover = n.i" @click="pick(n.i, n.code)">
+            <title>{{ names[n.i] }}</title>
+          </circle>
+        </g>
+        <g v-if="show_labels" class="tn-labels">
+          <text v-for="l in geo.labels" :key="'t' + l.i" :x="l.x" :y="l.y"
+                :font-size="l.size" text-anchor="middle" dominant-baseline="central"
+                class="tn-label">{{ l.text }}</text>
+        </g>
+        <g v-if="geo.inset" class="tn-inset">
+          <rect :x="geo.inset.mark.x" :y="geo.inset.mark.y" :width="geo.inset.mark.w"
+                :height="geo.inset.mark.h" class="tn-inset-mark"/>
+          <rect :x="geo.inset.x" :y="geo.inset.y" :width="geo.inset.w" :height="geo.inset.h"
+                class="tn-inset-frame"/>
+          <path v-for="s in geo.inset.shapes" :key="'i' + s.code" :d="s.d" :fill="fills[s.i]"
+                :data-inset="s.code"
+                :class="['tn-shape', {'tn-sel': selected.indexOf(s.code) >= 0,
+                         'tn-hov': hover === s.i}]"
+                @mouseenter="hover = s.i" @click="pick(s.i, s.code)">
+            <title>{{ names[s.i] }}</title>
+          </path>
+          <text v-for="l in geo.inset.labels" :key="'il' + l.i" :x="l.x" :y="l.y"
+                :font-size="l.size" text-anchor="middle" dominant-baseline="central"
+                class="tn-label">{{ l.text }}</text>
+          <text :x="geo.inset.x + 4" :y="geo.inset.y + geo.inset.h + 16" font-size="14"
+                class="tn-inset-caption">{{ inset_label }}</text>
+        </g>
+      </svg>
+      <div v-if="shown >= 0 && rows[shown]" class="tn-hover-box">
+        <div class="tn-hover-title">{{ names[shown] }}</div>
+        <table>
+          <tr v-for="(r, k) in rows[shown]" :key="k" :class="k === 2 ? 'tn-hover-main' : ''">
+            <td>{{ row_labels[k] }}</td><td class="tn-num">{{ r }}</td>
+          </tr>
+        </table>
+      </div>
+      <div v-if="legend.note" class="tn-map-note">{{ legend.note }}</div>
+    </div>
+    <div class="tn-legend-bar">
+      <span class="tn-legend-end">{{ legend.lo }}</span>
+      <span class="tn-legend-gradient"
+            :style="{background: 'linear-gradient(to right, ' + legend.stops.join(', ') + ')'}">
+        <span v-if="legend.mid" class="tn-legend-mid">{{ legend.mid }}</span>
+      </span>
+      <span class="tn-legend-end">{{ legend.hi }}</span>
+    </div>
+    <div class="tn-legend-words"><span>← {{ legend.left }}</span>
+      <span>{{ legend.right }} →</span></div>
+    <div class="tn-map-foot">{{ hint }} <span class="tn-attrib">{{ attribution }}</span></div>
+  </div>
+</template>
+<script>
+module.exports = {
+  data: function () { return { hover: -1, pinned: -1 }; },
+  methods: {
+    pick: function (i, code) { this.pinned = (this.pinned === i) ? -1 : i; this.select(code); },
+  },
+  computed: {
+    shown: function () { return this.hover >= 0 ? this.hover : this.pinned; },
+    geo: function () { return JSON.parse(this.geo_json); },
+    names: function () { return JSON.parse(this.names_json); },
+    rows: function () { return JSON.parse(this.rows_json); },
+  },
+};
+</script>
+"""
+
+
+class MapWidget(ipyvue.VueTemplate):
+    """SVG map of the territories: colours per territory, hover figures, click to select."""
+
+    template = traitlets.Unicode(MAP_TEMPLATE).tag(sync=True)
+    # Big data travels as JSON text: reacton then compares one string instead of walking
+    # thousands of nested values at every render.
+    geo_json = traitlets.Unicode("{}").tag(sync=True)
+    fills = traitlets.List().tag(sync=True)
+    names_json = traitlets.Unicode("[]").tag(sync=True)
+    row_labels = traitlets.List().tag(sync=True)
+    rows_json = traitlets.Unicode("[]").tag(sync=True)
+    selected = traitlets.List().tag(sync=True)
+    legend = traitlets.Dict().tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    run = traitlets.Unicode("live").tag(sync=True)
+    measure = traitlets.Unicode("").tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    show_links = traitlets.Bool(True).tag(sync=True)
+    show_circles = traitlets.Bool(True).tag(sync=True)
+    show_labels = traitlets.Bool(True).tag(sync=True)
+    inset_label = traitlets.Unicode("").tag(sync=True)
+    hint = traitlets.Unicode("").tag(sync=True)
+    attribution = traitlets.Unicode("").tag(sync=True)
+    select_callback = traitlets.Any(None)
+
+    def vue_select(self, code: str) -> None:
+        """Called by the template when a territory is clicked."""
+        if self.select_callback is not None:
+            self.select_callback(str(code))
+
+
+# ------------------------------------------------------------------------------- styles
+CSS = """
+.tn-root { font-size: 16px; color: #1b1b1b; }
+.v-sheet.tn-header { background: #123b6d; color: white; padding: 10px 20px; align-items: center;
+             gap: 18px; flex-wrap: wrap; }
+.v-sheet.tn-header .v-sheet { background: transparent !important; color: white; }
+.tn-header .tn-title { font-size: 26px; font-weight: 700; letter-spacing: .3px; }
+.tn-header .tn-subtitle { font-size: 16px; opacity: .9; max-width: 720px; }
+.tn-header .v-btn { font-weight: 700; }
+.tn-lang .v-btn { font-size: 16px !important; font-weight: 700; }
+.tn-counter { font-size: 24px; font-weight: 700; background: white; color: #123b6d;
+              border-radius: 8px; padding: 4px 14px; white-space: nowrap; }
+.v-sheet.tn-side { width: 370px; min-width: 370px; max-width: 370px; padding: 10px 12px;
+           background: #f4f6f9; border-right: 1px solid #dde3ea; }
+.tn-main { flex: 1 1 auto; min-width: 0; padding: 10px 16px; }
+.tn-card { background: white; border: 1px solid #dde3ea; border-radius: 10px;
+           padding: 10px 12px; margin-bottom: 12px; }
+.tn-card h3 { font-size: 18px; margin: 0 0 6px 0; color: #123b6d; }
+.tn-help { font-size: 13.5px; color: #4a5563; margin-bottom: 6px; }
+.tn-controls .v-btn { min-width: 44px !important; }
+.tn-maps { gap: 14px; align-items: flex-start; flex-wrap: nowrap; }
+.tn-map-wrap { flex: 1 1 0; min-width: 0; position: relative; }
+.tn-map-head { display: flex; justify-content: space-between; align-items: baseline;
+               gap: 10px; }
+.tn-map-title { font-size: 20px; font-weight: 700; color: #123b6d; }
+.tn-map-measure { font-size: 17px; font-weight: 600; }
+.tn-map-box { position: relative; }
+.tn-map { width: 100%; height: auto; max-height: 74vh; display: block; }
+.tn-shape { stroke: white; stroke-width: 0.8; cursor: pointer; }
+.tn-shape.tn-hov { stroke: #111; stroke-width: 2.2; }
+.tn-shape.tn-sel { stroke: #ff1744; stroke-width: 3; }
+.tn-node { stroke: #333; stroke-width: 1.2; cursor: pointer; }
+.tn-node.tn-hov { stroke-width: 3; }
+.tn-node.tn-sel { stroke: #ff1744; stroke-width: 4; }
+.tn-link { stroke: #37474f; stroke-width: 1; opacity: .45; pointer-events: none; }
+.tn-sea { stroke-dasharray: 5 4; }
+.tn-pop { fill: none; stroke: #263238; stroke-width: 1.1; opacity: .45; pointer-events: none; }
+.tn-label { fill: #111; stroke: white; stroke-width: 3px; paint-order: stroke;
+            font-weight: 600; pointer-events: none; }
+.tn-inset-frame { fill: #f7fbff; stroke: #123b6d; stroke-width: 1.2; }
+.tn-inset-mark { fill: none; stroke: #123b6d; stroke-width: 1.2; stroke-dasharray: 3 2; }
+.tn-inset-caption { fill: #123b6d; font-weight: 600; }
+.tn-hover-box { position: absolute; bottom: 4px; left: 4px; background: rgba(255,255,255,.96);
+                border: 1px solid #9aa7b5; border-radius: 8px; padding: 8px 10px;
+                font-size: 15px; box-shadow: 0 2px 8px rgba(0,0,0,.15); min-width: 250px;
+                pointer-events: none; }
+.tn-hover-title { font-weight: 700; font-size: 17px; margin-bottom: 4px; }
+.tn-hover-box td { padding: 1px 6px 1px 0; }
+.tn-hover-main td { font-weight: 700; font-size: 16px; }
+.tn-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.tn-map-note { position: absolute; top: 8px; left: 50%; transform: translateX(-50%);
+               background: #fff8e1; border: 1px solid #ffcc80; padding: 4px 10px;
+               border-radius: 6px; }
+.tn-legend-bar { display: flex; align-items: center; gap: 8px; margin-top: 4px;
+                 font-size: 15px; font-weight: 600; }
+.tn-legend-gradient { flex: 1; height: 16px; border-radius: 4px; position: relative;
+                      border: 1px solid #bbb; }
+.tn-legend-mid { position: absolute; left: 50%; top: 16px; transform: translateX(-50%);
+                 font-size: 13px; }
+.tn-legend-words { display: flex; justify-content: space-between; font-size: 13px;
+                   color: #4a5563; margin: 2px 60px 0 60px; }
+.tn-map-foot { font-size: 12.5px; color: #5b6573; margin-top: 2px; }
+.tn-attrib { float: right; font-size: 11px; color: #7b8593; }
+.tn-charts-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }
+.tn-charts-grid.tn-wide { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+.tn-chart-cell { background: white; border: 1px solid #e1e6ec; border-radius: 8px;
+                 padding: 2px 4px; }
+.tn-chart-title { font-size: 16px; font-weight: 700; fill: #123b6d; }
+.tn-chart-now { font-size: 16px; font-weight: 700; fill: #1d5fbf; }
+.tn-tick { font-size: 12.5px; fill: #444; }
+.tn-axis { font-size: 11px; fill: #666; }
+.tn-legend { display: flex; gap: 16px; flex-wrap: wrap; font-size: 14px; margin: 4px 0; }
+.tn-legend-item { display: inline-flex; align-items: center; gap: 5px; }
+.tn-figures { border-collapse: collapse; width: 100%; font-size: 15px; }
+.tn-figures th { text-align: right; padding: 3px 8px; color: #123b6d;
+                 border-bottom: 2px solid #123b6d; }
+.tn-figures th:first-child { text-align: left; }
+.tn-figures td { padding: 3px 8px; border-bottom: 1px solid #eef1f4; }
+.tn-diff { font-weight: 700; }
+.tn-log { max-height: 260px; overflow-y: auto; font-size: 14.5px; }
+.tn-log-row { display: flex; gap: 10px; padding: 3px 0; border-bottom: 1px solid #eef1f4; }
+.tn-log-month { min-width: 74px; font-weight: 700; color: #123b6d; }
+.tn-log-status { color: #2e7d32; white-space: nowrap; margin-left: auto; padding-left: 8px; }
+.tn-message { font-size: 14px; padding: 6px 10px; border-radius: 6px; margin-top: 6px; }
+.tn-message.tn-error { background: #ffebee; color: #b71c1c; }
+.tn-message.tn-ok { background: #e8f5e9; color: #1b5e20; }
+.tn-field-label { font-size: 14.5px; font-weight: 600; margin-top: 4px; }
+.tn-field-unit { font-weight: 400; color: #5b6573; }
+.tn-row-tight { gap: 6px; align-items: center; flex-wrap: wrap; }
+.tn-side .v-input--checkbox, .tn-side .v-input--switch { margin-top: 2px; padding-top: 0; }
+.tn-side .v-input--checkbox .v-messages, .tn-side .v-input--switch .v-messages { display: none; }
+.tn-desc { font-size: 14px; color: #37474f; }
+.v-btn.tn-preset { text-transform: none !important; letter-spacing: 0 !important;
+                   height: auto !important; min-height: 28px; padding: 3px 6px !important;
+                   justify-content: flex-start; white-space: normal; font-size: 14px; }
+.v-btn.tn-preset .v-btn__content { white-space: normal; text-align: left; flex: 1 1 auto;
+                                   justify-content: flex-start; }
+"""
+
+
+# ------------------------------------------------------------------------------- helpers
+def _env_lang() -> str:
+    lang = os.environ.get(ENV_LANG, i18n.DEFAULT_LANG)
+    return lang if lang in i18n.LANGS else i18n.DEFAULT_LANG
+
+
+def _new_session() -> tuple[st.Session | None, str]:
+    """A session from the server's settings (environment set by ``terrinum dashboard``)."""
+    try:
+        hh = os.environ.get(ENV_HOUSEHOLDS)
+        seed = os.environ.get(ENV_SEED)
+        return st.Session(scenario=os.environ.get(ENV_SCENARIO, st.DEFAULT_SCENARIO),
+                          households=int(hh) if hh else None,
+                          seed=int(seed) if seed else None,
+                          map_name=os.environ.get(ENV_MAP) or None), ""
+    except Exception as exc:  # shown in the page instead of a blank screen
+        traceback.print_exc()
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _error_text(exc: Exception) -> str:
+    if hasattr(exc, "errors"):
+        try:
+            errs = exc.errors()
+            return "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}"
+                             for e in errs)
+        except Exception:
+            pass
+    return str(exc)
+
+
+def Message(msg: tuple[str, str]) -> None:
+    """A feedback line under a form (ok or error)."""
+    text, kind = msg
+    if text:
+        solara.HTML(tag="div", unsafe_innerHTML=st._esc(text),
+                    classes=["tn-message", "tn-error" if kind == "error" else "tn-ok"])
+
+
+def FieldLabel(label: str, unit: str, extra: str = "") -> None:
+    """A form label with its unit and range."""
+    bits = f"{st._esc(label)}"
+    tail = ", ".join(x for x in (unit, extra) if x)
+    if tail:
+        bits += f' <span class="tn-field-unit">({st._esc(tail)})</span>'
+    solara.HTML(tag="div", unsafe_innerHTML=bits, classes=["tn-field-label"])
+
+
+# ------------------------------------------------------------------------------- components
+@solara.component
+def NumberField(spec: st.FieldSpec, value: Any, on_value: Callable[[Any], None], label: str,
+                unit: str, lang: str, classes: list[str] | None = None) -> None:
+    """A slider plus a number box for a numeric lever field (range from its declaration)."""
+    lo, hi = spec.lo, spec.hi
+    rng = t("range", lang, lo=i18n.fmt_plain(lo, lang), hi=i18n.fmt_plain(hi, lang))
+    FieldLabel(label, unit, rng)
+    with solara.Row(classes=["tn-row-tight"]):
+        if spec.slider:
+            rv.Slider(v_model=value, min=lo, max=hi, step=spec.step, hide_details=True,
+                      on_v_model=lambda v: on_value(float(v)), style_="flex: 1 1 auto",
+                      class_=" ".join(classes or []))
+        solara.InputFloat("", value=value, on_value=lambda v: on_value(v) if v is not None
+                          else None, style={"max-width": "120px"}, continuous_update=False,
+                          classes=["tn-number"])
+
+
+@solara.component
+def PolicyFields(ptype: str, values: dict[str, Any], set_values: Callable[[dict], None],
+                 lang: str) -> None:
+    """Widgets of one policy type, generated from its declared fields."""
+    spec = st.policy_specs()[ptype]
+
+    def setter(name: str) -> Callable[[Any], None]:
+        def set_one(v: Any) -> None:
+            set_values({**values, name: v})
+        return set_one
+
+    for f in spec.fields:
+        label, unit = i18n.field_label(ptype, f.name, lang)
+        val = values.get(f.name, f.default)
+        if f.kind in ("float", "int"):
+            NumberField(f, val, setter(f.name), label, unit, lang,
+                        classes=[f"tn-field-{f.name}"])
+        elif f.kind == "optional":
+            on = val is not None
+            with solara.Row(classes=["tn-row-tight"]):
+                solara.Switch(label=f"{label} — {t('set_value', lang)}", value=on,
+                              on_value=lambda v, f=f: setter(f.name)(
+                                  (f.lo + f.hi) / 4 if v else None))
+            if on:
+                NumberField(f, val, setter(f.name), label, unit, lang)
+        elif f.kind == "bool":
+            solara.Switch(label=label, value=bool(val), on_value=setter(f.name))
+        elif f.kind == "choice":
+            rv.Select(label=label, v_model=val, on_v_model=setter(f.name), dense=True,
+                      hide_details=True, class_="mt-2",
+                      items=[{"text": i18n.choice_label(c, lang), "value": c}
+                             for c in f.choices])
+        elif f.kind == "multi":
+            FieldLabel(label, unit)
+            with solara.Row(classes=["tn-row-tight"]):
+                for c in f.choices:
+                    cur = list(val or [])
+                    solara.Checkbox(
+                        label=i18n.choice_label(c, lang), value=c in cur,
+                        on_value=lambda on, c=c, cur=cur, f=f: setter(f.name)(
+                            [x for x in f.choices if (x in cur and x != c) or (x == c and on)]))
+
+
+@solara.component
+def WhereFields(session: st.Session, where_mode: solara.Reactive[str],
+                where_values: solara.Reactive[list[str]], selected: solara.Reactive[list[str]],
+                lang: str) -> None:
+    """Territory selection of a lever: all, by kind, by region, or chosen on the map."""
+    tm = session.tmap
+    modes = [("all", t("where_all", lang)), ("kinds", t("where_kinds", lang)),
+             ("codes", t("where_codes", lang))]
+    regions = sorted({r for r in tm.region if r})
+    if regions and tm.n > len(regions):
+        modes.insert(2, ("regions", t("where_regions", lang)))
+    rv.Select(label=t("where", lang), v_model=where_mode.value, dense=True, hide_details=True,
+              on_v_model=where_mode.set, items=[{"text": b, "value": a} for a, b in modes],
+              class_="mt-2 tn-where")
+    if where_mode.value == "kinds":
+        present = {st.KINDS[int(k)] for k in set(tm.kind.tolist())}
+        with solara.Row(classes=["tn-row-tight"]):
+            for k in st.KINDS:
+                if k not in present:
+                    continue
+                cur = list(where_values.value)
+                solara.Checkbox(label=i18n.kind_label(k, lang), value=k in cur,
+                                on_value=lambda on, k=k, cur=cur: where_values.set(
+                                    [x for x in st.KINDS if (x in cur and x != k)
+                                     or (x == k and on)]))
+    elif where_mode.value == "regions":
+        rn = st.region_names()
+        rv.Autocomplete(label=t("where_regions", lang), v_model=list(where_values.value),
+                        multiple=True, chips=True, small_chips=True, deletable_chips=True,
+                        dense=True, hide_details=True, on_v_model=where_values.set,
+                        items=[{"text": rn.get(r, r), "value": r} for r in regions])
+    elif where_mode.value == "codes":
+        rv.Autocomplete(label=t("selected", lang), v_model=list(selected.value), multiple=True,
+                        chips=True, small_chips=True, deletable_chips=True, dense=True,
+                        hide_details=True, on_v_model=selected.set, class_="tn-codes",
+                        items=[{"text": f"{n} ({c})", "value": c}
+                               for c, n in zip(tm.codes, tm.names, strict=True)])
+
+
+def _bump(version: solara.Reactive[int]) -> None:
+    """Tell the components that show the run that it changed."""
+    version.set(version.value + 1)
+
+
+@solara.component
+def LeverPanel(session: st.Session, lang: str, map_key: str,
+               selected: solara.Reactive[list[str]], version: solara.Reactive[int]) -> None:
+    """Policy levers: type, fields, territories, "apply now"; plus examples.
+
+    It does not read ``version``: the form is not re-rendered at every step.
+    """
+    ptype = solara.use_reactive("tiers_lieux")
+    values = solara.use_reactive(st.policy_specs()["tiers_lieux"].defaults())
+    where_mode = solara.use_reactive("codes")
+    where_values = solara.use_reactive(cast_list([]))
+    msg = solara.use_reactive(("", ""))
+    spec = st.policy_specs()[ptype.value]
+
+    def choose_type(v: str) -> None:
+        ptype.set(v)
+        values.set(st.policy_specs()[v].defaults())
+        msg.set(("", ""))
+
+    def load_preset(key: str) -> None:
+        p = dict(st.presets(session.tmap)[key])
+        ptype.set(p["type"])
+        vals = st.policy_specs()[p["type"]].defaults()
+        vals.update({k: v for k, v in p.items() if k in vals})
+        values.set(vals)
+        w = st.preset_where(p)
+        where_mode.set(w.mode)
+        if w.mode == "codes":
+            selected.set(list(w.values))
+        else:
+            where_values.set(list(w.values))
+        msg.set(("", ""))
+
+    def apply() -> None:
+        try:
+            pol: dict[str, Any] = {"type": ptype.value}
+            for f in spec.fields:
+                v = f.check(values.value.get(f.name, f.default))
+                if v is not None:
+                    pol[f.name] = v
+            if spec.map_wide:
+                pol["territories"] = "all"
+            else:
+                vals = selected.value if where_mode.value == "codes" else where_values.value
+                pol["territories"] = st.Where(where_mode.value, tuple(vals)).to_policy()
+            choice = session.pull(pol)
+            msg.set((f"{t('log_month', lang, step=choice.step)} · "
+                     f"{st.describe_policy(choice.policy, session.tmap, lang)}", "ok"))
+            _bump(version)
+        except st.LeverError as exc:
+            text = t("nothing_selected", lang) if "territor" in str(exc) else str(exc)
+            msg.set((text, "error"))
+        except Exception as exc:
+            msg.set((_error_text(exc), "error"))
+
+    with solara.Div(classes=["tn-card", "tn-levers"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("levers", lang)))
+        solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("levers_help", lang)),
+                    classes=["tn-help"])
+        presets = st.presets(session.tmap)
+        with solara.Column(gap="2px"):
+            for key in presets:
+                solara.Button(i18n.preset_label(key, lang), on_click=lambda k=key: load_preset(k),
+                              text=True, small=True, color="primary",
+                              classes=["tn-preset", f"tn-preset-{key}"],
+                              icon_name="mdi-lightbulb-on-outline")
+        rv.Select(label=t("policy_type", lang), v_model=ptype.value, on_v_model=choose_type,
+                  dense=True, hide_details=True, class_="mt-3 tn-policy-type",
+                  items=[{"text": i18n.policy_label(k, lang), "value": k}
+                         for k in st.policy_specs()])
+        PolicyFields(ptype.value, values.value, values.set, lang)
+        if spec.map_wide:
+            solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("map_wide", lang)),
+                        classes=["tn-help", "mt-2"])
+        else:
+            WhereFields(session, where_mode, where_values, selected, lang)
+        solara.Button(t("apply_now", lang), on_click=apply, color="primary", block=True,
+                      classes=["tn-apply", "mt-3"], icon_name="mdi-lightning-bolt")
+        Message(msg.value)
+
+
+def cast_list(x: list[str]) -> list[str]:
+    """Typed list for reactive state."""
+    return list(x)
+
+
+@solara.component
+def SettingsPanel(session: st.Session, lang: str, version: solara.Reactive[int]) -> None:
+    """Map-wide settings generated from the parameters of groups lever and uncertainty."""
+    version.value  # noqa: B018  (re-render when the run changes: current value, month 0)
+    levers = st.param_levers()
+    name = solara.use_reactive(levers[0].name)
+    pending = solara.use_reactive(None)
+    msg = solara.use_reactive(("", ""))
+    pl = next(x for x in levers if x.name == name.value)
+    p = pl.param
+    current = session.live.model.p[p.name]
+    value = current if pending.value is None else pending.value
+    allowed = session.steps == 0 or pl.mid_run
+
+    def choose(v: str) -> None:
+        name.set(v)
+        pending.set(None)
+        msg.set(("", ""))
+
+    def apply() -> None:
+        try:
+            session.set_param(p.name, value)
+            pending.set(None)
+            msg.set((f"{i18n.param_label(p.name, lang)} → {i18n.fmt_plain(value, lang)}", "ok"))
+            _bump(version)
+        except Exception as exc:
+            msg.set((_error_text(exc), "error"))
+
+    with solara.Div(classes=["tn-card", "tn-settings"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("map_settings", lang)))
+        rv.Select(label=t("setting", lang), v_model=name.value, on_v_model=choose, dense=True,
+                  hide_details=True, class_="tn-setting-name",
+                  items=[{"text": i18n.param_label(x.name, lang)
+                          + ("" if x.mid_run else " *"), "value": x.name} for x in levers])
+        unit = i18n.unit_label(p.unit, lang)
+        solara.HTML(tag="div", classes=["tn-help", "mt-1"], unsafe_innerHTML=st._esc(
+            t("current_value", lang, value=f"{i18n.fmt_plain(current, lang)} {unit}".strip())))
+        if p.kind == "bool":
+            solara.Switch(label=i18n.param_label(p.name, lang), value=bool(value),
+                          on_value=pending.set, disabled=not allowed)
+        else:
+            spec = st.FieldSpec(p.name, "int" if p.kind == "int" else "float", lo=p.lo, hi=p.hi,
+                                step=pl.step, default=current, slider=True)
+            NumberField(spec, value, pending.set, i18n.param_label(p.name, lang), unit, lang,
+                        classes=["tn-setting-slider"])
+        if not allowed or not pl.mid_run:
+            solara.HTML(tag="div", unsafe_innerHTML=st._esc("* " + t("month0_only", lang)),
+                        classes=["tn-help"])
+        solara.Button(t("apply_now", lang), on_click=apply, disabled=not allowed,
+                      color="primary", outlined=True, block=True, classes=["tn-apply-setting"])
+        Message(msg.value)
+
+
+@solara.component
+def BranchPanel(session: st.Session, lang: str, version: solara.Reactive[int],
+                busy: solara.Reactive[bool]) -> None:
+    """Save branches, pick the one compared side by side, go back to a branch's start."""
+    version.value  # noqa: B018  (re-render when branches change)
+    msg = solara.use_reactive(("", ""))
+
+    def save() -> None:
+        try:
+            br = session.save_branch()
+            msg.set((t("log_branch_saved", lang, name=br.name), "ok"))
+            _bump(version)
+        except Exception as exc:
+            msg.set((_error_text(exc), "error"))
+
+    def compare(v: Any) -> None:
+        session.set_compare(None if v in (None, "none") else int(v))
+        _bump(version)
+
+    def back(i: int) -> None:
+        busy.set(True)
+        try:
+            session.back_to(i)
+            msg.set((t("log_branch_back", lang, name=session.branches[i].name), "ok"))
+        except Exception as exc:
+            msg.set((_error_text(exc), "error"))
+        busy.set(False)
+        _bump(version)
+
+    with solara.Div(classes=["tn-card", "tn-branches"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("branches", lang)))
+        solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("branches_help", lang)),
+                    classes=["tn-help"])
+        solara.Button(t("save_branch", lang), on_click=save, color="primary", outlined=True,
+                      block=True, icon_name="mdi-source-branch", classes=["tn-save-branch"],
+                      disabled=len(session.branches) >= st.MAX_BRANCHES)
+        if session.branches:
+            items = [{"text": t("compare_none", lang), "value": "none"}] + [
+                {"text": f"{t('branch_title', lang, name=b.name)} "
+                         f"({t('branch_from', lang, step=b.fork_step)})", "value": str(i)}
+                for i, b in enumerate(session.branches)]
+            rv.Select(label=t("compare_with", lang), items=items, dense=True,
+                      hide_details=True, class_="mt-3 tn-compare",
+                      v_model="none" if session.compare is None else str(session.compare),
+                      on_v_model=compare)
+            for i, b in enumerate(session.branches):
+                with solara.Row(classes=["tn-row-tight", "mt-1"]):
+                    solara.Text(f"{t('branch_title', lang, name=b.name)} · "
+                                f"{t('branch_from', lang, step=b.fork_step)}")
+                    solara.Button(t("back_to_fork", lang), on_click=lambda i=i: back(i),
+                                  small=True, text=True, color="primary",
+                                  classes=[f"tn-back-{b.name}"], disabled=busy.value)
+        Message(msg.value)
+
+
+@solara.component
+def ExportPanel(session: st.Session, lang: str, version: solara.Reactive[int],
+                charts: solara.Reactive[list[str]]) -> None:
+    """Download the session as a scenario file, and the charts as PNG (made on click)."""
+    with solara.Div(classes=["tn-card", "tn-export"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("export", lang)))
+        solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("export_help", lang)),
+                    classes=["tn-help"])
+        with solara.Row(classes=["tn-row-tight"]):
+            with solara.FileDownload(lambda: session.export_toml(lang).encode("utf-8"),
+                                     filename=f"{session.scenario_name}_atelier.toml",
+                                     mime_type="application/toml"):
+                solara.Button(t("export_scenario", lang), icon_name="mdi-file-download",
+                              color="primary", outlined=True, classes=["tn-export-toml"])
+            with solara.FileDownload(lambda: session.export_charts_png(charts.value, lang),
+                                     filename=f"{session.scenario_name}_courbes.png",
+                                     mime_type="image/png"):
+                solara.Button(t("export_charts", lang), icon_name="mdi-chart-line",
+                              color="primary", outlined=True, classes=["tn-export-png"])
+
+
+@solara.component
+def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
+             playing: solara.Reactive[bool], speed: solara.Reactive[str],
+             busy: solara.Reactive[bool], run_error: solara.Reactive[str],
+             on_load: Callable[[str], None], on_reset: Callable[[], None]) -> None:
+    """Play, pause, step, reset, speed and the scenario picker."""
+
+    def do_step() -> None:
+        try:
+            session.step()
+            run_error.set("")
+        except Exception as exc:
+            traceback.print_exc()
+            run_error.set(f"{type(exc).__name__}: {exc}")
+        _bump(version)
+
+    names = solara.use_memo(st.scenario_names, [])
+    with solara.Div(classes=["tn-card", "tn-controls"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("controls", lang)))
+        with solara.Row(classes=["tn-row-tight"]):
+            if playing.value:
+                solara.Button(t("pause", lang), icon_name="mdi-pause",
+                              on_click=lambda: playing.set(False), color="primary",
+                              classes=["tn-pause"])
+            else:
+                solara.Button(t("play", lang), icon_name="mdi-play",
+                              on_click=lambda: playing.set(True), color="primary",
+                              classes=["tn-play"], disabled=busy.value)
+            solara.Button(t("step", lang), icon_name="mdi-skip-next", on_click=do_step,
+                          color="primary", outlined=True, classes=["tn-step"],
+                          disabled=playing.value or busy.value)
+            solara.Button(t("reset", lang), icon_name="mdi-restart", on_click=on_reset,
+                          text=True, classes=["tn-reset"], disabled=busy.value)
+        rv.Select(label=t("speed", lang), v_model=speed.value, on_v_model=speed.set,
+                  dense=True, hide_details=True, class_="mt-3 tn-speed",
+                  items=[{"text": t(f"speed_{k}", lang), "value": k} for k in st.SPEEDS])
+        rv.Select(label=t("scenario", lang), v_model=session.scenario_name, items=names,
+                  on_v_model=on_load, dense=True, hide_details=True,
+                  class_="mt-4 tn-scenario", disabled=busy.value or playing.value)
+        solara.HTML(tag="div", classes=["tn-help", "mt-1"], unsafe_innerHTML=st._esc(
+            f"{t('map_label', lang)} {session.map_name} · "
+            f"{t('households_agents', lang, n=i18n.fmt_number(session.households, lang, 0))}"
+            f" · {t('seed', lang, seed=session.seed)}"))
+        if run_error.value:
+            Message((run_error.value, "error"))
+
+
+@solara.component
+def Header(session: st.Session, lang: solara.Reactive[str], version: solara.Reactive[int]
+           ) -> None:
+    """Title, the scenario's question, the month counter and the language switch."""
+    version.value  # noqa: B018  (the counter follows the run)
+    L = lang.value
+    with solara.Row(classes=["tn-header"], style={"align-items": "center"}):
+        with solara.Column(gap="0px"):
+            solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("app_title", L)),
+                        classes=["tn-title"])
+            question = getattr(session.scenario, f"question_{L}", "") or \
+                st.scenario_description(session.scenario, L)
+            solara.HTML(tag="div", unsafe_innerHTML=st._esc(
+                f"{session.scenario_name} — {question}"), classes=["tn-subtitle"])
+        solara.v.Spacer()
+        solara.HTML(tag="div", classes=["tn-counter"], attributes={
+            "data-testid": "step-counter", "data-step": str(session.steps)},
+            unsafe_innerHTML=st._esc(st.month_text(session.steps, L)))
+        solara.ToggleButtonsSingle(value=lang, classes=["tn-lang"], mandatory=True,
+                                   children=[solara.Button(x.upper(), value=x,
+                                                           classes=[f"tn-lang-{x}"])
+                                             for x in i18n.LANGS])
+
+
+@solara.component
+def MapPanel(session: st.Session, view: st.PageView, lang: str,
+             selected: solara.Reactive[list[str]], show: dict[str, bool]) -> None:
+    """One map per run shown (live, and the compared branch), coloured on one shared scale."""
+    layout = solara.use_memo(lambda: json.dumps(st.map_layout(session.tmap).as_props(),
+                                                separators=(",", ":")),
+                             [session.map_name, len(session.tmap.codes)])
+    names = solara.use_memo(lambda: json.dumps(view.maps[0].names, ensure_ascii=False),
+                            [session.map_name, len(session.tmap.codes)])
+
+    def toggle(code: str) -> None:
+        cur = list(selected.value)
+        selected.set([c for c in cur if c != code] if code in cur else [*cur, code])
+
+    with solara.Row(classes=["tn-maps"]):
+        for mv in view.maps:
+            MapWidget.element(
+                geo_json=layout, fills=mv.fills, names_json=names, row_labels=mv.row_labels,
+                rows_json=json.dumps(mv.rows, ensure_ascii=False),
+                selected=list(selected.value), legend=mv.legend, title=mv.title, run=mv.key,
+                measure=mv.measure, step=mv.step,
+                show_links=show["links"], show_circles=show["circles"],
+                show_labels=show["labels"], inset_label=t("inset_paris", lang),
+                hint=t("hover_hint", lang),
+                attribution=session.tmap.attribution[:160], select_callback=toggle)
+
+
+@solara.component
+def ChartsPanel(view: st.PageView, wide: bool) -> None:
+    """Line charts of the map-level measures (live, baseline, compared branch)."""
+    # one HTML element for all charts: one message per step instead of one per chart
+    cells = "".join(f'<div class="tn-chart-cell" data-chart-cell="{m}">{svg}</div>'
+                    for m, svg in view.charts)
+    grid = "tn-charts-grid tn-wide" if wide else "tn-charts-grid"
+    solara.HTML(tag="div", unsafe_innerHTML=f'{view.chart_legend}<div class="{grid}">{cells}</div>',
+                classes=["tn-charts"])
+
+
+@solara.component
+def LogPanel(view: st.PageView, lang: str) -> None:
+    """The log of choices, newest first."""
+    with solara.Div(classes=["tn-card"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("log", lang)))
+        html = []
+        for r in view.log:
+            html.append(f'<div class="tn-log-row" data-log-kind="{r["kind"]}" '
+                        f'data-log-step="{r["step"]}"><span class="tn-log-month">'
+                        f'{st._esc(r["month"])}</span><span>{st._esc(r["text"])}</span>'
+                        f'<span class="tn-log-status">{st._esc(r["status"])}</span></div>')
+        solara.HTML(tag="div", unsafe_innerHTML="".join(html), classes=["tn-log"],
+                    attributes={"data-step": str(view.step)})
+
+
+@solara.component
+def MainArea(session: st.Session, lang: str, version: solara.Reactive[int],
+             selected: solara.Reactive[list[str]], charts: solara.Reactive[list[str]]) -> None:
+    """Map(s), charts, key figures and log: the part that follows every step."""
+    measure = solara.use_reactive(st.DEFAULT_MAP_MEASURE)
+    mode = solara.use_reactive("value")
+    show_links = solara.use_reactive(True)
+    show_circles = solara.use_reactive(True)
+    show_labels = solara.use_reactive(True)
+    opts = st.ViewOptions(lang=lang, measure=measure.value, mode=mode.value,
+                          charts=tuple(charts.value))
+    view = solara.use_memo(lambda: st.build_view(session, opts), [version.value, opts])
+    comparing = len(view.maps) > 1
+    show = {"links": show_links.value, "circles": show_circles.value,
+            "labels": show_labels.value}
+    with solara.Column(classes=["tn-main"], gap="8px"):
+        with solara.Row(classes=["tn-row-tight"], style={"gap": "14px"}):
+            rv.Select(label=t("show_on_map", lang), v_model=measure.value,
+                      on_v_model=measure.set, dense=True, hide_details=True,
+                      class_="tn-measure", style_="max-width: 340px",
+                      items=[{"text": i18n.measure_label(m, lang), "value": m}
+                             for m in st.MAP_MEASURE_CHOICES])
+            rv.Select(label=t("map_mode", lang), v_model=mode.value, on_v_model=mode.set,
+                      dense=True, hide_details=True, class_="tn-mode",
+                      style_="max-width: 300px", disabled=not session.has_choices(),
+                      items=[{"text": t("mode_value", lang), "value": "value"},
+                             {"text": t("mode_diff", lang), "value": "diff"}])
+            solara.Checkbox(label=t("links", lang), value=show_links)
+            solara.Checkbox(label=t("circles", lang), value=show_circles)
+            solara.Checkbox(label=t("labels", lang), value=show_labels)
+        if comparing:
+            MapPanel(session, view, lang, selected, show)
+            ChartsPanel(view, wide=True)
+        else:
+            with solara.Row(style={"gap": "16px", "align-items": "flex-start",
+                                   "flex-wrap": "nowrap"}):
+                with solara.Column(style={"flex": "11 1 0", "min-width": "0"}):
+                    MapPanel(session, view, lang, selected, show)
+                with solara.Column(style={"flex": "9 1 0", "min-width": "0"}):
+                    ChartsPanel(view, wide=False)
+        with solara.Row(style={"gap": "16px", "align-items": "flex-start",
+                               "flex-wrap": "nowrap"}):
+            with solara.Column(style={"flex": "11 1 0", "min-width": "0"}):
+                with solara.Div(classes=["tn-card"]):
+                    solara.HTML(tag="div", unsafe_innerHTML=view.figures)
+                    rv.Select(label=t("charts_pick", lang), v_model=list(charts.value),
+                              on_v_model=lambda v: charts.set(
+                                  [m for m in st.CHART_CHOICES if m in v] or
+                                  list(st.DEFAULT_CHARTS)),
+                              multiple=True, chips=True, small_chips=True, dense=True,
+                              hide_details=True, class_="mt-3 tn-charts-pick",
+                              items=[{"text": i18n.measure_label(m, lang), "value": m}
+                                     for m in st.CHART_CHOICES])
+            with solara.Column(style={"flex": "9 1 0", "min-width": "0"}):
+                LogPanel(view, lang)
+
+
+@solara.component
+def Page() -> None:
+    """The dashboard: one session per browser tab.
+
+    Only the components that show the run read ``version`` (bumped after every change), so
+    a step re-renders the map, the charts, the counter and the small side panels, not the
+    lever form.
+    """
+    session, error = solara.use_memo(_new_session, [])
+    lang = solara.use_reactive(_env_lang())
+    version = solara.use_reactive(0)
+    scenario_rev = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive(st.DEFAULT_SPEED)
+    selected = solara.use_reactive(cast_list([]))
+    busy = solara.use_reactive(False)
+    run_error = solara.use_reactive("")
+    charts = solara.use_reactive(list(st.DEFAULT_CHARTS))
+
+    def play_loop(cancel: threading.Event) -> None:
+        while session is not None and playing.value and not cancel.is_set():
+            t0 = time.perf_counter()
+            try:
+                session.step()
+            except Exception as exc:
+                traceback.print_exc()
+                run_error.set(f"{type(exc).__name__}: {exc}")
+                playing.set(False)
+                break
+            _bump(version)
+            wait = st.SPEEDS.get(speed.value, 0.35) - (time.perf_counter() - t0)
+            time.sleep(max(wait, 0.06))
+
+    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+    solara.Style(CSS)
+    solara.Title("Terrinum")
+    if session is None:
+        with solara.Column(classes=["tn-root"], style={"padding": "24px"}):
+            solara.Error(f"{t('error', lang.value)}: {error}")
+        return
+
+    def reset() -> None:
+        playing.set(False)
+        session.reset()
+        selected.set([])
+        _bump(version)
+
+    def load(name: str) -> None:
+        playing.set(False)
+        busy.set(True)
+        try:
+            session.load(name)
+            selected.set([])
+            run_error.set("")
+        except Exception as exc:
+            run_error.set(_error_text(exc))
+        busy.set(False)
+        scenario_rev.set(scenario_rev.value + 1)
+        _bump(version)
+
+    L = lang.value
+    map_key = f"{session.scenario_name}:{session.map_name}:{scenario_rev.value}"
+    with solara.Column(classes=["tn-root"], gap="0px", style={"min-height": "100vh"}):
+        Header(session, lang, version)
+        with solara.Row(gap="0px", style={"align-items": "stretch", "flex-wrap": "nowrap"}):
+            with solara.Column(classes=["tn-side"], gap="0px"):
+                Controls(session, L, version, playing, speed, busy, run_error, load, reset)
+                LeverPanel(session, L, map_key, selected, version).key(f"lever-{map_key}")
+                SettingsPanel(session, L, version)
+                BranchPanel(session, L, version, busy)
+                ExportPanel(session, L, version, charts)
+            MainArea(session, L, version, selected, charts).key(f"main-{map_key}")
+
+
+__all__ = ["Page", "MapWidget"]

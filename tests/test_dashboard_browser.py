@@ -1,0 +1,277 @@
+"""End-to-end tests of the workshop dashboard in headless Chromium (Playwright).
+
+The server is started once for the module, exactly as ``terrinum dashboard`` starts it
+(``solara run`` with offline assets and telemetry off), on a free port of 127.0.0.1. Every test
+opens its own browser context, so it gets its own session on the server. Every request the
+browser makes is recorded and the test fails if one leaves 127.0.0.1.
+
+Chromium is Debian's (``apt-get install chromium``) or ``$TERRINUM_CHROMIUM``; Playwright never
+downloads a browser. The tests are skipped only when no Chromium binary exists.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("TERRINUM_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HOUSEHOLDS = 3_000
+LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not CHROMIUM:
+        pytest.skip("TERRINUM_CHROMIUM is empty: browser tests disabled (TERRINUM_SKIP_BROWSER)")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium binary at {CHROMIUM}: install Debian's chromium "
+                    "(apt-get install -y chromium) or set TERRINUM_CHROMIUM")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(chromium: str) -> Iterator[str]:
+    """The dashboard server on a free port of 127.0.0.1; always stopped at the end."""
+    from simulation.dashboard import cli
+
+    try:
+        with cli.running_server("baseline", households=HOUSEHOLDS, lang="fr") as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=FLAGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Tab:
+    """One browser context with the dashboard open, and every URL it asked for."""
+
+    def __init__(self, browser: object, url: str) -> None:
+        self.urls: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1600, "height": 1000},
+                                           accept_downloads=True)
+        self.context.on("request", lambda r: self.urls.append(r.url))
+        self.page = self.context.new_page()
+        self.page.on("websocket", lambda ws: self.urls.append(ws.url))
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.page.goto(url, wait_until="domcontentloaded")
+        self.page.locator(".tn-step").wait_for(state="visible", timeout=120_000)
+        self.page.locator("svg.tn-map [data-territory]").first.wait_for()
+        self.page.locator("svg.tn-chart").first.wait_for()
+
+    # --------------------------------------------------------------- reading
+    def counter(self) -> int:
+        return int(self.page.locator("[data-testid=step-counter]").get_attribute("data-step"))
+
+    def figure(self, measure: str, kind: str = "measure") -> float:
+        return float(self.page.locator(f"td[data-{kind}='{measure}']").get_attribute("data-value"))
+
+    def line(self, measure: str, series: str = "live") -> str:
+        return self.page.locator(f"svg.tn-chart[data-chart='{measure}'] "
+                                 f"polyline.tn-line-{series}").evaluate_all(
+            "els => els.map(e => e.getAttribute('points')).join('|')")
+
+    def log_kinds(self) -> list[str]:
+        return self.page.locator(".tn-log-row").evaluate_all(
+            "els => els.map(e => e.dataset.logKind)")
+
+    # --------------------------------------------------------------- acting
+    def step(self, n: int = 1) -> None:
+        for _ in range(n):
+            target = self.counter() + 1
+            self.page.locator(".tn-step").click()
+            self.page.wait_for_selector(f"[data-testid=step-counter][data-step='{target}']")
+            self.page.wait_for_selector(f"svg.tn-map[data-map-step='{target}']")
+            self.page.wait_for_selector(f"svg.tn-chart[data-step='{target}']")
+            self.page.wait_for_selector(f"table.tn-figures[data-step='{target}']")
+            self.page.wait_for_selector(f".tn-log[data-step='{target}']")
+
+    def pull_preset(self, key: str) -> None:
+        before = self.log_kinds().count("policy")
+        self.page.locator(f".tn-preset-{key}").click()
+        self.page.locator(".tn-apply").click()
+        self.page.wait_for_function(
+            f"document.querySelectorAll('.tn-log-row[data-log-kind=policy]').length > {before}")
+
+    def foreign(self) -> list[str]:
+        return [u for u in self.urls if not u.startswith(LOCAL)]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture()
+def tab(browser: object, server: str) -> Iterator[Tab]:
+    t = Tab(browser, server)
+    try:
+        yield t
+        assert not t.foreign(), f"requests left 127.0.0.1: {t.foreign()[:5]}"
+    finally:
+        t.close()
+
+
+# ------------------------------------------------------------------------------- tests
+def test_page_loads_with_every_territory_and_no_outside_request(tab: Tab) -> None:
+    from simulation.territory import load_map
+
+    tmap = load_map("france-departements")
+    page = tab.page
+    assert page.locator("svg.tn-map [data-territory]").count() == tmap.n
+    codes = set(page.locator("svg.tn-map path[data-territory]").evaluate_all(
+        "els => els.map(e => e.dataset.territory)"))
+    assert codes == set(tmap.codes)
+    assert tab.counter() == 0
+    assert page.locator("svg.tn-chart").count() == 6
+    tab.step(3)
+    page.locator("[data-territory='23']").hover()
+    page.locator(".tn-hover-box").wait_for()
+    assert "Creuse" in page.locator(".tn-hover-box").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert tab.urls and all(u.startswith(LOCAL) for u in tab.urls), tab.foreign()
+
+
+def test_step_advances_counter_and_changes_the_charts(tab: Tab) -> None:
+    tab.step(1)
+    before = {m: tab.line(m) for m in ("gini", "unemployment_rate")}
+    tab.step(2)
+    assert tab.counter() == 3
+    assert "Mois 3" in tab.page.locator("[data-testid=step-counter]").inner_text()
+    for m, pts in before.items():
+        after = tab.line(m)
+        assert after != pts and len(after.split()) > len(pts.split()), m
+
+
+def test_lever_is_reflected_in_next_steps_and_in_the_log(tab: Tab) -> None:
+    tab.step(2)
+    tab.pull_preset("close_rural_tax_offices")
+    row = tab.page.locator(".tn-log-row[data-log-kind=policy]").first
+    assert row.get_attribute("data-log-step") == "2"
+    text = row.inner_text()
+    assert "ruraux" in text and "impôts" in text and "mois 3" in text and "✓" not in text
+    tab.step(3)
+    assert "✓" in tab.page.locator(".tn-log-row[data-log-kind=policy]").first.inner_text()
+    assert tab.line("gini", "baseline"), "the baseline is drawn beside the run"
+    diffs = [abs(tab.figure(m) - tab.figure(m, "base-measure"))
+             for m in ("gini", "non_take_up", "unemployment_rate", "local_value_captured")]
+    assert max(diffs) > 0, "the lever changed nothing in the three following months"
+    assert tab.page.locator(".tn-chart .tn-mark").count() >= 6, "choice marked on every chart"
+
+
+def test_branching_shows_two_runs_side_by_side(tab: Tab) -> None:
+    page = tab.page
+    tab.step(1)
+    page.locator(".tn-save-branch").click()
+    page.wait_for_selector("svg.tn-map[data-run='branch']")
+    tab.pull_preset("platform_tax_3")
+    tab.step(2)
+    maps = page.locator("svg.tn-map")
+    assert maps.count() == 2
+    assert [maps.nth(i).get_attribute("data-run") for i in range(2)] == ["live", "branch"]
+    assert all(maps.nth(i).get_attribute("data-map-step") == "3" for i in range(2))
+    assert page.locator("svg.tn-map[data-run='branch'] [data-territory]").count() == 96
+    assert tab.line("gini", "branch") and tab.line("gini", "live")
+    live = [tab.figure(m) for m in ("gini", "local_value_captured", "unemployment_rate")]
+    branch = [tab.figure(m, "branch-measure")
+              for m in ("gini", "local_value_captured", "unemployment_rate")]
+    assert live != branch, "the two branches made different choices"
+    page.locator(".tn-back-A").click()
+    page.wait_for_selector("[data-testid=step-counter][data-step='1']")
+    assert "branch_back" in tab.log_kinds()
+
+
+def test_exported_scenario_replays_to_the_numbers_shown(tab: Tab, tmp_path: Path) -> None:
+    from simulation.measures import MAP_MEASURES
+    from simulation.scenario import load_scenario
+
+    page = tab.page
+    tab.step(1)
+    tab.pull_preset("tiers_lieux_creuse")
+    tab.step(2)
+    field = page.locator(".tn-settings .tn-number input")
+    field.fill("0.7")
+    field.press("Enter")
+    page.locator(".tn-apply-setting").click()
+    page.wait_for_function(
+        "document.querySelectorAll('.tn-log-row[data-log-kind=policy]').length >= 2")
+    tab.step(2)
+    shown = {m: tab.figure(m) for m in ("local_value_captured", "theil_between", "gini",
+                                         "non_take_up", "global_platform_share",
+                                         "unemployment_rate")}
+    with page.expect_download() as dl:
+        page.locator(".tn-export-toml").click()
+    path = tmp_path / "session.toml"
+    dl.value.save_as(str(path))
+    sc = load_scenario(path)
+    assert [p.type for p in sc.policies] == ["tiers_lieux", "equalisation"]
+    model = sc.build_model()
+    for _ in range(tab.counter()):
+        model.step()
+    assert model.steps == 5
+    for m, v in shown.items():
+        got = model.map_measures[m]
+        assert (math.isnan(v) and math.isnan(got)) or got == v, (m, got, v)
+    assert set(shown) <= set(MAP_MEASURES)
+    with page.expect_download() as dl:
+        page.locator(".tn-export-png").click()
+    png = tmp_path / "charts.png"
+    dl.value.save_as(str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_language_switch_changes_the_labels(tab: Tab) -> None:
+    page = tab.page
+    assert page.locator(".tn-step").inner_text().strip().lower() == "mois suivant"
+    title = "svg.tn-chart[data-chart='gini'] .tn-chart-title"
+    assert page.locator(title).text_content() == "Gini des revenus"
+    page.locator(".tn-lang-en").click()
+    page.wait_for_function(
+        "document.querySelector('.tn-step').innerText.trim().toLowerCase() === 'step'")
+    for selector, text in ((title, "Gini of incomes"), (".tn-map-measure", "Attractiveness"),
+                           ("[data-testid=step-counter]", "Month 0"),
+                           (".tn-levers h3", "Levers")):
+        page.wait_for_function("([s, t]) => document.querySelector(s).textContent.trim() === t",
+                               arg=[selector, text])
+    page.locator(".tn-lang-fr").click()
+    page.wait_for_function(
+        "document.querySelector('.tn-step').innerText.trim().toLowerCase() === 'mois suivant'")
+
+
+def test_two_browser_contexts_do_not_see_each_others_choices(browser: object,
+                                                             server: str) -> None:
+    a, b = Tab(browser, server), Tab(browser, server)
+    try:
+        a.step(2)
+        a.pull_preset("platform_tax_3")
+        assert b.counter() == 0
+        assert "policy" not in b.log_kinds()
+        b.step(1)
+        assert b.counter() == 1 and a.counter() == 2
+        assert a.log_kinds().count("policy") == 1 and "policy" not in b.log_kinds()
+        assert not b.line("gini", "baseline"), "no baseline in B: B made no choice"
+        for t in (a, b):
+            assert not t.foreign(), t.foreign()[:5]
+    finally:
+        a.close()
+        b.close()

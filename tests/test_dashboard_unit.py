@@ -1,0 +1,389 @@
+"""Dashboard session logic without a browser: levers, branches, log, export, map, charts, i18n."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+
+import numpy as np
+import pytest
+
+from simulation.dashboard import i18n
+from simulation.dashboard import state as st
+from simulation.measures import MAP_MEASURES, MEASURES
+from simulation.params import PARAMS, ParameterError
+from simulation.policies import POLICY_CLASSES, Policy
+from simulation.scenario import load_scenario
+
+HH = 2_000  # household agents: small and fast
+
+
+def same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def assert_same_measures(a: dict, b: dict, where: str = "") -> None:
+    bad = {k: (a[k], b[k]) for k in MAP_MEASURES if not same(a[k], b[k])}
+    assert not bad, f"{where}: map-level measures differ: {bad}"
+
+
+@pytest.fixture(scope="module")
+def session() -> st.Session:
+    return st.Session("baseline", households=HH)
+
+
+def fresh(scenario: str = "baseline", **kw) -> st.Session:
+    return st.Session(scenario, households=HH, **kw)
+
+
+# ------------------------------------------------------------------ lever declarations
+def test_policy_specs_cover_every_policy_field_with_declared_ranges():
+    specs = st.policy_specs()
+    common = set(Policy.model_fields)
+    assert set(specs) == set(POLICY_CLASSES)
+    for ptype, cls in POLICY_CLASSES.items():
+        names = {f.name for f in specs[ptype].fields}
+        assert names == set(cls.model_fields) - common, ptype
+        for f in specs[ptype].fields:
+            if f.kind in ("float", "int", "optional"):
+                info = cls.model_fields[f.name]
+                lo = [m for m in info.metadata if hasattr(m, "ge") or hasattr(m, "gt")]
+                hi = [m for m in info.metadata if hasattr(m, "le")]
+                assert lo and hi, f"{ptype}.{f.name} has no declared range"
+                assert f.lo == float(getattr(lo[0], "ge", getattr(lo[0], "gt", None)))
+                assert f.hi == float(hi[0].le)
+                if f.default is not None:
+                    assert f.lo <= f.default <= f.hi, (ptype, f.name, f.default)
+            # every default value is accepted by the policy itself
+        values = {f.name: f.default for f in specs[ptype].fields if f.default is not None}
+        POLICY_CLASSES[ptype](**values)
+
+
+def test_every_policy_type_and_field_is_translated():
+    for ptype, spec in st.policy_specs().items():
+        assert ptype in i18n.POLICY_LABELS, f"no label for policy {ptype}"
+        for f in spec.fields:
+            if f.name == "payer":
+                continue
+            assert (ptype, f.name) in i18n.FIELD_LABELS, f"no label for {ptype}.{f.name}"
+            for lang in i18n.LANGS:
+                assert i18n.field_label(ptype, f.name, lang)[0]
+        for f in spec.fields:
+            for c in f.choices:
+                assert c in i18n.CHOICE_LABELS, f"no label for the choice {c!r} of {ptype}"
+
+
+def test_every_string_exists_in_both_languages():
+    for key, entry in i18n.STRINGS.items():
+        assert set(entry) == set(i18n.LANGS), key
+        placeholders = {lang: set(re.findall(r"{(\w+)}", entry[lang])) for lang in i18n.LANGS}
+        assert placeholders["fr"] == placeholders["en"], key
+
+
+def test_param_levers_come_from_declared_groups():
+    levers = st.param_levers()
+    names = {pl.name for pl in levers}
+    expected = {p.name for p in PARAMS.values() if p.group in ("lever", "uncertainty")}
+    assert names == expected
+    for pl in levers:
+        assert pl.mid_run == (pl.name in st.PARAM_POLICY)
+
+
+def test_field_check_rejects_out_of_range_values():
+    f = next(x for x in st.policy_specs()["platform_tax"].fields if x.name == "rate")
+    assert f.check("0.05") == 0.05
+    with pytest.raises(st.LeverError):
+        f.check(0.9)
+    with pytest.raises(st.LeverError):
+        f.check("abc")
+    m = next(x for x in st.policy_specs()["public_counters"].fields if x.name == "which")
+    with pytest.raises(st.LeverError):
+        m.check([])
+
+
+# ------------------------------------------------------------------ i18n formatting
+def test_number_formatting_per_language():
+    assert i18n.fmt_value(0.1234, "share 0-1", "fr") == "12,3\u202f%"
+    assert i18n.fmt_value(0.1234, "share 0-1", "en") == "12.3 %"
+    assert i18n.fmt_value(2345.6, "EUR/month per household", "fr") == "2\u202f346 €"
+    assert i18n.fmt_value(float("nan"), "ratio", "fr") == "–"
+    assert i18n.fmt_plain(True, "fr") == "oui"
+    assert i18n.fmt_plain(0.250, "en") == "0.25"
+
+
+# ------------------------------------------------------------------ session: levers and log
+def test_lever_takes_effect_next_step_and_is_logged():
+    s = fresh()
+    s.step(2)
+    c = s.pull({"type": "public_counters", "change": -1.0, "which": ["tax"],
+                "territories": {"kinds": ["rural"]}})
+    assert c.step == 2 and c.policy["start"] == pytest.approx(2 / 12)
+    assert s.has_choices() and s.baseline is not None
+    assert not s.applied(c), "must not act before the next month"
+    rural = np.flatnonzero(s.tmap.kind == st.KINDS.index("rural"))
+    before = s.live.model.terr.counters_tax[rural].copy()
+    s.step()
+    assert s.applied(c)
+    assert np.all(s.live.model.terr.counters_tax[rural] == 0), "rural tax offices closed"
+    assert np.all(s.baseline.model.terr.counters_tax[rural] == before), "baseline untouched"
+    rows = st.build_view(s, st.ViewOptions(lang="en")).log
+    pol = [r for r in rows if r["kind"] == "policy"]
+    assert pol and pol[0]["step"] == 2 and "✓" in pol[0]["status"]
+    assert "rural territories" in pol[0]["text"]
+
+
+def test_lever_with_unknown_territory_changes_nothing():
+    s = fresh()
+    with pytest.raises(ValueError):
+        s.pull({"type": "tiers_lieux", "places": 3, "territories": {"codes": ["XX"]}})
+    assert not s.live.choices and s.baseline is None
+    with pytest.raises(st.LeverError):
+        st.Where("codes", ()).to_policy()
+
+
+def test_map_wide_setting_is_a_policy_mid_run_and_a_start_param_at_month_0():
+    s = fresh()
+    c0 = s.set_param("platform_growth", 0.08)
+    assert c0.is_start_param and s.start_params == {"platform_growth": 0.08}
+    assert s.live.model.p.platform_growth == 0.08
+    assert s.baseline is not None and s.baseline.model.p.platform_growth != 0.08
+    s.step()
+    c = s.set_param("equalisation", 0.8)
+    assert c.policy == {"type": "equalisation", "territories": "all", "start": 1 / 12,
+                        "level": 0.8}
+    s.step()
+    assert s.live.model.p.equalisation == pytest.approx(0.8)
+    with pytest.raises(st.LeverError):
+        s.set_param("platform_growth", 0.1)  # a starting assumption after month 0
+    with pytest.raises(ParameterError):
+        s.set_param("equalisation", 3.0)
+    with pytest.raises(st.LeverError):
+        st.param_policy("platform_tax", 0.0, 0.1)  # a tax policy can only add a rate
+
+
+def test_param_policy_mapping():
+    assert st.param_policy("telework_days", 3, 1.5) == {"type": "telework_norm", "days": 3.0}
+    assert st.param_policy("platform_push", 1.0, 0.25)["push"] == pytest.approx(0.75)
+    assert st.param_policy("platform_tax", 0.05, 0.02)["rate"] == pytest.approx(0.03)
+    with pytest.raises(st.LeverError):
+        st.param_policy("fuel_price", 0.2, 0.1)
+
+
+# ------------------------------------------------------------------ branches and replay
+def test_fork_continues_exactly_like_the_original():
+    s = fresh()
+    s.step(3)
+    twin = st.fork_model(s.live.model)
+    for _ in range(3):
+        s.live.model.step()
+        twin.step()
+    assert_same_measures(s.live.model.map_measures, twin.map_measures, "fork")
+    assert twin.p is s.live.model.p and twin.tmap is s.live.model.tmap
+
+
+def test_branch_then_back_to_its_starting_point_replays_exactly():
+    s = fresh()
+    s.step(2)
+    s.pull({"type": "tiers_lieux", "places": 5, "territories": {"kinds": ["rural"]}})
+    s.step(2)
+    br = s.save_branch()
+    assert s.compare == 0 and br.fork_step == 4
+    at_fork = dict(s.live.model.map_measures)
+    s.pull({"type": "platform_tax", "rate": 0.05, "territories": "all"})
+    s.step(3)
+    assert br.run.steps == 7, "the compared branch follows the live run"
+    assert br.run.model.platform_tax_terr.max() == pytest.approx(0.0)
+    assert s.live.model.platform_tax_terr.min() == pytest.approx(0.05)
+    view = st.build_view(s, st.ViewOptions(lang="fr"))
+    assert [m.key for m in view.maps] == ["live", "branch"]
+    s.back_to(0)
+    assert s.steps == 4 and len(s.live.choices) == 1
+    assert_same_measures(s.live.model.map_measures, at_fork, "back to fork")
+    rows = st.build_view(s, st.ViewOptions(lang="en")).log
+    dropped = [r for r in rows if r["kind"] == "policy" and "dropped" in r["status"]]
+    assert len(dropped) == 1, "the platform tax chosen after the fork is marked as dropped"
+
+
+def test_branches_are_limited():
+    s = fresh("teaching_synthetic")
+    for _ in range(st.MAX_BRANCHES):
+        s.save_branch()
+    with pytest.raises(st.LeverError):
+        s.save_branch()
+    s.set_compare(None)
+    assert s.compared() is None
+    with pytest.raises(st.LeverError):
+        s.set_compare(99)
+
+
+def test_reset_keeps_start_params_and_drops_choices():
+    s = fresh()
+    s.set_param("fuel_price", 0.2)
+    s.step()
+    s.pull({"type": "platform_tax", "rate": 0.02, "territories": "all"})
+    s.save_branch()
+    s.reset()
+    assert s.steps == 0 and not s.branches and s.compare is None
+    assert s.start_params == {"fuel_price": 0.2}
+    assert s.live.model.p.fuel_price == 0.2
+    assert [e.kind for e in s.log] == ["scenario", "start_param"]
+
+
+# ------------------------------------------------------------------ export
+def test_export_replays_to_the_same_numbers(tmp_path):
+    s = fresh()
+    s.set_param("fuel_price", 0.15)
+    s.step(1)
+    s.pull({"type": "tiers_lieux", "places": 10, "territories": {"codes": ["23"]}})
+    s.step(2)
+    s.set_param("telework_days", 2.5)
+    s.step(1)
+    s.pull({"type": "public_counters", "change": -1.0, "which": ["tax"],
+            "territories": {"kinds": ["rural"]}})
+    s.step(2)
+    path = tmp_path / "session.toml"
+    path.write_text(s.export_toml("fr"), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Workshop session")
+    sc = load_scenario(path)
+    assert sc.seed == s.seed and sc.n_households == HH and sc.params["fuel_price"] == 0.15
+    assert [p.type for p in sc.policies] == ["tiers_lieux", "telework_norm", "public_counters"]
+    model = sc.build_model()
+    for _ in range(s.steps):
+        model.step()
+    assert_same_measures(model.map_measures, s.live.model.map_measures, "exported file")
+    assert np.array_equal(model._history_terr[-1], s.live.model._history_terr[-1])
+
+
+def test_export_of_other_map(tmp_path):
+    s = st.Session("baseline", households=1_000, map_name="france-regions")
+    assert s.tmap.n == 13 and s.households == 1_000
+    s.step()
+    s.pull({"type": "france_services", "per_territory": 3, "territories": {"codes": ["24"]}})
+    s.step(2)
+    path = tmp_path / "r.toml"
+    path.write_text(s.export_toml(), encoding="utf-8")
+    sc = load_scenario(path)
+    assert sc.map == "france-regions"
+    model = sc.build_model()
+    for _ in range(3):
+        model.step()
+    assert_same_measures(model.map_measures, s.live.model.map_measures, "regions export")
+
+
+def test_charts_png_is_a_png():
+    s = fresh("teaching_synthetic")
+    s.step(2)
+    png = s.export_charts_png(["gini", "non_take_up"], "fr")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+# ------------------------------------------------------------------ map and charts
+def test_map_layout_has_one_shape_per_territory(session):
+    lay = st.map_layout(session.tmap)
+    assert [x["code"] for x in lay.shapes] == list(session.tmap.codes)
+    assert all(x["d"].startswith("M") and x["d"].endswith("Z") for x in lay.shapes)
+    assert len(lay.links) == session.tmap.graph.number_of_edges()
+    assert lay.inset is not None and {x["code"] for x in lay.inset["shapes"]} == set(
+        st.INSET_CODES)
+    assert st.map_layout(session.tmap) is lay, "cached"
+
+
+def test_node_map_layout_for_synthetic_maps():
+    s = fresh("teaching_synthetic")
+    lay = st.map_layout(s.tmap)
+    assert not lay.shapes and len(lay.nodes) == s.tmap.n
+    r = [n["r"] for n in lay.nodes]
+    big = int(np.argmax(s.tmap.population))
+    assert r[big] == max(r), "marker size follows population"
+
+
+def test_colour_scale():
+    cs = st.colour_scale(np.array([0.0, 0.5, 1.0, np.nan]), 0.0, 1.0)
+    assert cs.fills[3] == st.NO_DATA and cs.fills[0] != cs.fills[2]
+    div = st.colour_scale(np.array([0.5, 1.0, 2.0]), 0.25, 4.0, center=1.0, log=True)
+    assert div.diverging and div.lo == pytest.approx(0.25) and div.hi == pytest.approx(4.0)
+    assert div.fills[1] == st._lut("RdBu")[128]
+
+
+def test_view_for_both_languages(session):
+    session.step()
+    fr = st.build_view(session, st.ViewOptions(lang="fr", measure="non_take_up"))
+    en = st.build_view(session, st.ViewOptions(lang="en", measure="non_take_up"))
+    assert fr.counter.startswith("Mois") and en.counter.startswith("Month")
+    assert len(fr.maps[0].fills) == session.tmap.n == len(fr.maps[0].rows)
+    assert fr.maps[0].legend["title"] == MEASURES["non_take_up"].label_fr
+    for (m, svg_fr), (_, svg_en) in zip(fr.charts, en.charts, strict=True):
+        assert MEASURES[m].label_fr.replace("'", "&#x27;")[:5] in svg_fr or \
+            MEASURES[m].label_fr[:5] in svg_fr
+        assert f'data-chart="{m}"' in svg_en and 'data-step="1"' in svg_en
+    assert 'data-measure="gini"' in fr.figures
+
+
+def test_chart_svg_breaks_lines_at_missing_values():
+    series = {"live": np.array([np.nan, 0.2, 0.25, 0.3]),
+              "baseline": np.array([np.nan, 0.2, 0.22, 0.21])}
+    svg = st.chart_svg("non_take_up", series, [2], "en")
+    assert svg.count('class="tn-line-live"') == 1 and 'class="tn-mark"' in svg
+    assert 'data-last="0.3"' in svg
+
+
+def test_presets_valid_on_each_map():
+    for name in ("france-departements", "france-regions"):
+        s = st.Session("baseline", households=1_000, map_name=name)
+        for key, spec in st.presets(s.tmap).items():
+            st.make_policy({**spec, "start": 0}).indices(s.live.model)
+            assert i18n.preset_label(key, "fr") and i18n.preset_label(key, "en")
+        if name == "france-departements":
+            assert "tiers_lieux_creuse" in st.presets(s.tmap)
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_registers_dashboard_and_sets_offline_env(tmp_path):
+    from simulation.cli import build_parser
+    from simulation.dashboard import cli
+
+    args = build_parser().parse_args(["dashboard", "tiers_lieux", "--port", "9999",
+                                      "--households", "4000", "--lang", "en"])
+    assert args.func is cli.cmd_dashboard and args.host == "127.0.0.1"
+    env = cli.server_env(args, tmp_path / "cdn", base={"PATH": "/bin"})
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert env["SOLARA_ASSETS_PROXY"] == "False"
+    assert env["SOLARA_ASSETS_CDN"] == "/static/assets/cdn"
+    assert env["TERRINUM_DASHBOARD_HOUSEHOLDS"] == "4000"
+    assert env["TERRINUM_DASHBOARD_SCENARIO"] == "tiers_lieux"
+    cmd = cli.solara_command("127.0.0.1", 9999)
+    assert "--no-check-version" in cmd and "--production" in cmd and "--no-open" in cmd
+    assert cli.addresses("127.0.0.1", 9999) == ["http://127.0.0.1:9999/"]
+
+
+def test_cli_rejects_bad_scenario_with_a_clear_message(capsys):
+    from simulation.cli import main
+
+    assert main(["dashboard", "no_such_scenario"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_scenario" in err and "Traceback" not in err
+
+
+def test_cli_needs_assets(tmp_path, monkeypatch, capsys):
+    from simulation.dashboard import cli
+
+    monkeypatch.setattr(cli, "assets_dir", lambda: tmp_path / "empty" / "cdn")
+    ns = argparse.Namespace(scenario="baseline", host="127.0.0.1", port=8765, households=None,
+                            seed=None, lang="fr", map=None)
+    with pytest.raises(cli.DashboardError, match="fetch_solara_assets"):
+        cli.check_startup(ns)
+    assert cli.cmd_dashboard(ns) == 2
+    assert "fetch_solara_assets" in capsys.readouterr().err
+
+
+def test_cli_checks_options():
+    from simulation.dashboard import cli
+
+    base = dict(scenario="baseline", host="127.0.0.1", port=8765, households=None, seed=None,
+                lang="fr", map=None)
+    for bad, match in (({"households": 10}, "households"), ({"port": 0}, "port"),
+                       ({"map": "no-such-map"}, "no-such-map")):
+        with pytest.raises(cli.DashboardError, match=match):
+            cli.check_startup(argparse.Namespace(**{**base, **bad}))
