@@ -27,6 +27,10 @@ SECTORS = (
 )
 
 
+_SECTOR_SET = frozenset(SECTORS)
+_sum = np.add.reduce  # ndarray.sum without its Python-level wrapper (same result)
+
+
 class LedgerError(RuntimeError):
     """A flow whose two sides do not balance, or an unknown sector."""
 
@@ -83,11 +87,12 @@ class Ledger:
                 territory 0 for purely national flows.
             dst_vec: EUR arriving, by territory of the receiver; defaults to ``src_vec``.
         """
-        if src not in SECTORS or dst not in SECTORS:
+        if src not in _SECTOR_SET or dst not in _SECTOR_SET:
             raise LedgerError(f"unknown sector in flow {category}: {src} -> {dst}")
         s = self._vec(src_vec)
         d = s if dst_vec is None else self._vec(dst_vec)
-        tot_s, tot_d = float(s.sum()), float(d.sum())
+        tot_s = float(_sum(s))
+        tot_d = tot_s if d is s else float(_sum(d))
         if abs(tot_s - tot_d) > 1e-6 + 1e-9 * max(abs(tot_s), abs(tot_d)):
             raise LedgerError(
                 f"flow '{category}' {src}->{dst} unbalanced: {tot_s:.6f} out, {tot_d:.6f} in"
@@ -97,6 +102,8 @@ class Ledger:
         self.flows.append(Flow(category, src, dst, s, d))
 
     def _vec(self, v: np.ndarray | float) -> np.ndarray:
+        if type(v) is np.ndarray and v.dtype == np.float64 and v.shape == (self.K,):
+            return v  # the common case, checked first
         if np.isscalar(v):
             out = np.zeros(self.K)
             out[0] = float(v)

@@ -48,7 +48,7 @@ OWNER_WEIGHT = np.array([0.3, 1.0, 3.0])  # capital ownership by skill, assumpti
 
 
 # =========================================================================== labour
-def labour_market(model: TerritoryModel) -> None:
+def labour_market(model: TerritoryModel) -> np.ndarray:
     """Separations and layoffs, vacancies, matching and wages for this month.
 
     Matching: a job seeker living in k reaches the vacancies of territories within
@@ -57,6 +57,9 @@ def labour_market(model: TerritoryModel) -> None:
     ``matching_efficiency x (1 - exp(-reachable vacancies / seekers in k))``; the destination
     territory and firm are drawn in proportion to vacancies; a firm never hires more than its
     vacancies (excess applicants stay unemployed this month).
+
+    Returns:
+        The ascending indices of the employed households (see :func:`set_wages`).
     """
     p = model.p
     h = model.hh
@@ -64,24 +67,29 @@ def labour_market(model: TerritoryModel) -> None:
     K = model.K
     rng = model.streams["labour"]
     firm_mod.update_employment_targets(model)
+    home = hh_mod.population(model).home
     emp_idx = np.flatnonzero(h.employer >= 0)
-    f.employees[:] = np.bincount(h.employer[emp_idx], minlength=f.capacity)
+    emp_f = h.employer[emp_idx].astype(np.intp)
+    f.employees[:] = np.bincount(emp_f, minlength=f.capacity)
     excess = f.employees - np.ceil(f.target * 1.05)
     p_lay = np.where(f.employees > 0, np.clip(0.5 * excess / np.maximum(f.employees, 1), 0, 1),
                      0.0)
     u = rng.random(emp_idx.size)
-    leave = (u < p.separation_rate) | (u > 1.0 - p_lay[h.employer[emp_idx]])
+    leave = (u < p.separation_rate) | (u > 1.0 - p_lay[emp_f])
     gone = emp_idx[leave]
     h.employer[gone] = -1
     h.wage[gone] = 0.0
-    emp_idx = emp_idx[~leave]
-    f.employees[:] = np.bincount(h.employer[emp_idx], minlength=f.capacity)
+    f.employees[:] = np.bincount(emp_f[~leave], minlength=f.capacity)
     vac = np.where(f.alive, np.maximum(0, np.round(f.target - f.employees)), 0).astype(np.int64)
-    seekers = np.flatnonzero(h.alive & (h.employer < 0) & (h.age < p.retirement_age))
+    seekers = h.employer < 0
+    seekers &= h.age < p.retirement_age
+    seekers &= h.alive
+    seekers = np.flatnonzero(seekers)
     model.vacancies = vac
-    U = np.bincount(h.home[seekers], minlength=K).astype(float)
-    V = np.bincount(f.terr, weights=vac, minlength=K)
-    Vr = np.bincount(f.terr, weights=vac * REMOTE_VACANCY_SHARE[f.sector], minlength=K) \
+    f_terr = f.terr.astype(np.intp)
+    U = np.bincount(home[seekers], minlength=K).astype(float)
+    V = np.bincount(f_terr, weights=vac, minlength=K)
+    Vr = np.bincount(f_terr, weights=vac * REMOTE_VACANCY_SHARE[f.sector], minlength=K) \
         * p.full_remote_share
     reach = model.travel_eff <= p.max_commute_min
     A_loc = reach @ V
@@ -90,29 +98,29 @@ def labour_market(model: TerritoryModel) -> None:
     model.vacancies_terr = V
     hired_total = 0
     if seekers.size and V.sum() > 0:
-        k = h.home[seekers]
+        k = home[seekers]
         rem = h.remote_capable[seekers] & model.remote_ok[seekers]
         A = A_loc[k] + rem * A_rem[k]
         pf = p.matching_efficiency * (1.0 - np.exp(-A / np.maximum(U[k], 1.0)))
-        found = rng.random(seekers.size) < pf
+        found = np.flatnonzero(rng.random(seekers.size) < pf)
         s = seekers[found]
         ks = k[found]
         rs = rem[found]
         w_loc = reach * V[None, :]
         w_rem = w_loc + (~reach) * Vr[None, :]
-        cdf_loc = np.cumsum(w_loc, axis=1)
-        cdf_rem = np.cumsum(w_rem, axis=1)
-        tot = np.where(rs, cdf_rem[ks, -1], cdf_loc[ks, -1])
+        # cumulative weights of the local rows (0..K-1) and of the remote rows (K..2K-1)
+        cdf = np.cumsum(np.concatenate([w_loc, w_rem]), axis=1)
+        row = ks + K * rs
+        tot = cdf[row, -1]
         ok = tot > 0
-        s, ks, rs, tot = s[ok], ks[ok], rs[ok], tot[ok]
+        s, ks, row, tot = s[ok], ks[ok], row[ok], tot[ok]
         x = rng.random(s.size) * tot
-        rows = np.where(rs[:, None], cdf_rem[ks], cdf_loc[ks])
-        j = (x[:, None] >= rows).sum(axis=1).clip(0, K - 1)
+        j = (x[:, None] >= cdf[row]).sum(axis=1).clip(0, K - 1)
         # firm within territory j, in proportion to vacancies
         order = np.flatnonzero(vac > 0)
-        order = order[np.argsort(f.terr[order], kind="stable")]
+        order = order[np.argsort(f_terr[order], kind="stable")]
         cum = np.cumsum(vac[order]).astype(float)
-        start = np.concatenate([[0.0], cum])[np.searchsorted(f.terr[order], np.arange(K))]
+        start = np.concatenate([[0.0], cum])[np.searchsorted(f_terr[order], np.arange(K))]
         target = start[j] + rng.random(s.size) * V[j]
         pos = np.searchsorted(cum, target, side="right").clip(0, order.size - 1)
         firm = order[pos]
@@ -127,19 +135,24 @@ def labour_market(model: TerritoryModel) -> None:
         h.unemp_months[s_acc] = 0
         hired_total = s_acc.size
     model.counters["hires"] = hired_total
-    set_wages(model)
+    return set_wages(model)
 
 
-def set_wages(model: TerritoryModel) -> None:
+def set_wages(model: TerritoryModel) -> np.ndarray:
     """Wages of employed households (EUR/month per real household).
 
     ``wage = reference wage(skill) x productivity / mean productivity x tightness^e`` where
     tightness is the firm territory's vacancies per seeker relative to the map's, clipped to
     [0.8, 1.25].
+
+    Returns:
+        The ascending indices of the employed households.
     """
     p = model.p
     h = model.hh
     f = model.firms
+    K = model.K
+    pop = hh_mod.population(model)
     emp = np.flatnonzero(h.employer >= 0)
     prod = firm_mod.productivity(model)
     V = getattr(model, "vacancies_terr", np.ones(model.K))
@@ -147,20 +160,23 @@ def set_wages(model: TerritoryModel) -> None:
     theta = (V + 1.0) / (U + 1.0)
     theta /= (V.sum() + 1.0) / (U.sum() + 1.0)
     tight = np.clip(theta ** p.tightness_elasticity, 0.8, 1.25)
-    fe = h.employer[emp]
+    fe = h.employer[emp].astype(np.intp)
+    fe_terr = f.terr.astype(np.intp)[fe]
+    ref = hh_mod.slot_reference_wage(model)[emp]
+    wage = ref * h.hours[emp] * prod[fe] / model.mean_productivity * tight[fe_terr]
     h.wage[:] = 0.0
-    h.wage[emp] = (hh_mod.reference_wage(model, h.skill[emp]) * h.hours[emp] * prod[fe]
-                   / model.mean_productivity * tight[f.terr[fe]])
+    h.wage[emp] = wage
     f.employees[:] = np.bincount(fe, minlength=f.capacity)
-    f.wage_bill[:] = np.bincount(fe, weights=h.wage[emp], minlength=f.capacity) \
-        * model.household_weight
-    emp_k = np.bincount(h.home[emp], minlength=model.K)
-    lf = np.bincount(h.home[h.alive & (h.age < p.retirement_age)], minlength=model.K)
+    f.wage_bill[:] = np.bincount(fe, weights=wage, minlength=f.capacity) * model.household_weight
+    emp_k = np.bincount(pop.home[emp], minlength=K)
+    labour = h.age < p.retirement_age
+    labour &= h.alive
+    lf = np.bincount(pop.home[np.flatnonzero(labour)], minlength=K)
     model.employment_rate_terr = np.where(lf > 0, emp_k / np.maximum(lf, 1), 0.0)
-    wage_sum = np.bincount(f.terr[fe], weights=h.wage[emp]
-                           / hh_mod.reference_wage(model, h.skill[emp]), minlength=model.K)
-    jobs = np.bincount(f.terr[fe], minlength=model.K)
+    wage_sum = np.bincount(fe_terr, weights=wage / ref, minlength=K)
+    jobs = np.bincount(fe_terr, minlength=K)
     model.wage_level_terr = np.where(jobs > 0, wage_sum / np.maximum(jobs, 1), 1.0)
+    return emp
 
 
 # =========================================================================== incomes
@@ -173,16 +189,26 @@ def compute_incomes(model: TerritoryModel) -> None:
     """
     p = model.p
     h = model.hh
-    ref = hh_mod.reference_wage(model, h.skill)
-    retired = h.alive & (h.age >= p.retirement_age)
-    seeking = h.alive & (h.employer < 0) & ~retired
-    h.unemp_months[seeking] += 1
-    benefit = np.where(seeking & (h.unemp_months <= p.benefit_months),
-                       p.unemployment_benefit_rate * ref, 0.0)
-    pension = np.where(retired, p.pension_rate * ref, 0.0)
+    ref = hh_mod.slot_reference_wage(model)
+    retired = h.age >= p.retirement_age
+    retired &= h.alive
+    seeking = h.employer < 0
+    seeking &= h.alive
+    seeking &= ~retired
+    h.unemp_months += seeking
+    seeking &= h.unemp_months <= p.benefit_months
+    # amounts times 0/1 factors: as selects, without their cost on unpredictable masks
+    benefit = p.unemployment_benefit_rate * ref
+    benefit *= seeking
+    pension = p.pension_rate * ref
+    pension *= retired
     model.benefit = benefit
     model.pension = pension
-    h.pretransfer[:] = np.where(h.alive, h.wage + benefit + pension + h.cap_income, 0.0)
+    pre = h.wage + benefit
+    pre += pension
+    pre += h.cap_income
+    pre *= h.alive
+    h.pretransfer[:] = pre
 
 
 @dataclass
@@ -214,50 +240,85 @@ def household_demand(model: TerritoryModel) -> Demand:
     t = model.terr
     K = model.K
     W = model.household_weight
-    a = h.alive
-    home = h.home
-    pre = h.pretransfer  # zero in dead slots
-    topup = np.where(h.taken_up, np.maximum(p.minimum_income - pre, 0.0), 0.0)
+    pop = hh_mod.population(model)
     # taxes are proportional to income before transfers, at territory-level rates
     ltax_rate = p.local_tax_household * np.sqrt(t.price)
-    disp = pre * (1.0 - model.tax_rate - ltax_rate[home]) + topup
-    rent = np.where(a & ~h.owner, p.rent_base * t.price[home], 0.0)
-    spend = np.maximum(p.mpc_income * disp - rent, 0.0) + p.mpc_wealth * np.maximum(h.savings, 0)
-    fuel = np.minimum(h.commute_km * p.fuel_price, spend)
-    rest = spend - fuel
-    dig = np.where(model.remote_ok, p.digital_share * rest, 0.0)
-    s_shop, s_g, s_l = hh_mod.channel_shares(model, np.arange(h.capacity))
-
-    def agg(x: np.ndarray) -> np.ndarray:
-        return np.bincount(home, weights=x, minlength=K) * W
-
+    net_rate = 1.0 - model.tax_rate - ltax_rate
+    rent_terr = np.append(p.rent_base * t.price, 0.0)  # rent by territory; dead slots: 0
+    shop_terr, local_terr = hh_mod.channel_tables(model)
+    n = h.capacity
+    topup, disp, rent, spend = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    # sums by territory of income before transfers, non-housing spending (after fuel),
+    # fuel, digital spending, and spending through the global and the local platform
+    sums = np.zeros((6, K))
+    for b in hh_mod.blocks(n):
+        home = pop.home[b]
+        pre = h.pretransfer[b]  # zero in dead slots
+        top = topup[b]
+        np.subtract(p.minimum_income, pre, out=top)
+        np.maximum(top, 0.0, out=top)
+        top *= h.taken_up[b]
+        dis = disp[b]
+        np.multiply(pre, net_rate[home], out=dis)
+        dis += top
+        # rent of live renters (owners and dead slots pay none)
+        rnt = rent[b]
+        np.take(rent_terr, pop.home_or_k[b], out=rnt)
+        rnt *= ~h.owner[b]
+        spd = spend[b]
+        np.multiply(p.mpc_income, dis, out=spd)
+        spd -= rnt
+        np.maximum(spd, 0.0, out=spd)
+        wealth = np.maximum(h.savings[b], 0)
+        wealth *= p.mpc_wealth
+        spd += wealth
+        fuel = h.commute_km[b] * p.fuel_price
+        np.minimum(fuel, spd, out=fuel)
+        rest = spd - fuel
+        dig = p.digital_share * rest
+        dig *= model.remote_ok[b]
+        ex_s = shop_terr[home]
+        ex_g = hh_mod.online_weight(model, h.literacy[b], model.remote_ok[b])
+        np.add.at(sums[0], home, pre)
+        np.add.at(sums[1], home, rest)
+        np.add.at(sums[2], home, fuel)
+        np.add.at(sums[3], home, dig)
+        if local_terr is None:
+            np.add.at(sums[4], home, rest * (ex_g / (ex_s + ex_g)))
+        else:
+            ex_l = local_terr[home] * ex_g
+            tot = ex_s + ex_g + ex_l
+            np.add.at(sums[4], home, rest * (ex_g / tot))
+            np.add.at(sums[5], home, rest * (ex_l / tot))
     # aggregates by territory; the rest follows linearly from them
-    pre_k = agg(pre)
-    rest_k = agg(rest)
-    fuel_k = agg(fuel)
-    dig_k = agg(dig)
-    glob_k = p.proximity_share * agg(rest * s_g)
-    local_k = (p.proximity_share * agg(rest * s_l) if model.platforms.local_active.any()
-               else np.zeros(K))
+    pre_k, rest_k, fuel_k, dig_k, glob_k, local_k = sums * W
+    glob_k = p.proximity_share * glob_k
+    local_k = p.proximity_share * local_k if local_terr is not None else np.zeros(K)
     basket_k = p.proximity_share * rest_k
     tour_k = p.tourism_share * rest_k
     tour_plat = p.tourism_share * glob_k / p.proximity_share
+    # live renters by territory: households minus landlords (exact counts)
+    renters = pop.n_k - household_split(model, "landlord").tot
     return Demand(
         shop=basket_k - glob_k - local_k + fuel_k, glob=glob_k, local=local_k,
         tour_direct=tour_k - tour_plat, tour_plat=tour_plat,
         industry=rest_k - basket_k - tour_k - dig_k, digital=dig_k, basket=basket_k,
         per_hh_spend=spend, rent=rent, disposable=disp, topup=topup,
         income_tax=model.tax_rate * pre_k, local_tax=ltax_rate * pre_k, pre_k=pre_k,
-        rent_k=p.rent_base * t.price * np.bincount(home, weights=a & ~h.owner, minlength=K) * W,
+        rent_k=p.rent_base * t.price * renters * W,
     )
 
 
 def _gravity(C: np.ndarray, T: np.ndarray, decay: float, relative: bool = False) -> np.ndarray:
     """Row-normalised gravity weights W[k, j] ∝ C_j exp(-T_kj / decay)."""
     tt = T - np.diag(T)[:, None] if relative else T
-    w = C[None, :] * np.exp(-tt / decay)
+    w = np.exp(tt / -decay)  # the same as exp(-tt / decay)
+    w *= C[None, :]
     s = w.sum(axis=1, keepdims=True)
-    out = np.divide(w, s, out=np.zeros_like(w), where=s > 0)
+    if (s > 0).all():
+        out = np.divide(w, s, out=w)
+    else:
+        out = np.divide(w, s, out=np.zeros_like(w), where=s > 0)
     empty = s[:, 0] <= 0
     if empty.any() and C.sum() > 0:
         out[empty] = C / C.sum()  # far away only: capacity weights without distance decay
@@ -270,21 +331,32 @@ class Allocation:
     def __init__(self, model: TerritoryModel) -> None:
         f = model.firms
         self.model = model
+        self.terr = f.terr.astype(np.intp)  # territory of each firm slot
         self.revenue = np.zeros(f.capacity)
         cap = np.where(f.alive, np.maximum(f.employees, 0.5) * firm_mod.productivity(model), 0.0)
         self.cap = cap
         K = model.K
-        self.C = np.stack([np.bincount(f.terr, weights=cap * (f.sector == s), minlength=K)
+        self.C = np.stack([np.bincount(self.terr, weights=cap * (f.sector == s), minlength=K)
                            for s in range(4)])
         T = model.travel_eff
         self.W_shop = _gravity(self.C[PROXIMITY], T, SHOP_DECAY_MIN, relative=True)
         self.W_tour = _gravity(self.C[TOURISM] * model.terr.amenity, T, TOURISM_DECAY_MIN)
         self.W_ind = _gravity(self.C[INDUSTRY], T, INDUSTRY_DECAY_MIN)
         self.W_dig = _gravity(self.C[DIGITAL] * model.terr.broadband, T, DIGITAL_DECAY_MIN)
+        self._shares: dict[int, np.ndarray] = {}
+
+    def sector_shares(self, sector: int) -> np.ndarray:
+        """Each firm's share of its territory's capacity in ``sector`` (0 for other firms)."""
+        share = self._shares.get(sector)
+        if share is None:
+            Ct = self.C[sector][self.terr]
+            share = self.cap / np.maximum(Ct, 1e-12)
+            share *= (self.model.firms.sector == sector) & (Ct > 0)
+            self._shares[sector] = share
+        return share
 
     def to_sector(self, sector: int, spend_by_origin: np.ndarray, W: np.ndarray) -> np.ndarray:
         """Send spending (by origin territory) to a sector's firms; return receipts by dest."""
-        f = self.model.firms
         Cs = self.C[sector]
         if Cs.sum() <= 0:
             # no firm of this sector anywhere: the spending goes to proximity firms
@@ -292,11 +364,9 @@ class Allocation:
         elif (W.sum(axis=1) <= 0).any():
             W = _gravity(Cs, self.model.travel_eff, 1e9)
         dest = spend_by_origin @ W
-        share = np.where((f.sector == sector) & (Cs[f.terr] > 0),
-                         self.cap / np.maximum(Cs[f.terr], 1e-12), 0.0)
-        rec = dest[f.terr] * share
+        rec = dest[self.terr] * self.sector_shares(sector)
         self.revenue += rec
-        return np.bincount(f.terr, weights=rec, minlength=self.model.K)
+        return np.bincount(self.terr, weights=rec, minlength=self.model.K)
 
     def to_listed(self, amount: float, listed: np.ndarray) -> np.ndarray:
         """Send an amount to listed firms map-wide in proportion to capacity; return by dest."""
@@ -309,60 +379,133 @@ class Allocation:
             tot = w.sum()
         rec = amount * w / tot
         self.revenue += rec
-        return np.bincount(f.terr, weights=rec, minlength=self.model.K)
+        return np.bincount(self.terr, weights=rec, minlength=self.model.K)
 
     def to_local_listed(self, amount_by_terr: np.ndarray) -> np.ndarray:
         """Send local-platform sales to listed proximity firms of the same territory."""
         f = self.model.firms
         K = self.model.K
+        terr = self.terr
         listed = f.listed_local & f.alive
         w = self.cap * listed
-        tot = np.bincount(f.terr, weights=w, minlength=K)
+        tot = np.bincount(terr, weights=w, minlength=K)
         # territories with no listed seller: all proximity firms there (or nearest shops)
         fallback = tot <= 0
         dest = np.zeros(K)
         if (~fallback).any():
-            rec = np.where(~fallback[f.terr], amount_by_terr[f.terr] * w
-                           / np.maximum(tot[f.terr], 1e-12), 0.0)
+            rec = np.where(~fallback[terr], amount_by_terr[terr] * w
+                           / np.maximum(tot[terr], 1e-12), 0.0)
             self.revenue += rec
-            dest += np.bincount(f.terr, weights=rec, minlength=K)
+            dest += np.bincount(terr, weights=rec, minlength=K)
         if fallback.any():
             dest += self.to_sector(PROXIMITY, np.where(fallback, amount_by_terr, 0.0),
                                    self.W_shop)
         return dest
 
 
-def household_shares(model: TerritoryModel, kind: str) -> tuple:
-    """Each household's share of its territory's total weight of a kind (cached per step).
+@dataclass
+class Split:
+    """How amounts by territory are split among the households of a kind (one population).
+
+    Every member of a kind in a territory (and, for capital owners, of a skill level: their
+    weight depends on it) gets the same share of its territory's amount. An amount is
+    split by computing one value per class (territory, or territory x 3 + skill), gathering
+    it by each slot's class and multiplying by membership (1 or 0: exact). Dead slots have
+    a class past the last one, worth zero.
+
+    Attributes:
+        key: population key (see :func:`simulation.agents.household.population`).
+        kind: "uniform", "landlord" or "owner" (see :func:`household_split`).
+        cls: class of every slot.
+        member: whether each slot is of the kind (None: every live household is).
+        cls_terr: territory of each class.
+        share: each member's share of its territory's amount, by class (0 where the
+            territory has no weight), then zeros for the classes of dead slots.
+        tot: total weight by territory.
+        orphan: territories without such households.
+        by_terr: each territory's share of the map's total weight.
+    """
+
+    key: tuple
+    kind: str
+    cls: np.ndarray
+    member: np.ndarray | None
+    cls_terr: np.ndarray
+    share: np.ndarray
+    tot: np.ndarray
+    orphan: np.ndarray
+    by_terr: np.ndarray
+
+    def slot_weights(self, model: TerritoryModel) -> np.ndarray:
+        """Weight of every slot (0 for non-members)."""
+        return _slot_weights(model, self.kind)
+
+
+def _slot_weights(model: TerritoryModel, kind: str) -> np.ndarray:
+    """Weight of each slot in a kind of households (see :func:`household_split`)."""
+    h = model.hh
+    if kind == "uniform":
+        return h.alive.astype(float)
+    if kind == "landlord":
+        return (h.alive & h.owner).astype(float)
+    if kind == "owner":
+        return OWNER_WEIGHT[hh_mod.population(model).skill] * ((h.age >= 30) & h.alive)
+    raise ValueError(kind)
+
+
+def household_split(model: TerritoryModel, kind: str) -> Split:
+    """The :class:`Split` of a kind of households (cached per population version and step).
 
     Kinds: "uniform" (every household), "landlord" (owners: they receive rents), "owner"
     (capital owners, by skill, adults over 30: they receive dividends and bear losses).
+    """
+    pop = hh_mod.population(model)
+    cache = model._share_cache
+    sp = cache.get(kind)
+    if sp is not None and sp.key == pop.key:
+        return sp
+    h = model.hh
+    K = model.K
+    terr = np.arange(K)
+    if kind == "uniform":
+        cls, member, cls_terr, weight = pop.home_or_k, None, terr, np.ones(K)
+        tot = pop.n_k.astype(float)
+    elif kind == "landlord":
+        cls, member, cls_terr, weight = pop.home_or_k, h.owner, terr, np.ones(K)
+        tot = np.bincount(pop.home, weights=h.alive & h.owner, minlength=K)
+    elif kind == "owner":
+        member = h.age >= 30
+        cls, cls_terr, weight = pop.home_skill, np.repeat(terr, 3), np.tile(OWNER_WEIGHT, K)
+        # summed in slot order, as the weights are not integers
+        tot = np.bincount(pop.home, weights=_slot_weights(model, kind), minlength=K)
+    else:
+        raise ValueError(kind)
+    th = tot[cls_terr]
+    share = np.zeros(weight.size + 3)  # classes of dead slots: K (or 3K + skill) and up
+    np.divide(weight, th, out=share[:weight.size], where=th > 0)
+    sp = Split(pop.key, kind, cls, member, cls_terr, share, tot, tot <= 0,
+               tot / max(tot.sum(), 1e-12))
+    cache[kind] = sp
+    return sp
+
+
+def household_shares(model: TerritoryModel, kind: str) -> tuple:
+    """Each household's share of its territory's total weight of a kind (cached per step).
+
+    Kinds: as :func:`household_split`.
 
     Returns:
         (share per household slot, territories without such households, map-wide shares
         used for those territories' amounts or None).
     """
-    key = (model.pop_version, model.steps)
-    cache = model._share_cache
-    if kind in cache and cache[kind][0] == key:
-        return cache[kind][1]
-    h = model.hh
-    if kind == "uniform":
-        w = h.alive.astype(float)
-    elif kind == "landlord":
-        w = (h.alive & h.owner).astype(float)
-    elif kind == "owner":
-        w = OWNER_WEIGHT[h.skill] * ((h.age >= 30) & h.alive)
-    else:
-        raise ValueError(kind)
-    tot = np.bincount(h.home, weights=w, minlength=model.K)
-    th = tot[h.home]
-    share = np.divide(w, th, out=np.zeros_like(w), where=th > 0)
-    orphan = tot <= 0
-    share_map = w / max(w.sum(), 1e-12) if orphan.any() else None
-    by_terr = tot / max(tot.sum(), 1e-12)
-    cache[kind] = (key, (share, orphan, share_map), by_terr)
-    return cache[kind][1]
+    sp = household_split(model, kind)
+    share = sp.share[sp.cls]
+    if sp.member is not None:
+        share *= sp.member
+    if not sp.orphan.any():
+        return share, sp.orphan, None
+    w = sp.slot_weights(model)
+    return share, sp.orphan, w / max(w.sum(), 1e-12)
 
 
 def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str
@@ -374,15 +517,20 @@ def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str
     Returns:
         (EUR per real household, EUR received by territory).
     """
-    share, orphan, share_map = household_shares(model, kind)
-    h = model.hh
+    sp = household_split(model, kind)
     W = model.household_weight
-    each = amount_by_terr[h.home] * share / W
-    dst = np.where(orphan, 0.0, amount_by_terr)
-    if share_map is not None:
-        lost = amount_by_terr[orphan].sum()
-        each += lost * share_map / W
-        dst = dst + lost * model._share_cache[kind][2]
+    n = sp.cls_terr.size
+    per_class = np.zeros(sp.share.size)
+    per_class[:n] = amount_by_terr[sp.cls_terr] * sp.share[:n] / W
+    each = per_class[sp.cls]
+    if sp.member is not None:
+        each *= sp.member
+    dst = np.where(sp.orphan, 0.0, amount_by_terr)
+    if sp.orphan.any():
+        lost = amount_by_terr[sp.orphan].sum()
+        w = sp.slot_weights(model)
+        each += lost * (w / max(w.sum(), 1e-12)) / W
+        dst = dst + lost * sp.by_terr
     return each, dst
 
 
@@ -403,19 +551,24 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     L = model.ledger
     K = model.K
     W = model.household_weight
-    home = h.home
+    home = hh_mod.population(model).home
+    f_terr = f.terr.astype(np.intp)
 
     def by_home(x: np.ndarray) -> np.ndarray:
         return np.bincount(home, weights=x, minlength=K) * W
 
+    def by_home_sparse(x: np.ndarray) -> np.ndarray:
+        # over the non-zero values only (the same sums: the others add exact zeros)
+        nz = np.flatnonzero(x)
+        return np.bincount(home[nz], weights=x[nz], minlength=K) * W
+
     # 1. state transfers to households
-    L.book("benefits", "state", "household", by_home(model.benefit))
-    L.book("pensions", "state", "household", by_home(model.pension))
+    L.book("benefits", "state", "household", by_home_sparse(model.benefit))
+    L.book("pensions", "state", "household", by_home_sparse(model.pension))
     d = household_demand(model)
-    L.book("minimum_income", "state", "household", by_home(d.topup))
+    L.book("minimum_income", "state", "household", by_home_sparse(d.topup))
     # 2. wages
-    fe = np.flatnonzero(h.employer >= 0)
-    wage_src = np.bincount(f.terr, weights=f.wage_bill, minlength=K)
+    wage_src = np.bincount(f_terr, weights=f.wage_bill, minlength=K)
     L.book("wages", "firm", "household", wage_src, by_home(h.wage))
     # 3. household taxes
     L.book("income_tax", "household", "state", d.income_tax)
@@ -495,8 +648,6 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     local_w = np.eye(K) if (alloc.C[PROXIMITY] > 0).all() else alloc.W_shop
     dst = alloc.to_sector(PROXIMITY, current, local_w)
     L.book("local_services", "authority", "firm", current, dst)
-    nd_hh = (h.newdeal_months > 0) & h.alive
-    nd_k = np.bincount(home[nd_hh], minlength=K).astype(float)
     auth_paid = np.zeros(K)
     for prog in fund["costs"]:
         for payer in ("state", "authority"):
@@ -507,6 +658,8 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
             if where_spent.sum() <= 0:
                 continue
             if prog == "new_deal":
+                nd_hh = (h.newdeal_months > 0) & h.alive
+                nd_k = np.bincount(home[nd_hh], minlength=K).astype(float)
                 each = np.where(nd_hh, where_spent[home] / np.maximum(nd_k[home], 1) / W, 0.0)
                 h.savings += each
                 L.book("new_deal_subsidy", payer, "household", src, by_home(each))
@@ -532,33 +685,33 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
             continue
         w = alloc.cap * (f.sector == s) * f.export_weight
         if s == TOURISM:
-            w = w * t.amenity[f.terr]
+            w = w * t.amenity[f_terr]
         tot = w.sum()
         if tot <= 0:
             continue
         rec = pool * w / tot
         alloc.revenue += rec
         L.book("exports", "rest_of_world", "firm", np.full(K, pool / K),
-               np.bincount(f.terr, weights=rec, minlength=K))
+               np.bincount(f_terr, weights=rec, minlength=K))
     # 9. digital investment: firms buy from digital firms
-    inv_k = np.bincount(f.terr, weights=digital_spend, minlength=K)
+    inv_k = np.bincount(f_terr, weights=digital_spend, minlength=K)
     dst = alloc.to_sector(DIGITAL, inv_k, alloc.W_dig)
     L.book("digital_investment", "firm", "firm", inv_k, dst)
     # 10. firms settle: local and corporate taxes, dividends
     rev = alloc.revenue
     ltax_f = p.local_tax_firm * rev
-    L.book("local_tax_firms", "firm", "authority", np.bincount(f.terr, weights=ltax_f,
-                                                               minlength=K))
-    a.cash += np.bincount(f.terr, weights=ltax_f, minlength=K)
-    a.revenue += np.bincount(f.terr, weights=ltax_f, minlength=K)
-    a.own_base += 0.1 * np.bincount(f.terr, weights=ltax_f, minlength=K)
+    ltax_k = np.bincount(f_terr, weights=ltax_f, minlength=K)
+    L.book("local_tax_firms", "firm", "authority", ltax_k)
+    a.cash += ltax_k
+    a.revenue += ltax_k
+    a.own_base += 0.1 * ltax_k
     profit = rev - f.wage_bill - ltax_f - digital_spend
     ctax = p.corporate_tax_rate * np.maximum(profit, 0.0)
-    L.book("corporate_tax", "firm", "state", np.bincount(f.terr, weights=ctax, minlength=K))
+    L.book("corporate_tax", "firm", "state", np.bincount(f_terr, weights=ctax, minlength=K))
     cash = f.cash + profit - ctax
     buffer = DIVIDEND_BUFFER_MONTHS * f.wage_bill
     div = np.where(f.alive, DIVIDEND_PAYOUT * np.maximum(cash - buffer, 0.0), 0.0)
-    div_k = np.bincount(f.terr, weights=div, minlength=K)
+    div_k = np.bincount(f_terr, weights=div, minlength=K)
     div_each, div_dst = distribute(model, div_k, "owner")
     L.book("dividends", "firm", "household", div_k, div_dst)
     f.cash[:] = np.where(f.alive, cash - div, 0.0)
@@ -568,21 +721,30 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     # sales per worker by sector and territory (used for new firms' expectations)
     emp = np.maximum(f.employees, 0) * W
     spw = np.zeros((4, K))
+    live = np.flatnonzero(f.alive)
+    # sums by (sector, territory) of live firms, each in firm order (one bincount each)
+    cell = f.sector[live].astype(np.intp) * K + f_terr[live]
+    r4 = np.bincount(cell, weights=rev[live], minlength=4 * K).reshape(4, K)
+    e4 = np.bincount(cell, weights=emp[live], minlength=4 * K).reshape(4, K)
     for s in range(4):
-        m = f.alive & (f.sector == s)
-        r = np.bincount(f.terr[m], weights=rev[m], minlength=K)
-        e = np.bincount(f.terr[m], weights=emp[m], minlength=K)
+        r, e = r4[s], e4[s]
         nat = r.sum() / max(e.sum(), 1.0)
         spw[s] = np.where(e > 0, r / np.maximum(e, 1.0), nat) * W
     model.sales_per_worker = spw
     # 11. households: savings and incomes
     # savings: this month's flows only (last month's capital income, part of disposable
     # income, was saved when received)
-    cap_income = rent_each + coop_each + div_each
-    h.savings += np.where(h.alive, d.disposable - h.cap_income - d.rent - d.per_hh_spend
-                          + cap_income, 0.0)
+    cap_income = rent_each + coop_each
+    cap_income += div_each
+    saved = d.disposable - h.cap_income
+    saved -= d.rent
+    saved -= d.per_hh_spend
+    saved += cap_income
+    saved *= h.alive
+    h.savings += saved
     h.income[:] = d.disposable
-    h.cap_income[:] = np.where(h.alive, cap_income, 0.0)
+    cap_income *= h.alive
+    h.cap_income[:] = cap_income
     # state and rest of the world
     state_net = float(L.net_inflow("state").sum())
     model.state_balance += state_net
@@ -593,16 +755,15 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     model.row_balance += (L.net_inflow("rest_of_world")).sum()
     pl.global_share = float(d.glob.sum() / max(d.basket.sum(), 1e-9))
     pl.local_share = np.divide(d.local, d.basket, out=np.zeros(K), where=d.basket > 0)
-    cap_prox_ind = alloc.cap * np.isin(f.sector, (PROXIMITY, INDUSTRY))
+    cap_prox_ind = alloc.cap * (f.sector <= INDUSTRY)  # proximity (0) and industry (1)
     pl.global_sellers = float((cap_prox_ind * f.listed_global).sum()
                               / max(cap_prox_ind.sum(), 1e-9))
     cap_prox = alloc.cap * (f.sector == PROXIMITY)
+    cap_prox_k = np.bincount(f_terr, weights=cap_prox, minlength=K)
     pl.local_sellers = np.divide(
-        np.bincount(f.terr, weights=cap_prox * f.listed_local, minlength=K),
-        np.bincount(f.terr, weights=cap_prox, minlength=K), out=np.zeros(K),
-        where=np.bincount(f.terr, weights=cap_prox, minlength=K) > 0)
+        np.bincount(f_terr, weights=cap_prox * f.listed_local, minlength=K),
+        cap_prox_k, out=np.zeros(K), where=cap_prox_k > 0)
     model.prox_capacity = alloc.C[PROXIMITY]
-    del fe
 
 
 # =========================================================================== housing

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulation.agents.household import INCOME_FLOOR
+from simulation.agents.household import INCOME_FLOOR, population
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import TerritoryModel
@@ -173,10 +173,16 @@ def gini(x: np.ndarray, w: np.ndarray | None = None) -> float:
 def grouped_gini(sorted_x: np.ndarray, groups_sorted: np.ndarray, K: int) -> np.ndarray:
     """Gini by group for values already sorted within groups (equal weights)."""
     out = np.zeros(K)
-    n = np.bincount(groups_sorted, minlength=K)
-    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
-    # position within group, 1-based
-    pos = np.arange(sorted_x.size) - starts[groups_sorted] + 1
+    # groups are sorted: their bounds by binary search (the same counts as a bincount)
+    bounds = np.searchsorted(groups_sorted, np.arange(K + 1))
+    n = np.diff(bounds)
+    starts = bounds[:-1]
+    # position within group, 1-based (exact integers, in floats)
+    if bounds[0] == 0 and bounds[-1] == sorted_x.size:
+        pos = np.arange(1.0, sorted_x.size + 1.0)
+        pos -= np.repeat(starts.astype(float), n)
+    else:  # groups outside 0..K-1
+        pos = np.arange(sorted_x.size) - starts[groups_sorted] + 1
     tot = np.bincount(groups_sorted, weights=sorted_x, minlength=K)
     # G = (2 sum_i i x_i) / (n sum x) - (n + 1) / n
     s = np.bincount(groups_sorted, weights=pos * sorted_x, minlength=K)
@@ -196,11 +202,13 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     t = model.terr
     K = model.K
     W = model.household_weight
-    alive = np.flatnonzero(h.alive)
-    home = h.home[alive]
+    pop = population(model)
+    alive = pop.alive
+    home = pop.home_alive
     inc = np.maximum(h.income[alive], 0.0)
-    n_k = np.bincount(home, minlength=K).astype(float)
+    n_k = pop.n_k.astype(float)
     N = max(alive.size, 1)
+    counts = _status_counts(model, pop)
     real = n_k * W
     T: dict[str, np.ndarray] = {}
     M: dict[str, float] = {}
@@ -241,13 +249,14 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     xf = np.maximum(inc, INCOME_FLOOR)
     muf = xf.mean()
     r = xf / muf
-    lr = np.log(r)
-    M["theil"] = float(np.mean(r * lr))
+    rlr = np.log(r)
+    rlr *= r
+    M["theil"] = float(np.mean(rlr))
     sum_f = np.bincount(home, weights=xf, minlength=K)
     muf_k = np.divide(sum_f, n_k, out=np.ones(K), where=n_k > 0)
     # T_k = mean(r_k log r_k) with r_k = x / mu_k = r * mu / mu_k
     a_k = muf / muf_k
-    t_k = np.divide(np.bincount(home, weights=r * lr, minlength=K) * a_k
+    t_k = np.divide(np.bincount(home, weights=rlr, minlength=K) * a_k
                     + np.log(a_k) * a_k * np.bincount(home, weights=r, minlength=K), n_k,
                     out=np.zeros(K), where=n_k > 0)
     T["theil"] = np.maximum(t_k, 0.0)
@@ -257,23 +266,22 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     M["theil_between"] = float(max(between.sum(), 0.0))
     M["theil_within"] = float((s_k * T["theil"]).sum())
     M["gini_territories"] = gini(mean_k[n_k > 0], n_k[n_k > 0])
-    M["d9_d1"] = _d9d1(np.maximum(xs, INCOME_FLOOR))
+    M["d9_d1"] = _d9d1(xs)
     nk_i = n_k.astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(nk_i)[:-1]])
     ok = nk_i >= 10
     lo_i = starts + (0.1 * (nk_i - 1)).astype(np.int64)
     hi_i = starts + (0.9 * (nk_i - 1)).astype(np.int64)
-    xgf = np.maximum(xg, INCOME_FLOOR)
     dec = np.ones(K)
-    dec[ok] = xgf[hi_i[ok]] / xgf[lo_i[ok]]
+    dec[ok] = (np.maximum(xg[hi_i[ok]], INCOME_FLOOR)
+               / np.maximum(xg[lo_i[ok]], INCOME_FLOOR))
     T["d9_d1"] = dec
     # digital
     T["broadband_coverage"] = t.broadband.copy()
     M["broadband_coverage"] = float((t.broadband * n_k).sum() / N)
-    illit = h.literacy[alive] < p.illiteracy_threshold
-    T["illectronism"] = np.divide(np.bincount(home, weights=illit, minlength=K), n_k,
-                                  out=np.zeros(K), where=n_k > 0)
-    M["illectronism"] = float(illit.mean()) if illit.size else 0.0
+    illit_k = counts(ILLITERATE)
+    T["illectronism"] = np.divide(illit_k, n_k, out=np.zeros(K), where=n_k > 0)
+    M["illectronism"] = float(illit_k.sum() / alive.size) if alive.size else 0.0
     urban = model.tmap.kind <= 1
     w_u, w_r = n_k[urban].sum(), n_k[~urban].sum()
     M["coverage_gap"] = float(
@@ -308,19 +316,16 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
                                     where=real > 0)
     M["budget_balance"] = float((a.revenue - a.spending).sum() / max(real.sum(), 1.0))
     # labour
-    wa = h.age[alive] < p.retirement_age
-    emp = h.employer[alive] >= 0
-    lf_k = np.bincount(home[wa], minlength=K).astype(float)
-    emp_k = np.bincount(home[emp], minlength=K).astype(float)
+    lf_k = counts(WORKING_AGE)
+    emp_k = counts(EMPLOYED)
     T["employment_rate"] = np.divide(emp_k, lf_k, out=np.zeros(K), where=lf_k > 0)
     M["employment_rate"] = float(emp_k.sum() / max(lf_k.sum(), 1.0))
     T["unemployment_rate"] = 1.0 - T["employment_rate"]
     T["unemployment_rate"][lf_k == 0] = 0.0
     M["unemployment_rate"] = 1.0 - M["employment_rate"]
-    tw = emp & (h.telework_days[alive] >= 1.0)
-    T["telework_share"] = np.divide(np.bincount(home[tw], minlength=K), emp_k,
-                                    out=np.zeros(K), where=emp_k > 0)
-    M["telework_share"] = float(tw.sum() / max(emp.sum(), 1))
+    tw_k = counts(EMPLOYED | TELEWORKING)
+    T["telework_share"] = np.divide(tw_k, emp_k, out=np.zeros(K), where=emp_k > 0)
+    M["telework_share"] = float(tw_k.sum() / max(emp_k.sum(), 1))
     f = model.firms
     T["firms"] = np.bincount(f.terr[f.alive], minlength=K).astype(float)
     M["firms"] = float(f.alive.sum())
@@ -329,18 +334,14 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     T["firm_births"], M["firm_births"] = fb, float(fb.sum())
     T["firm_deaths"], M["firm_deaths"] = fd, float(fd.sum())
     # services
-    el = h.eligible[alive]
-    nt = el & ~h.taken_up[alive]
-    el_k = np.bincount(home[el], minlength=K).astype(float)
-    T["non_take_up"] = np.divide(np.bincount(home[nt], minlength=K), el_k, out=np.zeros(K),
-                                 where=el_k > 0)
-    M["non_take_up"] = float(nt.sum() / max(el.sum(), 1))
-    el_l = el & illit
-    nt_l = nt & illit
-    el_lk = np.bincount(home[el_l], minlength=K).astype(float)
-    T["non_take_up_low_literacy"] = np.divide(np.bincount(home[nt_l], minlength=K), el_lk,
-                                              out=np.zeros(K), where=el_lk > 0)
-    M["non_take_up_low_literacy"] = float(nt_l.sum() / max(el_l.sum(), 1))
+    el_k = counts(ELIGIBLE)
+    nt_k = counts(ELIGIBLE, TAKEN_UP)
+    T["non_take_up"] = np.divide(nt_k, el_k, out=np.zeros(K), where=el_k > 0)
+    M["non_take_up"] = float(nt_k.sum() / max(el_k.sum(), 1))
+    el_lk = counts(ELIGIBLE | ILLITERATE)
+    nt_lk = counts(ELIGIBLE | ILLITERATE, TAKEN_UP)
+    T["non_take_up_low_literacy"] = np.divide(nt_lk, el_lk, out=np.zeros(K), where=el_lk > 0)
+    M["non_take_up_low_literacy"] = float(nt_lk.sum() / max(el_lk.sum(), 1))
     acc = model.service_access
     T["service_access"] = acc.copy()
     M["service_access"] = float((acc * n_k).sum() / N)
@@ -373,10 +374,48 @@ def _gini_sorted(xs: np.ndarray) -> float:
 
 
 def _d9d1(xs: np.ndarray) -> float:
+    """D9/D1 of sorted incomes, each decile floored at INCOME_FLOOR."""
     n = xs.size
     if n < 10:
         return 1.0
-    return float(xs[int(0.9 * (n - 1))] / xs[int(0.1 * (n - 1))])
+    return float(max(xs[int(0.9 * (n - 1))], INCOME_FLOOR)
+                 / max(xs[int(0.1 * (n - 1))], INCOME_FLOOR))
+
+
+# household status flags counted by :func:`_status_counts` (bits of one code)
+WORKING_AGE, EMPLOYED, TELEWORKING, ELIGIBLE, TAKEN_UP, ILLITERATE = (1 << i for i in range(6))
+
+
+def _status_counts(model: TerritoryModel, pop):
+    """Counts of live households by territory and status flags, from one ``bincount``.
+
+    Every live household gets a 6-bit code of its flags (working age, employed, teleworking
+    one day a week or more, eligible to the minimum income, taking it up, below the
+    illiteracy threshold); counting (territory, code) pairs once gives every count the
+    measures need (exact integers, as separate counts would give).
+
+    Returns:
+        ``counts(has, lacks=0)``: households by territory (float) with all the flags of
+        ``has`` and none of ``lacks``.
+    """
+    h = model.hh
+    p = model.p
+    K = model.K
+    code = (h.age < p.retirement_age).view(np.uint8).copy()
+    code |= (h.employer >= 0).view(np.uint8) << 1
+    code |= (h.telework_days >= 1.0).view(np.uint8) << 2
+    code |= h.eligible.view(np.uint8) << 3
+    code |= h.taken_up.view(np.uint8) << 4
+    code |= (h.literacy < p.illiteracy_threshold).view(np.uint8) << 5
+    table = np.bincount(pop.home_alive * 64 + code[pop.alive],
+                        minlength=64 * K).reshape(K, 64)
+    flags = np.arange(64)
+
+    def counts(has: int, lacks: int = 0) -> np.ndarray:
+        sel = ((flags & has) == has) & ((flags & lacks) == 0)
+        return table[:, sel].sum(axis=1).astype(float)
+
+    return counts
 
 
 def markdown_table() -> str:

@@ -15,12 +15,15 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import mesa
 import numpy as np
-from mesa import DataCollector, Model
+from mesa import Agent, DataCollector, Model
+from mesa.experimental.mesa_signals import ModelSignals
 
 from simulation import markets, measures
 from simulation.agents import authority as auth_mod
@@ -42,6 +45,9 @@ from simulation.rng import Streams
 from simulation.territory import TerritoryMap, load_map
 
 KM_PER_MIN = 0.9  # commuting distance per minute of travel (about 54 km/h), assumption
+# Mesa versions whose agent registration TerritoryModel.new_agents reproduces in one go
+_BATCH_MESA = mesa.__version__.startswith("3.5.")
+_MESA_LOGGER = logging.getLogger("MESA.mesa.model")
 
 
 @dataclass
@@ -372,12 +378,73 @@ class TerritoryModel(Model):
         t.rollout_target = t.broadband.copy()
         self.employment_rate_terr = getattr(self, "employment_rate_terr", np.ones(self.K))
 
+    # ------------------------------------------------------------------ Mesa agents
+    def _batch_ok(self, cls: type, signal: Any) -> bool:
+        """Whether agents of ``cls`` can be (de)registered in one go (nothing observes it)."""
+        return (_BATCH_MESA and cls in (hh_mod.Household, firm_mod.Firm)
+                and not cls._datasets and self._batch_context is None
+                and not self._has_subscribers("agents", signal)
+                and not _MESA_LOGGER.isEnabledFor(logging.DEBUG))
+
+    def new_agents(self, cls: type[Agent], slots: Iterable[int]) -> list[Agent]:
+        """Create one agent ``cls(self, slot)`` per slot (a household or firm slot).
+
+        Mesa registers agents one by one (a signal, a log record, two set insertions: about
+        10 µs an agent), which adds up over the households formed every month. When nothing
+        observes registration (no subscriber to the model's "agents" signal, no batch
+        context, no Mesa debug logging, no agent dataset) and the class is known, the
+        agents are registered here as ``Agent.__init__`` would (same ``unique_id`` sequence,
+        same agent sets, same order) without that overhead; otherwise by the constructor.
+        """
+        slots = [int(i) for i in slots]
+        agents = []
+        if slots and cls not in self._agents_by_type:
+            agents.append(cls(self, slots.pop(0)))  # Mesa creates the agent set of cls
+        if not self._batch_ok(cls, ModelSignals.AGENT_ADDED):
+            return agents + [cls(self, i) for i in slots]
+        uid = self.agent_id_counter
+        new = cls.__new__
+        batch = []
+        for i in slots:
+            # attributes set one by one, in Agent.__init__'s order (they stay inline in the
+            # object: no separate dict for the garbage collector to traverse)
+            agent = new(cls)
+            agent.model = self
+            agent.unique_id = uid
+            agent.pos = None
+            agent.idx = i
+            batch.append(agent)
+            uid += 1
+        self.agent_id_counter = uid
+        added = dict.fromkeys(batch)
+        self._all_agents._agents.update(added)
+        self._agents_by_type[cls]._agents.update(added)
+        return agents + batch
+
+    def remove_agents(self, agents: Iterable[Agent]) -> None:
+        """Remove agents from the model, as ``agent.remove()`` for each (see new_agents)."""
+        agents = [a for a in agents if a is not None]
+        if not agents:
+            return
+        cls = type(agents[0])
+        if not (all(type(a) is cls for a in agents) and cls in self._agents_by_type
+                and self._batch_ok(cls, ModelSignals.AGENT_REMOVED)):
+            for a in agents:
+                a.remove()
+            return
+        all_agents = self._all_agents._agents
+        of_type = self._agents_by_type[cls]._agents
+        for a in agents:
+            if a in of_type:  # as Agent.remove: an agent already removed is ignored
+                del of_type[a]
+                del all_agents[a]
+
     # ------------------------------------------------------------------ helpers
     def _refresh_aggregates(self) -> None:
-        h = self.hh
-        self.households_agents = np.bincount(h.home[h.alive], minlength=self.K).astype(float)
+        pop = hh_mod.population(self)
+        self.households_agents = pop.n_k.astype(float)
         self.real_households = self.households_agents * self.household_weight
-        high = np.bincount(h.home[h.alive & (h.skill == 2)], minlength=self.K)
+        high = pop.counts[:, 2]
         self.skilled_share = np.divide(high, self.households_agents,
                                        out=np.zeros(self.K), where=self.households_agents > 0)
 
@@ -389,6 +456,8 @@ class TerritoryModel(Model):
     def pay_owners(self, category: str, src_sector: str, src_vec: np.ndarray,
                    amount_by_terr: np.ndarray) -> None:
         """Pay amounts (EUR by territory) to the capital owners of each territory."""
+        if not np.any(amount_by_terr):
+            return  # nothing moves (and the ledger books no empty flow)
         each, dst = markets.distribute(self, amount_by_terr, "owner")
         self.hh.savings += each
         self.ledger.book(category, src_sector, "household", src_vec, dst)
@@ -396,6 +465,8 @@ class TerritoryModel(Model):
     def charge_owners(self, category: str, amount_by_terr: np.ndarray,
                       dst_sector: str = "firm") -> None:
         """Charge amounts (EUR by territory) to the capital owners of each territory."""
+        if not np.any(amount_by_terr):
+            return  # nothing moves (and the ledger books no empty flow)
         each, src = markets.distribute(self, amount_by_terr, "owner")
         self.hh.savings -= each
         self.ledger.book(category, "household", dst_sector, src, amount_by_terr)
@@ -454,16 +525,21 @@ class TerritoryModel(Model):
         hh_mod.demography(self)
         self._refresh_aggregates()
         self.remote_ok = hh_mod.remote_access(self)
-        markets.labour_market(self)
-        hh_mod.work_and_commute(self)
+        employed = markets.labour_market(self)
+        hh_mod.work_and_commute(self, employed)
         markets.compute_incomes(self)
         hh_mod.use_services(self)
         digital = firm_mod.adopt_digital(self)
         h = self.hh
-        nd = np.bincount(h.home[h.alive & (h.newdeal_months > 0)], minlength=self.K)
+        nd_months = h.newdeal_months
+        if nd_months.any():
+            nd = np.bincount(h.home[h.alive & (nd_months > 0)], minlength=self.K)
+        else:
+            nd = np.zeros(self.K, dtype=np.int64)
         self.newdeal_cost = nd * self.household_weight * self.p.new_deal_subsidy
         markets.income_circuit(self, digital)
-        h.newdeal_months[h.newdeal_months > 0] -= 1
+        if nd_months.any():
+            nd_months -= nd_months > 0
         auth_mod.advance_broadband(self)
         firm_mod.close_and_create(self)
         plat_mod.survival(self)

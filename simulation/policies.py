@@ -85,11 +85,11 @@ class Policy(BaseModel):
 
     def indices(self, model: TerritoryModel) -> np.ndarray:
         """Indices of the territories this policy applies to."""
-        cache = self.__dict__.setdefault("_idx_cache", {})
-        key = id(model.tmap)
-        if key not in cache:
-            cache[key] = self._selector().resolve(model.tmap)
-        return cache[key]
+        cached = self.__dict__.get("_idx_cache")
+        if cached is None or cached[0] is not model.tmap:
+            cached = (model.tmap, self._selector().resolve(model.tmap))
+            self.__dict__["_idx_cache"] = cached
+        return cached[1]
 
     @property
     def start_step(self) -> int:
@@ -181,6 +181,8 @@ class PublicCounters(Policy):
     The change is a share of the counters present at the start of the policy.
     ``which`` picks tax, social and/or post counters.
     Running costs (``counter_cost`` each) are paid by ``payer``. ``end`` restores them.
+    Post offices count for running costs but not for access to rights (tax and social
+    counters and France Services houses handle claims; see ODD 7.6).
     """
 
     type: Literal["public_counters"] = "public_counters"
@@ -224,7 +226,8 @@ class FranceServices(Policy):
     payer: Payer = "state"
 
     def effect(self, model, idx, before, now):  # noqa: D102
-        n = self.per_territory + self.per_100k_households * model.real_households[idx] / 1e5
+        n = self.__dict__.setdefault(
+            "_n", self.per_territory + self.per_100k_households * model.real_households[idx] / 1e5)
         _add(model.terr.france_services, idx, n, now - before)
         model.set_payer("france_services", idx, self.payer)
 
@@ -248,7 +251,8 @@ class TiersLieux(Policy):
     payer: Payer = "authority"
 
     def effect(self, model, idx, before, now):  # noqa: D102
-        n = self.places + self.per_100k_households * model.real_households[idx] / 1e5
+        n = self.__dict__.setdefault(
+            "_n", self.places + self.per_100k_households * model.real_households[idx] / 1e5)
         _add(model.terr.tiers_lieux, idx, n, now - before)
         _add(model.terr.tl_supported, idx, n, now - before)
         model.set_payer("tiers_lieux", idx, self.payer)
@@ -344,7 +348,13 @@ class LocalPlatform(Policy):
         if before == 0 and now > 0:
             pl.launch_local(model, idx)
             if self.commission is not None:
+                self.__dict__["_base_commission"] = model.p.local_commission
                 model.set_param("local_commission", self.commission)
+        if now == 0 and before > 0:
+            # the end of the policy: public support stops and the cooperatives close
+            pl.close_local(model, idx)
+            if "_base_commission" in self.__dict__:
+                model.set_param("local_commission", self.__dict__["_base_commission"])
         pl.convenience_bonus[idx] += self.convenience * (now - before)
         model.local_platform_support[idx] = self.support_eur_per_household * now
         model.set_payer("local_platform", idx, self.payer)
@@ -438,7 +448,8 @@ _ADAPTER = TypeAdapter(AnyPolicy)
 def make_policy(spec: dict[str, Any] | Policy) -> Policy:
     """Build a policy from a dict (validated; pydantic ValidationError on bad input)."""
     if isinstance(spec, Policy):
-        return spec.model_copy(deep=True)
+        # rebuild from data: run-time state (progress, cached indices) is never shared
+        return _ADAPTER.validate_python(spec.to_dict())
     if not isinstance(spec, dict) or "type" not in spec:
         raise ValueError(f"a policy needs a 'type', one of: {', '.join(POLICY_TYPES)}")
     if spec["type"] not in POLICY_CLASSES:

@@ -128,11 +128,13 @@ def fund_programmes(model: TerritoryModel, available: np.ndarray) -> dict:
     rev_reg = np.bincount(reg, weights=rev, minlength=R)
     pay_share = rev / rev_reg[reg]
     need = np.zeros(model.K)
+    by_region = {}  # cost of each programme paid by the regions, by region
     for prog, cost in costs.items():
         payer = a.payer[prog]
         need += np.where(payer == 1, cost, 0.0)
-        need += np.bincount(reg, weights=np.where(payer == 2, cost, 0.0), minlength=R)[reg] \
-            * pay_share
+        regc = by_region[prog] = np.bincount(reg, weights=np.where(payer == 2, cost, 0.0),
+                                             minlength=R)
+        need += regc[reg] * pay_share
     if p.allow_debt:
         scale = np.ones(model.K)
     else:
@@ -148,9 +150,8 @@ def fund_programmes(model: TerritoryModel, available: np.ndarray) -> dict:
         out["funded"][prog] = funded
         out["spent_state"][prog] = np.where(payer == 0, cost, 0.0)
         out["spent_auth"][prog] = np.where(payer == 0, 0.0, cost * funded)
-        regc = np.bincount(reg, weights=np.where(payer == 2, cost, 0.0), minlength=R)
         out["paid_auth"][prog] = np.where(payer == 1, cost * scale, 0.0) \
-            + regc[reg] * pay_share * scale
+            + by_region[prog][reg] * pay_share * scale
     return out
 
 

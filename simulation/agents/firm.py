@@ -60,8 +60,12 @@ class FirmArrays:
         self.capacity += extra
 
     def free_slots(self, n: int) -> np.ndarray:
-        """Return ``n`` dead slot indices, growing the arrays if needed."""
-        free = np.flatnonzero(~self.alive)
+        """Return the first ``n`` dead slot indices, growing the arrays if needed."""
+        # search a prefix of the slots first (dead slots are spread over all of them)
+        m = min(self.capacity, max(8 * n, 4096))
+        free = np.flatnonzero(~self.alive[:m])
+        if free.size < n and m < self.capacity:
+            free = np.flatnonzero(~self.alive)
         if free.size < n:
             self.grow(max(n - free.size, self.capacity // 10 + 16))
             free = np.flatnonzero(~self.alive)
@@ -161,8 +165,8 @@ def create(model: TerritoryModel, idx: np.ndarray, terr: np.ndarray, sector: np.
     f.target[idx] = 0.0
     f.export_weight[idx] = rng.lognormal(0.0, 0.3, n)
     f.born_step[idx] = model.steps
-    for i in idx:
-        f.agents[i] = Firm(model, int(i))
+    for i, agent in zip(idx.tolist(), model.new_agents(Firm, idx), strict=True):
+        f.agents[i] = agent
 
 
 def update_employment_targets(model: TerritoryModel) -> None:
@@ -195,7 +199,7 @@ def adopt_digital(model: TerritoryModel) -> np.ndarray:
     f.maturity += d
     # listing on the global platform (proximity and industry sellers)
     pl = model.platforms
-    sellers = f.alive & (f.maturity > 0.5) & np.isin(f.sector, (PROXIMITY, INDUSTRY))
+    sellers = f.alive & (f.maturity > 0.5) & (f.sector <= INDUSTRY)  # proximity, industry
     cand = np.flatnonzero(sellers & ~f.listed_global)
     deter = max(0.0, 1.0 - pl.global_commission / 0.6)
     pr = p.seller_listing_rate * min(3.0, pl.global_share / 0.10) * deter
@@ -226,8 +230,9 @@ def close_and_create(model: TerritoryModel) -> None:
               x clip(1 + 5 x (margin_k - (1 - labour_share)), 0, 3) / normaliser
 
     (``margin_k``: sales minus wages over sales of the territory's firms, compared with the
-    margin firms aim for; the normaliser makes the mean of g over firms 1 at the start). The founders' households put in start-up
-    capital of 3 months of a mid-skill wage bill of one household agent (booked).
+    margin firms aim for; the normaliser makes the mean of g over firms 1 at the start). The
+    founders' households put in start-up capital of 3 months of a mid-skill wage bill of one
+    household agent (booked).
     """
     f = model.firms
     p = model.p
@@ -241,7 +246,9 @@ def close_and_create(model: TerritoryModel) -> None:
                                         | (f.empty_months >= 12)))
     model.counters["firm_deaths"] = np.bincount(f.terr[closing], minlength=K)
     if closing.size:
-        fired = np.isin(h.employer, closing)
+        closed = np.zeros(f.capacity + 1, dtype=bool)  # by employer + 1 (-1: none)
+        closed[closing + 1] = True
+        fired = closed[h.employer + 1]
         h.employer[fired] = -1
         h.wage[fired] = 0.0
         cash = f.cash[closing]
@@ -250,10 +257,8 @@ def close_and_create(model: TerritoryModel) -> None:
         neg = np.bincount(terr, weights=np.maximum(-cash, 0.0), minlength=K)
         model.pay_owners("liquidation", "firm", pos, pos)
         model.charge_owners("write_off", neg)
-        for i in closing:
-            ag = f.agents[i]
-            if ag is not None:
-                ag.remove()
+        model.remove_agents([f.agents[i] for i in closing.tolist()])
+        for i in closing.tolist():
             f.agents[i] = None
         f.alive[closing] = False
         f.cash[closing] = 0.0

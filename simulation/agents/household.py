@@ -71,8 +71,12 @@ class HouseholdArrays:
         self.capacity += extra
 
     def free_slots(self, n: int) -> np.ndarray:
-        """Return ``n`` dead slot indices, growing the arrays if needed."""
-        free = np.flatnonzero(~self.alive)
+        """Return the first ``n`` dead slot indices, growing the arrays if needed."""
+        # search a prefix of the slots first (dead slots are spread over all of them)
+        m = min(self.capacity, max(8 * n, 4096))
+        free = np.flatnonzero(~self.alive[:m])
+        if free.size < n and m < self.capacity:
+            free = np.flatnonzero(~self.alive)
         if free.size < n:
             self.grow(max(n - free.size, self.capacity // 10 + 16))
             free = np.flatnonzero(~self.alive)
@@ -162,12 +166,178 @@ class Household(Agent):
                 f"skill={self.skill}, employed={self.employed}, income={self.income:.0f})")
 
 
+# --------------------------------------------------------------------------- indices
+class Population:
+    """Index arrays of the live households, valid for one population version in one step.
+
+    Every process needs the live slots and the home territory of each slot; keeping them
+    saves many full passes. ``model.pop_version`` changes whenever households are created,
+    dissolved or move (:func:`population_changed`, which also updates these arrays in
+    place). Within one version ``alive``, ``home``, ``skill`` and ``owner`` do not change;
+    at a new step the arrays are kept only if the households' state still matches them
+    (state changed from outside between steps is never trusted). Integer indices are
+    ``intp``, so that numpy gathers and ``bincount`` do not convert them on every call (a
+    gather by an ``int32`` index costs about four times one by ``intp``).
+
+    Attributes:
+        key: (population version, step, number of slots) the arrays are valid for.
+        alive_mask: copy of ``hh.alive``.
+        alive: indices of the live slots (ascending).
+        home: home territory of every slot (as ``hh.home``: 0 in dead slots).
+        skill: skill level of every slot.
+        home_or_k: home territory of live slots, K for dead slots.
+        home_skill: ``home_or_k x 3 + skill``.
+        home_alive: home territory of the live slots.
+        counts: live households by territory and skill (K x 3).
+        n_k: live households by territory.
+        derived: further arrays computed on demand by the processes, by name (cleared at
+            every change).
+    """
+
+    def __init__(self, model: TerritoryModel, key: tuple) -> None:
+        h = model.hh
+        K = model.K
+        self.key = key
+        self.alive_mask = h.alive.copy()
+        self._raw = (h.home.copy(), h.skill.copy())  # as stored, for matches()
+        self.alive = np.flatnonzero(h.alive)
+        self.home = h.home.astype(np.intp)
+        self.skill = h.skill.astype(np.intp)
+        self.home_or_k = np.full(h.capacity, K, dtype=np.intp)
+        self.home_alive = self.home[self.alive]
+        self.home_or_k[self.alive] = self.home_alive
+        self.home_skill = self.home_or_k * 3 + self.skill
+        self.counts = np.bincount(self.home_alive * 3 + self.skill[self.alive],
+                                  minlength=3 * K).reshape(K, 3)
+        self.n_k = self.counts.sum(axis=1)
+        self.derived: dict = {}
+
+    def matches(self, h: HouseholdArrays) -> bool:
+        """Whether the households' alive, home and skill arrays are those indexed here."""
+        home, skill = self._raw
+        return (self.alive_mask.size == h.capacity and np.array_equal(self.alive_mask, h.alive)
+                and np.array_equal(home, h.home) and np.array_equal(skill, h.skill))
+
+    def _store(self, h: HouseholdArrays, idx: np.ndarray) -> None:
+        home, skill = self._raw
+        home[idx] = h.home[idx]
+        skill[idx] = h.skill[idx]
+
+    def _count(self, idx: np.ndarray, home: np.ndarray, sign: int) -> None:
+        K = self.counts.shape[0]
+        self.counts += sign * np.bincount(home * 3 + self.skill[idx],
+                                          minlength=3 * K).reshape(K, 3)
+        self.n_k = self.counts.sum(axis=1)
+
+    def remove(self, h: HouseholdArrays, idx: np.ndarray) -> None:
+        """Slots ``idx`` (ascending, live until now) were dissolved and cleared."""
+        self._count(idx, self.home[idx], -1)
+        keep = np.ones(self.alive.size, dtype=bool)
+        keep[np.searchsorted(self.alive, idx)] = False
+        self.alive = self.alive[keep]
+        self.home_alive = self.home_alive[keep]
+        self.alive_mask[idx] = False
+        self._store(h, idx)
+        self.home[idx] = h.home[idx]
+        self.skill[idx] = h.skill[idx]
+        self.home_or_k[idx] = self.counts.shape[0]
+        self.home_skill[idx] = self.home_or_k[idx] * 3 + self.skill[idx]
+
+    def add(self, h: HouseholdArrays, idx: np.ndarray) -> None:
+        """Slots ``idx`` (dead until now) were filled with new households."""
+        idx = np.sort(idx)
+        self._store(h, idx)
+        home = h.home[idx].astype(np.intp)
+        self.home[idx] = home
+        self.skill[idx] = h.skill[idx]
+        self._count(idx, home, 1)
+        pos = np.searchsorted(self.alive, idx)
+        self.alive = np.insert(self.alive, pos, idx)
+        self.home_alive = np.insert(self.home_alive, pos, home)
+        self.alive_mask[idx] = True
+        self.home_or_k[idx] = home
+        self.home_skill[idx] = home * 3 + self.skill[idx]
+
+    def move(self, h: HouseholdArrays, idx: np.ndarray) -> None:
+        """Live households ``idx`` (ascending) changed home territory."""
+        self._count(idx, self.home[idx], -1)
+        self._store(h, idx)
+        home = h.home[idx].astype(np.intp)
+        self.home[idx] = home
+        self._count(idx, home, 1)
+        self.home_alive[np.searchsorted(self.alive, idx)] = home
+        self.home_or_k[idx] = home
+        self.home_skill[idx] = home * 3 + self.skill[idx]
+
+
+def population(model: TerritoryModel) -> Population:
+    """The :class:`Population` indices of the current population version and step."""
+    h = model.hh
+    key = (model.pop_version, model.steps, h.capacity)
+    pop = getattr(model, "_population", None)
+    if pop is not None and pop.key != key:
+        if pop.key[0] == key[0] and pop.matches(h):
+            # a new step: same households (checked), but age-dependent arrays are stale
+            pop.key = key
+            pop.derived = {}
+        else:
+            pop = None
+    if pop is None:
+        pop = Population(model, key)
+        model._population = pop
+    return pop
+
+
+def population_changed(model: TerritoryModel, *, removed: np.ndarray | None = None,
+                       added: np.ndarray | None = None, moved: np.ndarray | None = None
+                       ) -> None:
+    """Record a change of the population (new ``pop_version``), after the arrays changed.
+
+    Args:
+        model: the model.
+        removed: slots of dissolved households (ascending), already cleared.
+        added: slots of new households.
+        moved: live households that changed home territory (ascending).
+
+    The cached :class:`Population` is updated in place when it was valid for the previous
+    version (else it is recomputed when next needed).
+    """
+    h = model.hh
+    pop = getattr(model, "_population", None)
+    valid = pop is not None and pop.key == (model.pop_version, model.steps, h.capacity) \
+        and pop.alive_mask.size == h.capacity
+    model.pop_version += 1
+    if not valid:
+        return
+    if removed is not None:
+        pop.remove(h, removed)
+    if added is not None:
+        pop.add(h, added)
+    if moved is not None:
+        pop.move(h, moved)
+    pop.key = (model.pop_version, model.steps, h.capacity)
+    pop.derived = {}
+
+
+BLOCK = 32_768  # slots per block: a float64 block (256 KiB) stays in a core's cache
+
+
+def blocks(n: int) -> list[slice]:
+    """Consecutive slices of at most :data:`BLOCK` slots covering ``range(n)``.
+
+    Long chains of operations on every slot run faster block by block, as their
+    intermediate arrays then stay in cache; sums by territory accumulate over the blocks
+    with ``np.add.at``, in slot order, so they are the same as ``bincount`` over all slots.
+    """
+    return [slice(i, min(i + BLOCK, n)) for i in range(0, n, BLOCK)]
+
+
 # --------------------------------------------------------------------------- helpers
 def connected(model: TerritoryModel, idx: np.ndarray | None = None) -> np.ndarray:
     """Whether households have broadband at home (premise draw below the coverage)."""
     h = model.hh
     if idx is None:
-        return h.premise_u < model.terr.broadband[h.home]
+        return h.premise_u < model.terr.broadband[population(model).home]
     return h.premise_u[idx] < model.terr.broadband[h.home[idx]]
 
 
@@ -178,14 +348,34 @@ def remote_access(model: TerritoryModel) -> np.ndarray:
     home broadband; a household gets a seat with probability min(1, seats / demand).
     """
     h = model.hh
-    conn = connected(model)
-    need = h.alive & h.remote_capable & ~conn
-    demand = np.bincount(h.home[need], minlength=model.K).astype(float)
+    home = population(model).home
+    bb = model.terr.broadband
+    conn = _connected_all(model)
+    need = h.remote_capable & ~conn
+    need &= h.alive
+    demand = np.bincount(home[np.flatnonzero(need)], minlength=model.K).astype(float)
     seats = model.terr.tiers_lieux * model.p.tiers_lieu_seats / model.household_weight
     p_seat = np.where(demand > 0, np.minimum(1.0, seats / np.maximum(demand, 1e-9)), 1.0)
     # deterministic in the household's premise draw: the same households get seats first
-    has_seat = need & (h.premise_u > 1.0 - p_seat[h.home] * (1.0 - model.terr.broadband[h.home]))
+    # (threshold computed by territory: the same operations as per household)
+    has_seat = need & (h.premise_u > (1.0 - p_seat * (1.0 - bb))[home])
     return conn | has_seat
+
+
+def _connected_all(model: TerritoryModel) -> np.ndarray:
+    """:func:`connected` for every slot, shared by the processes of a step (read only).
+
+    Kept for the current population version and step (premise draws change only with the
+    population) as long as the coverage is the same.
+    """
+    pop = population(model)
+    bb = model.terr.broadband
+    cached = pop.derived.get("connected")
+    if cached is not None and np.array_equal(cached[0], bb):
+        return cached[1]
+    conn = model.hh.premise_u < bb[pop.home]
+    pop.derived["connected"] = (bb.copy(), conn)
+    return conn
 
 
 # --------------------------------------------------------------------------- creation
@@ -235,15 +425,35 @@ def create(model: TerritoryModel, idx: np.ndarray, home: np.ndarray, age: np.nda
     h.commute_km[idx] = 0.0
     h.newdeal_months[idx] = 0
     h.savings[idx] = 0.0
-    for i in idx:
-        h.agents[i] = Household(model, int(i))
-    model.pop_version += 1
+    for i, agent in zip(idx.tolist(), model.new_agents(Household, idx), strict=True):
+        h.agents[i] = agent
+    population_changed(model, added=idx)
 
 
 def reference_wage(model: TerritoryModel, skill: np.ndarray) -> np.ndarray:
     """Reference wage of a skill level at average productivity (EUR/month)."""
+    return wage_table(model)[skill]
+
+
+def wage_table(model: TerritoryModel) -> np.ndarray:
+    """Reference wages of the low, mid and high skill levels (EUR/month)."""
     p = model.p
-    return np.array([p.wage_low, p.wage_mid, p.wage_high])[skill]
+    return np.array([p.wage_low, p.wage_mid, p.wage_high])
+
+
+def slot_reference_wage(model: TerritoryModel) -> np.ndarray:
+    """Reference wage of every slot's skill level (0-skill value in dead slots; read only).
+
+    Kept for the current population version and step while the wage parameters are the
+    same.
+    """
+    pop = population(model)
+    table = wage_table(model)
+    cached = pop.derived.get("reference_wage")
+    if cached is None or not np.array_equal(cached[0], table):
+        cached = (table, table[pop.skill])
+        pop.derived["reference_wage"] = cached
+    return cached[1]
 
 
 # --------------------------------------------------------------------------- demography
@@ -257,39 +467,38 @@ def demography(model: TerritoryModel) -> None:
     """
     p = model.p
     h = model.hh
+    K = model.K
     rng = model.streams["demography"]
-    alive = np.flatnonzero(h.alive)
-    h.age[alive] += 1.0 / 12.0
+    alive = population(model).alive
+    age = h.age[alive] + 1.0 / 12.0
+    h.age[alive] = age
     # retirement: leave the labour force
-    retiring = alive[(h.age[alive] >= p.retirement_age) & (h.employer[alive] >= 0)]
+    retiring = alive[(age >= p.retirement_age) & (h.employer[alive] >= 0)]
     h.employer[retiring] = -1
     h.wage[retiring] = 0.0
-    # dissolution
-    age = h.age[alive]
-    rate = np.where(age >= 75, p.dissolution_rate_old,
-                    np.where(age >= 60, p.dissolution_rate_senior, p.dissolution_rate_young))
-    dying = alive[rng.random(alive.size) < rate / 12.0]
-    model.counters["dissolutions"] = np.bincount(h.home[dying], minlength=model.K)
+    # dissolution (monthly probabilities: the yearly rates / 12), by age band
+    rate = np.array([p.dissolution_rate_young, p.dissolution_rate_senior,
+                     p.dissolution_rate_old]) / 12.0
+    band = (age >= 60).view(np.int8) + (age >= 75).view(np.int8)
+    dying = alive[rng.random(alive.size) < rate[band]]
+    model.counters["dissolutions"] = np.bincount(h.home[dying], minlength=K)
     if dying.size:
         # the estate is spread over the other households of the territory (local heirs)
         W = model.household_weight
-        estate = np.bincount(h.home[dying], weights=h.savings[dying], minlength=model.K) * W
-        h.savings[dying] = 0.0
-        h.alive[dying] = False
-        model.pop_version += 1
+        estate = np.bincount(h.home[dying], weights=h.savings[dying], minlength=K) * W
+        model.remove_agents([h.agents[i] for i in dying.tolist()])
+        for i in dying.tolist():
+            h.agents[i] = None
+        h.clear(dying)
+        population_changed(model, removed=dying)
         each, dst = markets.distribute(model, estate, "uniform")
         h.savings += each
         model.ledger.book("bequest", "household", "household", estate, dst)
-        for i in dying:
-            ag = h.agents[i]
-            if ag is not None:
-                ag.remove()
-            h.agents[i] = None
-        h.clear(dying)
     # formation
-    alive = np.flatnonzero(h.alive)
+    alive = population(model).alive
     n_new = rng.poisson(p.formation_rate / 12.0 * alive.size)
-    parents_pool = alive[(h.age[alive] >= 40) & (h.age[alive] < 75)]
+    age = h.age[alive]
+    parents_pool = alive[np.flatnonzero((age >= 40) & (age < 75))]
     if n_new and parents_pool.size:
         parents = parents_pool[rng.integers(0, parents_pool.size, n_new)]
         slots = h.free_slots(n_new)
@@ -297,32 +506,42 @@ def demography(model: TerritoryModel) -> None:
         create(model, slots, h.home[parents], rng.uniform(20.0, 28.0, n_new), rng, young=True)
         np.add.at(h.savings, parents, -gift)
         h.savings[slots] += gift
-        vec = np.bincount(h.home[slots], weights=gift, minlength=model.K)
+        vec = np.bincount(h.home[slots], weights=gift, minlength=K)
         model.ledger.book("start_up_gift", "household", "household", vec, vec)
         model.new_households = slots
     else:
         model.new_households = np.zeros(0, dtype=np.int64)
-    model.counters["formations"] = np.bincount(h.home[model.new_households], minlength=model.K)
+    model.counters["formations"] = np.bincount(h.home[model.new_households], minlength=K)
 
 
 # --------------------------------------------------------------------------- work
-def work_and_commute(model: TerritoryModel) -> None:
+def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> None:
     """Set telework days, commuting kilometres (per month) for employed households.
 
     A worker whose employer is beyond ``max_commute_min`` works fully remotely (5 days). A
     worker with a remote-able job and remote access (home broadband or a tiers-lieu seat)
     teleworks ``telework_days`` days a week; the others commute every working day. Commuting
     distance is the travel time converted at 1 km/min (documented simplification).
+
+    Args:
+        model: the model.
+        emp: ascending indices of the employed households, if the caller has them (as
+            returned by :func:`simulation.markets.labour_market`); computed otherwise.
     """
     p = model.p
     h = model.hh
-    emp = np.flatnonzero(h.employer >= 0)
-    home = h.home[emp]
-    work = model.firms.terr[h.employer[emp]]
-    t = model.travel_eff[home, work]
+    if emp is None:
+        emp = np.flatnonzero(h.employer >= 0)
+    home = population(model).home[emp]
+    work = model.firms.terr[h.employer[emp]].astype(np.intp)
+    K = model.K
+    t = model.travel_eff.ravel()[home * K + work]
     access = model.remote_ok[emp]
-    far = t > p.max_commute_min
-    tw = np.where(far, 5.0, np.where(h.remote_capable[emp] & access, p.telework_days, 0.0))
+    # telework days: 5 if the job is beyond commuting reach, else telework_days where the
+    # job is remote-able and the worker has remote access (a product with the boolean
+    # rather than a select: unpredictable selects cost several passes)
+    tw = p.telework_days * (h.remote_capable[emp] & access)
+    tw[np.flatnonzero(t > p.max_commute_min)] = 5.0
     h.telework_days[:] = 0.0
     h.commute_km[:] = 0.0
     h.telework_days[emp] = tw
@@ -359,44 +578,57 @@ def use_services(model: TerritoryModel) -> None:
     t = model.terr
     rng = model.streams["services"]
     w = model.household_weight
-    elig = h.alive & (h.pretransfer < p.minimum_income) & (h.age >= 25)
+    home = population(model).home
+    elig = h.pretransfer < p.minimum_income
+    elig &= h.age >= 25
+    elig &= h.alive
     h.eligible[:] = elig
     h.taken_up &= elig
     a = counter_access(model)
     model.service_access = a
-    conn = model.remote_ok
     lit = h.literacy
     thr = p.illiteracy_threshold
-    online = p.takeup_online * np.clip((lit - thr) / (1.0 - thr), 0.0, 1.0) * conn
     # mediation capacity (in household agents per month) against demand from households that
     # cannot manage online alone
     mediators = t.mediators * t.mediators_funded * p.mediator_caseload / w
     capacity = mediators + t.france_services * t.fs_funded * p.france_services_caseload / w
-    weak = h.alive & (lit < 0.5)
-    demand = np.bincount(h.home[weak], minlength=model.K).astype(float)
+    weak = lit < 0.5
+    weak &= h.alive
+    weak_idx = np.flatnonzero(weak)
+    weak_home = home[weak_idx]
+    demand = np.bincount(weak_home, minlength=model.K).astype(float)
     m_share = np.where(demand > 0, np.minimum(1.0, capacity / np.maximum(demand, 1e-9)), 1.0)
     model.mediation_share = m_share
     cand = np.flatnonzero(elig)
-    renew = cand[rng.random(cand.size) < p.claim_renewal_rate]
-    hm = h.home[renew]
+    renew = cand[np.flatnonzero(rng.random(cand.size) < p.claim_renewal_rate)]
+    hm = home[renew]
     med = p.takeup_mediated * m_share[hm]
-    prob = a[hm] * p.takeup_counter + (1 - a[hm]) * (online[renew] + (1 - online[renew]) * med)
+    # online ability of the applicants only (literacy above the threshold, remote access)
+    online = p.takeup_online * np.clip((lit[renew] - thr) / (1.0 - thr), 0.0, 1.0) \
+        * model.remote_ok[renew]
+    prob = a[hm] * p.takeup_counter + (1 - a[hm]) * (online + (1 - online) * med)
     h.taken_up[renew] = rng.random(renew.size) < prob
     # learning
     rl = model.streams["literacy"]
     # learning: digital mediators (not France Services desks) train weak users
     learn_share = np.where(demand > 0, np.minimum(1.0, mediators / np.maximum(demand, 1e-9)),
                            1.0)
-    weak_idx = np.flatnonzero(weak)
-    helped = weak_idx[rl.random(weak_idx.size) < learn_share[h.home[weak_idx]]]
+    helped = weak_idx[np.flatnonzero(rl.random(weak_idx.size) < learn_share[weak_home])]
     h.helped[:] = False
     h.helped[helped] = True
     h.literacy[helped] += p.literacy_mediated_gain * (1.0 - h.literacy[helped])
-    young = h.alive & (h.age < 75) & connected(model)
-    h.literacy[young] += p.literacy_learning * (1.0 - h.literacy[young])
-    old = h.alive & (h.age >= 75)
-    h.literacy[old] -= p.literacy_decline_old
-    np.clip(h.literacy, 0.0, 1.0, out=h.literacy)
+    # connected households under 75 learn, those over 75 lose literacy: changes times a
+    # 0/1 factor (the others change by exactly zero; cheaper than selecting them)
+    old = h.age >= 75
+    young = _connected_all(model) & ~old
+    young &= h.alive
+    old &= h.alive
+    gain = 1.0 - lit
+    gain *= p.literacy_learning
+    gain *= young
+    lit += gain
+    lit -= p.literacy_decline_old * old
+    np.clip(lit, 0.0, 1.0, out=lit)
 
 
 # --------------------------------------------------------------------------- consumption
@@ -415,27 +647,37 @@ def channel_shares(model: TerritoryModel, idx: np.ndarray) -> tuple[np.ndarray, 
     Returns:
         Three arrays (shop, global, local) of shares summing to 1.
     """
-    p = model.p
     h = model.hh
+    shop, local = channel_tables(model)
     home = h.home[idx]
-    lit = h.literacy[idx]
-    conn = model.remote_ok[idx]
-    # float32 is ample for shares and halves the cost of the exponentials
-    online = (p.literacy_weight * (lit.astype(np.float32) - np.float32(0.6))
-              - np.float32(0.5) * (~conn))
-    online[lit < p.illiteracy_threshold] = -8.0
-    e_on = np.exp(online)
-    pl = model.platforms
-    # exp(U_shop) per territory; shop utility relative to the online channels
-    ex_s = np.exp(model.shop_utility - pl.global_utility).astype(np.float32)[home]
-    ex_g = e_on
-    if pl.local_active.any():
-        rel = np.where(pl.local_active, np.exp(pl.local_utility - pl.global_utility), 0.0)
-        ex_l = rel.astype(np.float32)[home] * e_on
-    else:
-        ex_l = np.zeros(idx.size, np.float32)
+    ex_s = shop[home]
+    ex_g = online_weight(model, h.literacy[idx], model.remote_ok[idx])
+    ex_l = np.zeros(ex_g.size, np.float32) if local is None else local[home] * ex_g
     tot = ex_s + ex_g + ex_l
     return ex_s / tot, ex_g / tot, ex_l / tot
+
+
+def channel_tables(model: TerritoryModel) -> tuple[np.ndarray, np.ndarray | None]:
+    """exp(U_shop) and exp(U_local - U_online) by territory, relative to the global channel.
+
+    float32 is ample for shares and halves the cost of the exponentials. The local table is
+    None where no local platform runs anywhere (the local channel weighs zero then).
+    """
+    pl = model.platforms
+    shop = np.exp(model.shop_utility - pl.global_utility).astype(np.float32)
+    if not pl.local_active.any():
+        return shop, None
+    rel = np.where(pl.local_active, np.exp(pl.local_utility - pl.global_utility), 0.0)
+    return shop, rel.astype(np.float32)
+
+
+def online_weight(model: TerritoryModel, lit: np.ndarray, conn: np.ndarray) -> np.ndarray:
+    """exp(U_glob - global utility) of households with literacy ``lit``, access ``conn``."""
+    p = model.p
+    online = (p.literacy_weight * (lit.astype(np.float32) - np.float32(0.6))
+              - np.float32(0.5) * (~conn))
+    online[np.flatnonzero(lit < p.illiteracy_threshold)] = -8.0
+    return np.exp(online, out=online)
 
 
 # --------------------------------------------------------------------------- relocation
@@ -443,28 +685,29 @@ def expected_income(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     """Expected monthly income (EUR) of households ``idx`` in every territory (n x K)."""
     p = model.p
     h = model.hh
-    K = model.K
     skill = h.skill[idx]
-    ref = reference_wage(model, skill)
+    ref = wage_table(model)[:, None]  # by skill (3 x 1)
     emp_rate = model.employment_rate_terr  # K
     local_wage = model.wage_level_terr      # K, relative wage level
-    search = ref[:, None] * local_wage[None, :] * emp_rate[None, :] \
-        + (1 - emp_rate[None, :]) * p.unemployment_benefit_rate * ref[:, None] * 0.5
-    out = search
+    # income while searching depends on the skill only: one row per skill, then gathered
+    search = ref * local_wage[None, :] * emp_rate[None, :] \
+        + (1 - emp_rate[None, :]) * p.unemployment_benefit_rate * ref * 0.5
+    out = search[skill]
     employed = h.employer[idx] >= 0
     if employed.any():
         e = np.flatnonzero(employed)
         work = model.firms.terr[h.employer[idx[e]]]
-        keep = model.travel_eff[:, work].T <= p.max_commute_min            # n_e x K
+        reach_t = (model.travel_eff <= p.max_commute_min).T  # [work, k]: k reaches work
+        keep = reach_t[work]                                      # n_e x K
         remote = (h.remote_capable[idx[e]])[:, None] & (model.terr.broadband[None, :] > 0.5)
-        keep = keep | remote
+        keep |= remote
         wage = h.wage[idx[e]][:, None]
-        out[e] = np.where(keep, wage, search[e])
+        out[e] = np.where(keep, wage, out[e])
     retired = h.age[idx] >= p.retirement_age
     if retired.any():
         out[retired] = np.maximum(h.pretransfer[idx[retired]], INCOME_FLOOR)[:, None]
-    out = out + h.cap_income[idx][:, None]
-    return np.maximum(out, INCOME_FLOOR) * np.ones((1, K))
+    out += h.cap_income[idx][:, None]
+    return np.maximum(out, INCOME_FLOOR, out=out)
 
 
 def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
@@ -474,13 +717,21 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     t = model.terr
     home = h.home[idx]
     inc = expected_income(model, idx)
-    rent = np.where(h.owner[idx][:, None], 0.3, 1.0) * p.rent_base * t.price[None, :]
-    v = p.beta_income * np.log(inc) - p.beta_housing * np.minimum(rent / inc, 3.0)
+    # rent by territory for renters (row 0) and owners (row 1), gathered by tenure
+    rent = (np.array([1.0, 0.3])[:, None] * p.rent_base * t.price[None, :])[
+        h.owner[idx].astype(np.intp)]
+    rent /= inc
+    np.minimum(rent, 3.0, out=rent)
+    rent *= p.beta_housing
+    v = np.log(inc, out=inc)
+    v *= p.beta_income
+    v -= rent
     v += p.beta_amenity * t.amenity[None, :] + p.beta_services * model.service_access[None, :]
-    remote = h.remote_capable[idx].astype(float)[:, None]
     seats = t.tiers_lieux * p.tiers_lieu_seats / np.maximum(model.real_households, 1.0) * 100
-    v += remote * (p.beta_broadband * t.broadband[None, :] + p.beta_tierslieux * seats[None, :])
-    v -= p.distance_decay * model.travel_base[home, :]
+    digital = p.beta_broadband * t.broadband + p.beta_tierslieux * seats
+    # remote-capable households value broadband and tiers-lieux
+    v += h.remote_capable[idx][:, None] * digital[None, :]
+    v -= (p.distance_decay * model.travel_base)[home, :]
     v[np.arange(idx.size), home] += p.attachment
     offers = t.newdeal_offers > 0
     if offers.any():
@@ -502,7 +753,7 @@ def relocate(model: TerritoryModel) -> None:
     h = model.hh
     K = model.K
     rng = model.streams["relocation"]
-    alive = np.flatnonzero(h.alive)
+    alive = population(model).alive
     cons = alive[rng.random(alive.size) < p.move_rate]
     cons = np.union1d(cons, model.new_households)
     model.counters["moves_in"] = np.zeros(K)
@@ -511,15 +762,15 @@ def relocate(model: TerritoryModel) -> None:
     if cons.size == 0:
         return
     v = location_utility(model, cons)
-    vmax = v.max(axis=1, keepdims=True)
-    e = np.exp(v - vmax)
-    prob = e / e.sum(axis=1, keepdims=True)
+    prob = v - v.max(axis=1, keepdims=True)
+    np.exp(prob, out=prob)
+    prob /= prob.sum(axis=1, keepdims=True)
     home = h.home[cons]
-    prob_move = prob.copy()
-    prob_move[np.arange(cons.size), home] = 0.0
-    model.choice_prob = prob_move.sum(axis=0)
+    prob[np.arange(cons.size), home] = 0.0  # expected choices of movers (stays excluded)
+    model.choice_prob = prob.sum(axis=0)
     g = rng.gumbel(size=v.shape)
-    choice = np.argmax(v + g, axis=1)
+    g += v
+    choice = np.argmax(g, axis=1)
     movers = cons[choice != home]
     dest = choice[choice != home]
     if movers.size == 0:
@@ -528,7 +779,7 @@ def relocate(model: TerritoryModel) -> None:
     model.counters["moves_out"] = np.bincount(origin, minlength=K).astype(float)
     model.counters["moves_in"] = np.bincount(dest, minlength=K).astype(float)
     h.home[movers] = dest
-    model.pop_version += 1
+    population_changed(model, moved=movers)
     h.premise_u[movers] = rng.random(movers.size)
     # jobs that become unreachable
     emp = movers[h.employer[movers] >= 0]

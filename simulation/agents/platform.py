@@ -100,6 +100,17 @@ class PlatformState:
                 self.local_low_months[k] = 0
                 self.local_agents[k] = Platform(model, k)
 
+    def close_local(self, model: TerritoryModel, terr: np.ndarray) -> None:
+        """Close the local platforms of territories ``terr`` (their sellers are delisted)."""
+        for k in np.atleast_1d(terr):
+            k = int(k)
+            if self.local_active[k]:
+                self.local_active[k] = False
+                ag = self.local_agents.pop(k, None)
+                if ag is not None:
+                    ag.remove()
+        model.firms.listed_local &= self.local_active[model.firms.terr]
+
 
 def update(model: TerritoryModel) -> None:
     """Set commissions and buyers' utilities for this month from last month's shares."""
