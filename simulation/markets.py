@@ -91,7 +91,7 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
     V = np.bincount(f_terr, weights=vac, minlength=K)
     Vr = np.bincount(f_terr, weights=vac * REMOTE_VACANCY_SHARE[f.sector], minlength=K) \
         * p.full_remote_share
-    reach = model.travel_eff <= p.max_commute_min
+    reach = model.reach
     A_loc = reach @ V
     A_rem = (~reach) @ Vr
     model.seekers_terr = U
@@ -141,7 +141,8 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
 def set_wages(model: TerritoryModel) -> np.ndarray:
     """Wages of employed households (EUR/month per real household).
 
-    ``wage = reference wage(skill) x productivity / mean productivity x tightness^e`` where
+    ``wage = reference wage(skill) x productivity / current mean productivity x tightness^e``
+    where
     tightness is the firm territory's vacancies per seeker relative to the map's, clipped to
     [0.8, 1.25].
 
@@ -155,6 +156,9 @@ def set_wages(model: TerritoryModel) -> np.ndarray:
     pop = hh_mod.population(model)
     emp = np.flatnonzero(h.employer >= 0)
     prod = firm_mod.productivity(model)
+    # wages follow productivity relative to the current mean (prices are fixed in the model:
+    # productivity gains raise a firm's share of sales, not the general wage level)
+    model.mean_productivity = float(prod[f.alive].mean()) if f.alive.any() else 1.0
     V = getattr(model, "vacancies_terr", np.ones(model.K))
     U = getattr(model, "seekers_terr", np.ones(model.K))
     theta = (V + 1.0) / (U + 1.0)
@@ -644,6 +648,8 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     t.fs_funded = funded["france_services"]
     t.mediators_funded = funded["mediators"]
     t.tl_funded = funded["tiers_lieux"]
+    model.tl_effective = np.divide(t.tiers_lieux - t.tl_supported * (1.0 - t.tl_funded),
+                                   t.tiers_lieux, out=np.ones(K), where=t.tiers_lieux > 0)
     t.broadband_funded = funded["broadband"]
     local_w = np.eye(K) if (alloc.C[PROXIMITY] > 0).all() else alloc.W_shop
     dst = alloc.to_sector(PROXIMITY, current, local_w)
@@ -663,6 +669,10 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
                 each = np.where(nd_hh, where_spent[home] / np.maximum(nd_k[home], 1) / W, 0.0)
                 h.savings += each
                 L.book("new_deal_subsidy", payer, "household", src, by_home(each))
+            elif prog == "local_platform":
+                L.book("local_platform_support", payer, "local_platform", src, where_spent)
+                dst = alloc.to_sector(PROXIMITY, where_spent, local_w)
+                L.book("local_platform_operations", "local_platform", "firm", where_spent, dst)
             elif prog == "broadband":
                 dst = alloc.to_sector(INDUSTRY, where_spent, alloc.W_ind)
                 L.book("broadband_works", payer, "firm", src, dst)
@@ -673,8 +683,6 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     a.cash += revenue - spent
     a.revenue[:] = revenue
     a.spending[:] = spent
-    a.rev_ewma[:] = np.where(a.rev_ewma > 0, 0.9 * a.rev_ewma + 0.1 * revenue, revenue)
-    a.own_base[:] = np.where(a.own_base > 0, 0.9 * a.own_base + 0.1 * own, own)
     # 8. exports: the rest of the world buys from tradable sectors
     # external demand grows at export_growth and with the map's number of households
     growth = (1.0 + p.export_growth) ** (model.steps / 12.0) \
@@ -704,7 +712,10 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     L.book("local_tax_firms", "firm", "authority", ltax_k)
     a.cash += ltax_k
     a.revenue += ltax_k
-    a.own_base += 0.1 * ltax_k
+    own = own + ltax_k
+    # smoothed revenue and own tax base, with this month's firm taxes included
+    a.rev_ewma[:] = np.where(a.rev_ewma > 0, 0.9 * a.rev_ewma + 0.1 * a.revenue, a.revenue)
+    a.own_base[:] = np.where(a.own_base > 0, 0.9 * a.own_base + 0.1 * own, own)
     profit = rev - f.wage_bill - ltax_f - digital_spend
     ctax = p.corporate_tax_rate * np.maximum(profit, 0.0)
     L.book("corporate_tax", "firm", "state", np.bincount(f_terr, weights=ctax, minlength=K))
@@ -790,3 +801,15 @@ def congestion(model: TerritoryModel) -> None:
     c = ratio ** p.congestion_elasticity
     model.congestion_factor = c
     model.travel_eff = model.travel_base * (c[:, None] + c[None, :]) / 2.0
+    update_reach(model)
+
+
+def update_reach(model: TerritoryModel) -> None:
+    """Commuting reach: territory pairs within ``max_commute_min``.
+
+    One's own territory is always within reach (its diagonal is the mean trip inside it,
+    not a limit).
+    """
+    reach = model.travel_eff <= model.p.max_commute_min
+    np.fill_diagonal(reach, True)
+    model.reach = reach

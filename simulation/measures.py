@@ -119,6 +119,9 @@ _M = [
             "Job-seeking households over labour force (by residence).", 0, 1),
     Measure("telework_share", "Telework share", "Part de télétravailleurs", "share 0-1",
             "Share of employed households teleworking at least one day a week.", 0, 1),
+    Measure("telework_days", "Telework days", "Jours de télétravail", "days/week",
+            "Mean telework days a week of employed households (fully remote workers count 5).",
+            0, 5),
     Measure("firms", "Firms", "Entreprises", "firm agents", "Live firm agents.", 0, None),
     Measure("firm_births", "Firm births", "Créations d'entreprises", "firm agents/month",
             "Firm agents created this month.", 0, None),
@@ -317,7 +320,7 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     M["budget_balance"] = float((a.revenue - a.spending).sum() / max(real.sum(), 1.0))
     # labour
     lf_k = counts(WORKING_AGE)
-    emp_k = counts(EMPLOYED)
+    emp_k = counts(EMPLOYED | WORKING_AGE)
     T["employment_rate"] = np.divide(emp_k, lf_k, out=np.zeros(K), where=lf_k > 0)
     M["employment_rate"] = float(emp_k.sum() / max(lf_k.sum(), 1.0))
     T["unemployment_rate"] = 1.0 - T["employment_rate"]
@@ -326,6 +329,10 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     tw_k = counts(EMPLOYED | TELEWORKING)
     T["telework_share"] = np.divide(tw_k, emp_k, out=np.zeros(K), where=emp_k > 0)
     M["telework_share"] = float(tw_k.sum() / max(emp_k.sum(), 1))
+    twd_k = np.bincount(model.hh.home, weights=model.hh.telework_days, minlength=K)
+    all_emp = counts(EMPLOYED)
+    T["telework_days"] = np.divide(twd_k, all_emp, out=np.zeros(K), where=all_emp > 0)
+    M["telework_days"] = float(twd_k.sum() / max(all_emp.sum(), 1))
     f = model.firms
     T["firms"] = np.bincount(f.terr[f.alive], minlength=K).astype(float)
     M["firms"] = float(f.alive.sum())

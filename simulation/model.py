@@ -44,6 +44,10 @@ from simulation.params import ParameterError, Parameters
 from simulation.rng import Streams
 from simulation.territory import TerritoryMap, load_map
 
+# share of expected sales bought from outside the map, by sector (proximity, industry,
+# digital, tourism): France exports about a third of its GDP, mostly manufactured goods
+# (INSEE, order of magnitude); assumption by sector
+EXPORT_SHARE = (0.0, 0.45, 0.25, 0.30)
 KM_PER_MIN = 0.9  # commuting distance per minute of travel (about 54 km/h), assumption
 # Mesa versions whose agent registration TerritoryModel.new_agents reproduces in one go
 _BATCH_MESA = mesa.__version__.startswith("3.5.")
@@ -165,6 +169,7 @@ class TerritoryModel(Model):
         p = self.p
         self.travel_base = np.asarray(tm.travel_min, dtype=float)
         self.travel_eff = self.travel_base.copy()
+        markets.update_reach(self)
         self.km_per_min = KM_PER_MIN
         self.real_households0 = np.asarray(tm.households, dtype=float)
         self.household_weight = float(self.real_households0.sum() / p.n_households)
@@ -185,6 +190,7 @@ class TerritoryModel(Model):
             amenity=np.asarray(tm.amenity, float).copy(), price=price,
             housing_stock=np.zeros(self.K))
         self.congestion_factor = np.ones(self.K)
+        self.tl_effective = np.ones(self.K)  # share of tiers-lieux open (funded)
 
     def _allocate(self, total: int, weights: np.ndarray, minimum: int = 1) -> np.ndarray:
         """Integer allocation proportional to weights (largest remainder, with a minimum)."""
@@ -289,10 +295,12 @@ class TerritoryModel(Model):
     def _init_flows(self) -> None:
         """Initial incomes, take-up and a stationary flow calibration of external demand.
 
-        External demand (exports of industry, digital and tourism firms) is set so that
-        each tradable sector's expected sales at start equal its wage bill over the labour
-        share, given households' initial spending: the initial state is then close to a
-        flow equilibrium and the run does not start with a collapse or a boom. Firms'
+        External demand (exports of industry, digital and tourism firms) is a fixed share
+        of each tradable sector's expected sales (``EXPORT_SHARE``); the import share of
+        households' non-proximity spending is set so that trade balances at start (exports
+        = imports + the global platform's margin), within [0, 0.95]; households start with
+        steady-state savings and capital income; the state's starting tax rate balances its
+        budget. Firms then adjust employment to the demand they actually get. Firms'
         expected sales start at their wage bill over the labour share.
         """
         p = self.p
@@ -311,9 +319,6 @@ class TerritoryModel(Model):
         h.cap_income[:] = each
         markets.compute_incomes(self)
         h.unemp_months[:] = 0
-        # savings at which spending out of savings offsets saving out of income (steady)
-        h.savings[:] = np.where(h.alive, (1 - p.mpc_income) / max(p.mpc_wealth, 1e-3)
-                                * np.maximum(h.pretransfer, 0.0) + 1_000.0, 0.0)
         # fixed point: households' capital income includes the dividends firms pay at
         # their expected sales; exports fill each tradable sector's gap; imports balance
         # trade at start
@@ -321,6 +326,11 @@ class TerritoryModel(Model):
         self.import_share = 0.0
         self.tax_rate = p.income_tax_rate
         for _ in range(6):
+            # savings at which spending out of savings offsets saving out of disposable
+            # income (households start on their steady state)
+            disp0 = h.pretransfer * (1.0 - self.tax_rate)
+            h.savings[:] = np.where(h.alive, (1 - p.mpc_income) / max(p.mpc_wealth, 1e-3)
+                                    * np.maximum(disp0, 0.0) + 1_000.0, 0.0)
             alloc = markets.Allocation(self)
             d = markets.household_demand(self)
             c_g = self.platforms.global_commission
@@ -331,13 +341,14 @@ class TerritoryModel(Model):
             alloc.to_sector(1, d.industry * (1 - ms), alloc.W_ind)
             alloc.to_sector(2, d.digital * (1 - ms), alloc.W_dig)
             for s in (1, 2, 3):
+                # external demand: a fixed share of each tradable sector's expected sales
                 m = f.alive & (f.sector == s)
-                self.export_pool[s] = max(0.0, need[m].sum() - alloc.revenue[m].sum())
+                self.export_pool[s] = EXPORT_SHARE[s] * need[m].sum()
             gross_g = d.glob + d.tour_plat
             margin = (c_g - min(p.global_local_tax_share + p.platform_tax, c_g)) * gross_g.sum()
             self.import_share = float(np.clip(
                 (self.export_pool.sum() - margin)
-                / max((d.industry + d.digital + d.tour_direct).sum(), 1.0), 0.0, 0.9))
+                / max((d.industry + d.digital + d.tour_direct).sum(), 1.0), 0.0, 0.95))
             profit = need * (1 - p.labour_share - p.local_tax_firm)
             div = np.maximum(profit, 0.0) * (1 - p.corporate_tax_rate)
             div_k = np.bincount(f.terr, weights=div, minlength=self.K)
@@ -351,8 +362,8 @@ class TerritoryModel(Model):
                 topup = np.where(h.taken_up, np.maximum(p.minimum_income - h.pretransfer, 0), 0)
                 out_ = (self.benefit + self.pension + topup).sum() * W \
                     + p.state_grant_per_household * self.real_households.sum() \
-                    + (self.terr.counters_tax + self.terr.counters_social
-                       + self.terr.counters_post).sum() * p.counter_cost
+                    + sum(c[self.auth.payer[prog] == 0].sum() for prog, c in
+                          auth_mod.programme_costs(self).items())
                 corp = (p.corporate_tax_rate * np.maximum(profit, 0)).sum()
                 self.tax_rate = float(np.clip((out_ - corp) / (h.pretransfer.sum() * W),
                                               0.0, 0.8))
@@ -369,6 +380,9 @@ class TerritoryModel(Model):
         self.auth.revenue[:] = self.auth.rev_ewma
         self.auth.spending[:] = p.authority_service_share * self.auth.rev_ewma
         self.platforms.global_share = float(d.glob.sum() / max(d.basket.sum(), 1e-9))
+        cap = alloc.cap * np.isin(f.sector, (0, 1))
+        self.platforms.global_sellers = float((cap * f.listed_global).sum()
+                                              / max(cap.sum(), 1e-9))
         self.flows_now = None
         self.shop_capacity0 = np.maximum(alloc.C[0] / np.maximum(self.households_agents, 1),
                                          1e-9)
@@ -475,6 +489,9 @@ class TerritoryModel(Model):
         """Change a parameter during the run (validated) and log it with the step."""
         old = self.p[name]
         self.p = self.p.replace(**{name: value})
+        if name == "platform_tax":
+            # the map-wide rate is the base of the per-territory rates policies add to
+            self.platform_tax_terr = self.platform_tax_terr + (self.p[name] - old)
         self.log.append({"step": self.steps, "what": f"param {name}", "from": old,
                          "to": self.p[name], "source": source})
 

@@ -105,19 +105,19 @@ _P: list[Param] = [
           "Agents ménages", "structure",
           "Number of household agents; each stands for (real households / n_households) "
           "real households (about 600 on the map of France at the default).",
-          "choice: 50,000 keeps a 20-year run on the départements map under 10 s", "int"),
+          "choice: large enough for territory-level measures on 96 départements, small "
+          "enough for a live dashboard; speed measured by python -m simulation.bench", "int"),
     Param("households_per_firm", 12.0, "household agents per firm agent", 2, 200,
           "Households per firm agent", "Ménages par agent entreprise", "structure",
           "Initial number of household agents per firm agent (sets the number of firm agents).",
           "choice: keeps about 4,000 firm agents at the default"),
-    Param("steps_per_year", 12, "steps/year", 12, 12, "Steps per year", "Pas par an",
-          "structure", "A step is one month.", "model design", "int"),
     # ---------------------------------------------------------------- demography
-    Param("formation_rate", 0.022, "1/year", 0.0, 0.1, "Household formation rate",
+    Param("formation_rate", 0.0175, "1/year", 0.0, 0.1, "Household formation rate",
           "Taux de formation des ménages", "behaviour",
           "New households formed per existing household and year (young adults leaving home).",
-          "assumption calibrated so that households grow by about 0.5 %/year; INSEE: household "
-          "numbers grow faster than population as household size falls"),
+          "assumption: balances dissolutions at the start (about 1.75 %/year), so the number of "
+          "households is roughly stable; raise it to study growth (INSEE: households grow "
+          "about 0.8 %/year as their size falls)"),
     Param("dissolution_rate_old", 0.075, "1/year", 0.0, 0.5, "Dissolution rate 75+",
           "Taux de dissolution 75 ans et +", "behaviour",
           "Annual probability that a household whose reference person is 75 or older dissolves.",
@@ -210,8 +210,8 @@ _P: list[Param] = [
           "state); the starting rate when 'state_fiscal_rule' is on.", "assumption"),
     Param("local_tax_household", 0.025, "share of income", 0.0, 0.2, "Local tax, households",
           "Fiscalité locale, ménages", "economy",
-          "Local property taxes paid by households, as a share of income, scaled by the local "
-          "housing price index.", "assumption"),
+          "Local property taxes paid by households, as a share of income, times the square "
+          "root of the local housing price index.", "assumption"),
     Param("local_tax_firm", 0.012, "share of sales", 0.0, 0.2, "Local tax, firms",
           "Fiscalité locale, entreprises", "economy",
           "Local business taxes (CFE, CVAE) as a share of sales, paid to the firm's territory.",
@@ -279,7 +279,7 @@ _P: list[Param] = [
           "Seuil de domination", "uncertainty",
           "Market share above which the global platform switches to its dominant commission.",
           "assumption"),
-    Param("global_convenience", -2.3, "utility", -8.0, 4.0, "Global platform convenience",
+    Param("global_convenience", -1.8, "utility", -8.0, 4.0, "Global platform convenience",
           "Commodité de la plateforme mondiale", "behaviour",
           "Base utility of buying through the global platform relative to a local shop.",
           "calibrated: about 12-13 % online share of retail at start (FEVAD 2023: 12.5 %)"),
@@ -288,7 +288,7 @@ _P: list[Param] = [
           "behaviour", "Loss of the platform's utility to buyers per unit of its commission "
           "(sellers pass commissions on to prices); commissions also deter sellers from "
           "listing (listing rate x (1 - commission / 0.6)).", "assumption"),
-    Param("platform_growth", 0.04, "utility/year", -0.5, 0.5, "Platform growth",
+    Param("platform_growth", 0.01, "utility/year", -0.5, 0.5, "Platform growth",
           "Croissance des plateformes", "uncertainty",
           "Yearly rise of the global platform's convenience (logistics, catalogue).",
           "assumption; e-commerce share of retail rose from 4.5 % (2009) to 12.5 % (2023)"),
@@ -357,7 +357,7 @@ _P: list[Param] = [
           "Taux d'adoption numérique", "behaviour",
           "Monthly rise of a firm's digital maturity towards 1, times broadband coverage and "
           "the share of skilled residents.", "assumption"),
-    Param("digital_investment_cost", 2_000.0, "EUR per firm-agent per unit maturity", 0, 1e6,
+    Param("digital_investment_cost", 2_000.0, "EUR per firm agent per 0.01 maturity", 0, 1e6,
           "Digital investment cost", "Coût de l'investissement numérique", "economy",
           "Cost of raising a firm agent's digital maturity by 0.01 (paid to digital firms).",
           "assumption"),

@@ -23,7 +23,7 @@ STREAMS = (
     "relocation",    # who considers moving and the logit draws
     "demography",    # ageing, dissolution, household formation
     "firms",         # creation, listing on platforms
-    "policy",        # random choices made by policies (which counter closes first)
+    "observation",   # the sample of households whose location choices measure attractiveness
 )
 
 

@@ -270,7 +270,8 @@ def close_and_create(model: TerritoryModel) -> None:
     rev = np.bincount(f.terr[alive], weights=f.rev_ewma[alive], minlength=K)
     wages = np.bincount(f.terr[alive], weights=f.wage_bill[alive], minlength=K)
     margin = np.where(rev > 0, (rev - wages) / np.maximum(rev, 1.0), 0.0)
-    seats = model.terr.tiers_lieux * p.tiers_lieu_seats / np.maximum(model.real_households, 1)
+    seats = (model.terr.tiers_lieux * model.tl_effective * p.tiers_lieu_seats
+             / np.maximum(model.real_households, 1))
     g = ((1 + p.birth_broadband_effect * model.terr.broadband * model.skilled_share
           / max(model.skilled_mean, 1e-9))
          * (1 + p.birth_tierslieux_effect * seats * 100)

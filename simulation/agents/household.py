@@ -354,7 +354,8 @@ def remote_access(model: TerritoryModel) -> np.ndarray:
     need = h.remote_capable & ~conn
     need &= h.alive
     demand = np.bincount(home[np.flatnonzero(need)], minlength=model.K).astype(float)
-    seats = model.terr.tiers_lieux * model.p.tiers_lieu_seats / model.household_weight
+    seats = (model.terr.tiers_lieux * model.tl_effective * model.p.tiers_lieu_seats
+             / model.household_weight)
     p_seat = np.where(demand > 0, np.minimum(1.0, seats / np.maximum(demand, 1e-9)), 1.0)
     # deterministic in the household's premise draw: the same households get seats first
     # (threshold computed by territory: the same operations as per household)
@@ -460,8 +461,8 @@ def slot_reference_wage(model: TerritoryModel) -> np.ndarray:
 def demography(model: TerritoryModel) -> None:
     """Age households; retire, dissolve and form households (monthly).
 
-    Dissolved households leave their savings to a random household of the same territory
-    (booked as a household-to-household bequest). New households are formed at rate
+    Dissolved households' savings are spread over the other households of their territory
+    (local heirs; booked as a household-to-household bequest). New households are formed at rate
     ``formation_rate`` in the territory of a random household aged 40-75, which gives them
     a start-up transfer of 3 months of its income, and consider moving in their first month.
     """
@@ -518,10 +519,12 @@ def demography(model: TerritoryModel) -> None:
 def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> None:
     """Set telework days, commuting kilometres (per month) for employed households.
 
-    A worker whose employer is beyond ``max_commute_min`` works fully remotely (5 days). A
+    A worker whose employer is in another territory beyond ``max_commute_min`` works fully
+    remotely (5 days) if the job is remote-able and he has remote access. A
     worker with a remote-able job and remote access (home broadband or a tiers-lieu seat)
     teleworks ``telework_days`` days a week; the others commute every working day. Commuting
-    distance is the travel time converted at 1 km/min (documented simplification).
+    distance is the travel time converted at ``KM_PER_MIN`` = 0.9 km/min (about 54 km/h; a
+    documented simplification).
 
     Args:
         model: the model.
@@ -540,8 +543,12 @@ def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> No
     # telework days: 5 if the job is beyond commuting reach, else telework_days where the
     # job is remote-able and the worker has remote access (a product with the boolean
     # rather than a select: unpredictable selects cost several passes)
-    tw = p.telework_days * (h.remote_capable[emp] & access)
-    tw[np.flatnonzero(t > p.max_commute_min)] = 5.0
+    remote = h.remote_capable[emp] & access
+    tw = p.telework_days * remote
+    # beyond commuting reach: fully remote if the job and the connection allow it (else the
+    # worker makes the long trip; movers quit such jobs, see relocate)
+    far = ~model.reach.ravel()[home * K + work]
+    tw[np.flatnonzero(far & remote)] = 5.0
     h.telework_days[:] = 0.0
     h.commute_km[:] = 0.0
     h.telework_days[emp] = tw
@@ -697,16 +704,18 @@ def expected_income(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     if employed.any():
         e = np.flatnonzero(employed)
         work = model.firms.terr[h.employer[idx[e]]]
-        reach_t = (model.travel_eff <= p.max_commute_min).T  # [work, k]: k reaches work
-        keep = reach_t[work]                                      # n_e x K
-        remote = (h.remote_capable[idx[e]])[:, None] & (model.terr.broadband[None, :] > 0.5)
-        keep |= remote
+        keep = model.reach.T[work]                                # n_e x K
+        # a remote-capable worker keeps the job where the new home has broadband
+        # (probability = coverage): expected income mixes the wage and a local search
+        p_keep = np.where(keep, 1.0, h.remote_capable[idx[e]][:, None]
+                          * model.terr.broadband[None, :])
         wage = h.wage[idx[e]][:, None]
-        out[e] = np.where(keep, wage, out[e])
+        out[e] = p_keep * wage + (1.0 - p_keep) * out[e]
+    out += h.cap_income[idx][:, None]
     retired = h.age[idx] >= p.retirement_age
     if retired.any():
+        # pensions and capital income (already in income before transfers) move with them
         out[retired] = np.maximum(h.pretransfer[idx[retired]], INCOME_FLOOR)[:, None]
-    out += h.cap_income[idx][:, None]
     return np.maximum(out, INCOME_FLOOR, out=out)
 
 
@@ -727,7 +736,8 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     v *= p.beta_income
     v -= rent
     v += p.beta_amenity * t.amenity[None, :] + p.beta_services * model.service_access[None, :]
-    seats = t.tiers_lieux * p.tiers_lieu_seats / np.maximum(model.real_households, 1.0) * 100
+    seats = (t.tiers_lieux * model.tl_effective * p.tiers_lieu_seats
+             / np.maximum(model.real_households, 1.0) * 100)
     digital = p.beta_broadband * t.broadband + p.beta_tierslieux * seats
     # remote-capable households value broadband and tiers-lieux
     v += h.remote_capable[idx][:, None] * digital[None, :]
@@ -735,9 +745,26 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     v[np.arange(idx.size), home] += p.attachment
     offers = t.newdeal_offers > 0
     if offers.any():
-        eligible = (h.employer[idx] < 0) | h.remote_capable[idx]
+        eligible = (h.age[idx] < p.retirement_age) & ((h.employer[idx] < 0)
+                                                      | h.remote_capable[idx])
         v += p.new_deal_bonus * (eligible[:, None] & offers[None, :])
     return v
+
+
+ATTRACTIVENESS_SAMPLE = 4_000  # households whose choice probabilities are observed monthly
+
+
+def observe(model: TerritoryModel, alive: np.ndarray) -> None:
+    """Expected relocation choices of a random sample of households (stays excluded)."""
+    rng = model.streams["observation"]
+    n = min(alive.size, ATTRACTIVENESS_SAMPLE)
+    sample = alive[rng.choice(alive.size, size=n, replace=False)] if n < alive.size else alive
+    v = location_utility(model, sample)
+    v -= v.max(axis=1, keepdims=True)
+    np.exp(v, out=v)
+    v /= v.sum(axis=1, keepdims=True)
+    v[np.arange(sample.size), model.hh.home[sample]] = 0.0
+    model.choice_prob = v.sum(axis=0)
 
 
 def relocate(model: TerritoryModel) -> None:
@@ -746,8 +773,13 @@ def relocate(model: TerritoryModel) -> None:
     Considering households are a ``move_rate`` share of all households, plus all households
     formed this month. A mover whose job becomes unreachable (beyond ``max_commute_min``
     without remote access) quits it. A mover who takes up a New-Deal offer gets a job in a
-    firm of the new territory and the housing subsidy. The expected choice probabilities
-    give each territory's share of relocation choices (attractiveness measure).
+    firm of the new territory and the housing subsidy.
+
+    Attractiveness is measured on a larger observation sample (``ATTRACTIVENESS_SAMPLE``
+    households drawn each month from their own stream, so that measuring changes no draw of
+    the model): the sum of their logit probabilities of choosing each territory, stays
+    excluded, is each territory's expected share of relocation choices. Using the movers
+    alone would make the measure very noisy for small territories.
     """
     p = model.p
     h = model.hh
@@ -766,8 +798,7 @@ def relocate(model: TerritoryModel) -> None:
     np.exp(prob, out=prob)
     prob /= prob.sum(axis=1, keepdims=True)
     home = h.home[cons]
-    prob[np.arange(cons.size), home] = 0.0  # expected choices of movers (stays excluded)
-    model.choice_prob = prob.sum(axis=0)
+    observe(model, alive)
     g = rng.gumbel(size=v.shape)
     g += v
     choice = np.argmax(g, axis=1)
@@ -785,14 +816,14 @@ def relocate(model: TerritoryModel) -> None:
     emp = movers[h.employer[movers] >= 0]
     if emp.size:
         work = model.firms.terr[h.employer[emp]]
-        reach = model.travel_eff[h.home[emp], work] <= p.max_commute_min
-        remote = h.remote_capable[emp] & connected(model, emp)
+        reach = model.reach[h.home[emp], work]
+        remote = h.remote_capable[emp] & remote_access_at(model, emp)
         quit_ = emp[~(reach | remote)]
         h.employer[quit_] = -1
         h.wage[quit_] = 0.0
     # New-Deal offers
     t = model.terr
-    nd = movers[(t.newdeal_offers[h.home[movers]] > 0)
+    nd = movers[(t.newdeal_offers[h.home[movers]] > 0) & (h.age[movers] < p.retirement_age)
                 & ((h.employer[movers] < 0) | h.remote_capable[movers])]
     if nd.size:
         order = nd[np.argsort(h.home[nd], kind="stable")]
@@ -812,3 +843,17 @@ def relocate(model: TerritoryModel) -> None:
                 if firm is not None:
                     h.employer[jobless] = firm
                     h.unemp_months[jobless] = 0
+
+
+def remote_access_at(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
+    """Remote access of households ``idx`` at their current home.
+
+    Broadband at home, or any open tiers-lieu seat in the territory.
+    """
+    h = model.hh
+    t = model.terr
+    home = h.home[idx]
+    conn = h.premise_u[idx] < t.broadband[home]
+    seats = t.tiers_lieux * model.tl_effective * model.p.tiers_lieu_seats
+    has_seat = seats[home] > 0  # coarse: any open seat in the new territory
+    return conn | has_seat

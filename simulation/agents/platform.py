@@ -123,7 +123,8 @@ def update(model: TerritoryModel) -> None:
                          + pl.push + p.network_effect * (pl.global_share + 0.5 * pl.global_sellers)
                          - p.commission_pass_through * (pl.global_commission
                                                         - REFERENCE_COMMISSION))
-    pl.local_utility = (p.local_convenience + pl.convenience_bonus
+    funded = getattr(model, "funded", {}).get("local_platform", 1.0)
+    pl.local_utility = (p.local_convenience + pl.convenience_bonus * funded
                         + p.network_effect * (pl.local_share + 0.5 * pl.local_sellers)
                         - p.commission_pass_through * (p.local_commission
                                                        - REFERENCE_COMMISSION))
