@@ -153,4 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # run the package module's main, not this __main__ copy: otherwise the error classes
+    # other modules raise (simulation.cli.UserError) differ from the ones caught here
+    from simulation.cli import main as _main
+
+    sys.exit(_main())
