@@ -51,15 +51,16 @@ _M = [
     Measure("population_change", "Population change", "Évolution de la population",
             "% since start", "Change in the number of households since step 0.", -100, None),
     Measure("attractiveness", "Attractiveness", "Attractivité", "index (1 = proportional)",
-            "Share of the expected relocation choices of all households considering a move "
-            "(excluding staying), divided by the territory's share of households; map: the "
+            "Share of the expected relocation choices of a monthly sample of 1,500 households "
+            "(logit probabilities if they moved, staying excluded), divided by the territory's "
+            "share of households; map: the "
             "same index for towns and rural territories taken together (above 1: movers "
             "choose them more than their size; the rebalancing the source texts discuss).",
             0, None, headline=True),
     Measure("choice_share", "Share of relocation choices", "Part des choix de localisation",
             "share 0-1", "Share of the month's expected relocation choices (logit "
-            "probabilities of considering households, stays excluded) going to the territory; "
-            "map: sum (1).", 0, 1, scope="territory"),
+            "probabilities of a sample of 1,500 households, stays excluded) going to the "
+            "territory; map: sum (1).", 0, 1, scope="territory"),
     Measure("net_migration", "Net migration", "Solde migratoire",
             "per 1,000 households per year",
             "(Households moving in - moving out) this month x 12 / households x 1,000; map: "

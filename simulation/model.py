@@ -320,8 +320,8 @@ class TerritoryModel(Model):
         markets.compute_incomes(self)
         h.unemp_months[:] = 0
         # fixed point: households' capital income includes the dividends firms pay at
-        # their expected sales; exports fill each tradable sector's gap; imports balance
-        # trade at start
+        # their expected sales; exports are a fixed share of tradable sales; imports
+        # balance trade at start
         need = f.wage_bill / p.labour_share
         self.import_share = 0.0
         self.tax_rate = p.income_tax_rate

@@ -182,7 +182,7 @@ class PublicCounters(Policy):
     ``which`` picks tax, social and/or post counters.
     Running costs (``counter_cost`` each) are paid by ``payer``. ``end`` restores them.
     Post offices count for running costs but not for access to rights (tax and social
-    counters and France Services houses handle claims; see ODD 7.6).
+    counters and France Services houses handle claims; see ODD 7.7).
     """
 
     type: Literal["public_counters"] = "public_counters"

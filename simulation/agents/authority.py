@@ -10,7 +10,8 @@ per household, smoothed; ``e``: ``equalisation``; the normaliser keeps the total
 
 Spending: current local services, ``authority_service_share`` of the smoothed revenue,
 bought from the territory's proximity firms; then the programmes it pays for (counters,
-France Services, mediators, tiers-lieux grants, broadband works, New-Deal subsidies), each
+France Services, mediators, tiers-lieux grants, broadband works, New-Deal subsidies,
+support to local cooperative platforms), each
 with a payer (the state, the authority or the region's authorities together). Without
 ``allow_debt`` an authority never spends money it does not have: the programmes it pays for
 are scaled down to its available cash, and the services they provide shrink accordingly.

@@ -751,7 +751,7 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     return v
 
 
-ATTRACTIVENESS_SAMPLE = 4_000  # households whose choice probabilities are observed monthly
+ATTRACTIVENESS_SAMPLE = 1_500  # households whose choice probabilities are observed monthly
 
 
 def observe(model: TerritoryModel, alive: np.ndarray) -> None:
@@ -775,7 +775,7 @@ def relocate(model: TerritoryModel) -> None:
     without remote access) quits it. A mover who takes up a New-Deal offer gets a job in a
     firm of the new territory and the housing subsidy.
 
-    Attractiveness is measured on a larger observation sample (``ATTRACTIVENESS_SAMPLE``
+    Attractiveness is measured on an observation sample (``ATTRACTIVENESS_SAMPLE`` = 1,500
     households drawn each month from their own stream, so that measuring changes no draw of
     the model): the sum of their logit probabilities of choosing each territory, stays
     excluded, is each territory's expected share of relocation choices. Using the movers
