@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
+from simulation.agents.slots import SlotArrays
+
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import TerritoryModel
 
@@ -34,7 +36,7 @@ DIVIDEND_BUFFER_MONTHS = 3.0
 DIVIDEND_PAYOUT = 0.3  # share of cash above the buffer paid out each month
 
 
-class FirmArrays:
+class FirmArrays(SlotArrays):
     """Per-firm state (EUR/month for flows, EUR for cash, 0-1 for maturity)."""
 
     FIELDS = {
@@ -44,32 +46,6 @@ class FirmArrays:
         "loss_months": np.int32, "empty_months": np.int32, "employees": np.int32,
         "target": float, "export_weight": float, "born_step": np.int32,
     }
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = 0
-        for name, dt in self.FIELDS.items():
-            setattr(self, name, np.zeros(0, dtype=dt))
-        self.agents: list[Firm | None] = []
-        self.grow(capacity)
-
-    def grow(self, extra: int) -> None:
-        """Add ``extra`` empty slots."""
-        for name, dt in self.FIELDS.items():
-            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra, dt)]))
-        self.agents.extend([None] * extra)
-        self.capacity += extra
-
-    def free_slots(self, n: int) -> np.ndarray:
-        """Return the first ``n`` dead slot indices, growing the arrays if needed."""
-        # search a prefix of the slots first (dead slots are spread over all of them)
-        m = min(self.capacity, max(8 * n, 4096))
-        free = np.flatnonzero(~self.alive[:m])
-        if free.size < n and m < self.capacity:
-            free = np.flatnonzero(~self.alive)
-        if free.size < n:
-            self.grow(max(n - free.size, self.capacity // 10 + 16))
-            free = np.flatnonzero(~self.alive)
-        return free[:n]
 
     def pick_in_territory(self, terr: int, n: int, rng: np.random.Generator) -> np.ndarray | None:
         """Draw ``n`` live firms of a territory, weighted by employees + 1 (None if none)."""

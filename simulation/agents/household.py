@@ -24,6 +24,7 @@ import numpy as np
 from mesa import Agent
 
 from simulation import markets
+from simulation.agents.slots import SlotArrays
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import TerritoryModel
@@ -38,7 +39,7 @@ LITERACY_SD = 0.2
 INCOME_FLOOR = 50.0  # EUR/month, floor used in logarithms (Theil, location utility)
 
 
-class HouseholdArrays:
+class HouseholdArrays(SlotArrays):
     """Per-household state, one slot per household agent (EUR, months, years, shares).
 
     Args:
@@ -54,38 +55,7 @@ class HouseholdArrays:
         "newdeal_months": np.int32, "helped": bool, "hours": float,
     }
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = 0
-        for name, dt in self.FIELDS.items():
-            setattr(self, name, np.zeros(0, dtype=dt))
-        self.agents: list[Household | None] = []
-        self.grow(capacity)
-
-    def grow(self, extra: int) -> None:
-        """Add ``extra`` empty (dead) slots."""
-        for name, dt in self.FIELDS.items():
-            fill = -1 if name == "employer" else 0
-            setattr(self, name, np.concatenate([getattr(self, name),
-                                                np.full(extra, fill, dtype=dt)]))
-        self.agents.extend([None] * extra)
-        self.capacity += extra
-
-    def free_slots(self, n: int) -> np.ndarray:
-        """Return the first ``n`` dead slot indices, growing the arrays if needed."""
-        # search a prefix of the slots first (dead slots are spread over all of them)
-        m = min(self.capacity, max(8 * n, 4096))
-        free = np.flatnonzero(~self.alive[:m])
-        if free.size < n and m < self.capacity:
-            free = np.flatnonzero(~self.alive)
-        if free.size < n:
-            self.grow(max(n - free.size, self.capacity // 10 + 16))
-            free = np.flatnonzero(~self.alive)
-        return free[:n]
-
-    def clear(self, idx: np.ndarray) -> None:
-        """Reset slots to the dead state."""
-        for name, dt in self.FIELDS.items():
-            getattr(self, name)[idx] = -1 if name == "employer" else dt(0)
+    FILL = {"employer": -1}
 
 
 class Household(Agent):
