@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation import kernels
 from simulation.agents import authority as auth_mod
 from simulation.agents import firm as firm_mod
 from simulation.agents import household as hh_mod
@@ -154,7 +155,6 @@ def set_wages(model: TerritoryModel) -> np.ndarray:
     f = model.firms
     K = model.K
     pop = hh_mod.population(model)
-    emp = np.flatnonzero(h.employer >= 0)
     prod = firm_mod.productivity(model)
     # wages follow productivity relative to the current mean (prices are fixed in the model:
     # productivity gains raise a firm's share of sales, not the general wage level)
@@ -164,21 +164,19 @@ def set_wages(model: TerritoryModel) -> np.ndarray:
     theta = (V + 1.0) / (U + 1.0)
     theta /= (V.sum() + 1.0) / (U.sum() + 1.0)
     tight = np.clip(theta ** p.tightness_elasticity, 0.8, 1.25)
-    fe = h.employer[emp].astype(np.intp)
-    fe_terr = f.terr.astype(np.intp)[fe]
-    ref = hh_mod.slot_reference_wage(model)[emp]
-    wage = ref * h.hours[emp] * prod[fe] / model.mean_productivity * tight[fe_terr]
-    h.wage[:] = 0.0
-    h.wage[emp] = wage
-    f.employees[:] = np.bincount(fe, minlength=f.capacity)
-    f.wage_bill[:] = np.bincount(fe, weights=wage, minlength=f.capacity) * model.household_weight
-    emp_k = np.bincount(pop.home[emp], minlength=K)
-    labour = h.age < p.retirement_age
-    labour &= h.alive
-    lf = np.bincount(pop.home[np.flatnonzero(labour)], minlength=K)
+    ref = hh_mod.slot_reference_wage(model)
+    emp = np.empty(h.capacity, dtype=np.intp)
+    employees = np.zeros(f.capacity, dtype=np.int64)
+    wage_bill = np.zeros(f.capacity)
+    n_emp, sums = kernels.wages_pass(
+        h.employer, h.alive, h.age, float(p.retirement_age), ref, h.hours, prod,
+        model.mean_productivity, tight, f.terr, pop.home, K, h.wage, emp, employees,
+        wage_bill)
+    emp = emp[:n_emp]
+    f.employees[:] = employees
+    f.wage_bill[:] = wage_bill * model.household_weight
+    emp_k, lf, wage_sum, jobs = sums
     model.employment_rate_terr = np.where(lf > 0, emp_k / np.maximum(lf, 1), 0.0)
-    wage_sum = np.bincount(fe_terr, weights=wage / ref, minlength=K)
-    jobs = np.bincount(fe_terr, minlength=K)
     model.wage_level_terr = np.where(jobs > 0, wage_sum / np.maximum(jobs, 1), 1.0)
     return emp
 
@@ -255,45 +253,13 @@ def household_demand(model: TerritoryModel) -> Demand:
     # sums by territory of income before transfers, non-housing spending (after fuel),
     # fuel, digital spending, and spending through the global and the local platform
     sums = np.zeros((6, K))
-    for b in hh_mod.blocks(n):
-        home = pop.home[b]
-        pre = h.pretransfer[b]  # zero in dead slots
-        top = topup[b]
-        np.subtract(p.minimum_income, pre, out=top)
-        np.maximum(top, 0.0, out=top)
-        top *= h.taken_up[b]
-        dis = disp[b]
-        np.multiply(pre, net_rate[home], out=dis)
-        dis += top
-        # rent of live renters (owners and dead slots pay none)
-        rnt = rent[b]
-        np.take(rent_terr, pop.home_or_k[b], out=rnt)
-        rnt *= ~h.owner[b]
-        spd = spend[b]
-        np.multiply(p.mpc_income, dis, out=spd)
-        spd -= rnt
-        np.maximum(spd, 0.0, out=spd)
-        wealth = np.maximum(h.savings[b], 0)
-        wealth *= p.mpc_wealth
-        spd += wealth
-        fuel = h.commute_km[b] * p.fuel_price
-        np.minimum(fuel, spd, out=fuel)
-        rest = spd - fuel
-        dig = p.digital_share * rest
-        dig *= model.remote_ok[b]
-        ex_s = shop_terr[home]
-        ex_g = hh_mod.online_weight(model, h.literacy[b], model.remote_ok[b])
-        np.add.at(sums[0], home, pre)
-        np.add.at(sums[1], home, rest)
-        np.add.at(sums[2], home, fuel)
-        np.add.at(sums[3], home, dig)
-        if local_terr is None:
-            np.add.at(sums[4], home, rest * (ex_g / (ex_s + ex_g)))
-        else:
-            ex_l = local_terr[home] * ex_g
-            tot = ex_s + ex_g + ex_l
-            np.add.at(sums[4], home, rest * (ex_g / tot))
-            np.add.at(sums[5], home, rest * (ex_l / tot))
+    kernels.demand_pass(
+        pop.home, pop.home_or_k, h.pretransfer, h.taken_up, h.owner, h.savings,
+        h.commute_km, model.remote_ok, h.literacy, net_rate, rent_terr, shop_terr,
+        shop_terr if local_terr is None else local_terr, local_terr is not None,
+        float(p.minimum_income), float(p.mpc_income), float(p.mpc_wealth),
+        float(p.fuel_price), float(p.digital_share), float(p.literacy_weight),
+        float(p.illiteracy_threshold), topup, disp, rent, spend, sums)
     # aggregates by territory; the rest follows linearly from them
     pre_k, rest_k, fuel_k, dig_k, glob_k, local_k = sums * W
     glob_k = p.proximity_share * glob_k
@@ -561,19 +527,17 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     def by_home(x: np.ndarray) -> np.ndarray:
         return np.bincount(home, weights=x, minlength=K) * W
 
-    def by_home_sparse(x: np.ndarray) -> np.ndarray:
-        # over the non-zero values only (the same sums: the others add exact zeros)
-        nz = np.flatnonzero(x)
-        return np.bincount(home[nz], weights=x[nz], minlength=K) * W
-
-    # 1. state transfers to households
-    L.book("benefits", "state", "household", by_home_sparse(model.benefit))
-    L.book("pensions", "state", "household", by_home_sparse(model.pension))
     d = household_demand(model)
-    L.book("minimum_income", "state", "household", by_home_sparse(d.topup))
+    # transfers and wages received, by home territory (one pass)
+    benefits_k, pensions_k, topup_k, wages_k = kernels.group_sums4(
+        home, K, model.benefit, model.pension, d.topup, h.wage) * W
+    # 1. state transfers to households
+    L.book("benefits", "state", "household", benefits_k)
+    L.book("pensions", "state", "household", pensions_k)
+    L.book("minimum_income", "state", "household", topup_k)
     # 2. wages
     wage_src = np.bincount(f_terr, weights=f.wage_bill, minlength=K)
-    L.book("wages", "firm", "household", wage_src, by_home(h.wage))
+    L.book("wages", "firm", "household", wage_src, wages_k)
     # 3. household taxes
     L.book("income_tax", "household", "state", d.income_tax)
     L.book("local_tax_households", "household", "authority", d.local_tax)
@@ -745,17 +709,8 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     # 11. households: savings and incomes
     # savings: this month's flows only (last month's capital income, part of disposable
     # income, was saved when received)
-    cap_income = rent_each + coop_each
-    cap_income += div_each
-    saved = d.disposable - h.cap_income
-    saved -= d.rent
-    saved -= d.per_hh_spend
-    saved += cap_income
-    saved *= h.alive
-    h.savings += saved
-    h.income[:] = d.disposable
-    cap_income *= h.alive
-    h.cap_income[:] = cap_income
+    kernels.savings_pass(h.alive, d.disposable, d.rent, d.per_hh_spend, rent_each, coop_each,
+                         div_each, h.savings, h.income, h.cap_income)
     # state and rest of the world
     state_net = float(L.net_inflow("state").sum())
     model.state_balance += state_net

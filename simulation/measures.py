@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation import kernels
 from simulation.agents.household import INCOME_FLOOR, population
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -174,27 +175,6 @@ def gini(x: np.ndarray, w: np.ndarray | None = None) -> float:
     return float(1.0 - 2.0 * area)
 
 
-def grouped_gini(sorted_x: np.ndarray, groups_sorted: np.ndarray, K: int) -> np.ndarray:
-    """Gini by group for values already sorted within groups (equal weights)."""
-    out = np.zeros(K)
-    # groups are sorted: their bounds by binary search (the same counts as a bincount)
-    bounds = np.searchsorted(groups_sorted, np.arange(K + 1))
-    n = np.diff(bounds)
-    starts = bounds[:-1]
-    # position within group, 1-based (exact integers, in floats)
-    if bounds[0] == 0 and bounds[-1] == sorted_x.size:
-        pos = np.arange(1.0, sorted_x.size + 1.0)
-        pos -= np.repeat(starts.astype(float), n)
-    else:  # groups outside 0..K-1
-        pos = np.arange(sorted_x.size) - starts[groups_sorted] + 1
-    tot = np.bincount(groups_sorted, weights=sorted_x, minlength=K)
-    # G = (2 sum_i i x_i) / (n sum x) - (n + 1) / n
-    s = np.bincount(groups_sorted, weights=pos * sorted_x, minlength=K)
-    ok = (n > 0) & (tot > 0)
-    out[ok] = 2.0 * s[ok] / (n[ok] * tot[ok]) - (n[ok] + 1.0) / n[ok]
-    return np.clip(out, 0.0, 1.0)
-
-
 def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     """Evaluate every measure.
 
@@ -212,7 +192,7 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     inc = np.maximum(h.income[alive], 0.0)
     n_k = pop.n_k.astype(float)
     N = max(alive.size, 1)
-    counts = _status_counts(model, pop)
+    counts, extra = _status_counts(model, pop)
     real = n_k * W
     T: dict[str, np.ndarray] = {}
     M: dict[str, float] = {}
@@ -235,36 +215,42 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     mo = model.counters.get("moves_out", np.zeros(K))
     T["net_migration"] = np.divide((mi - mo) * 12_000.0, n_k, out=np.zeros(K), where=n_k > 0)
     M["net_migration"] = float(mi.sum() * 12_000.0 / N)
-    # incomes and inequality
-    sum_k = np.bincount(home, weights=inc, minlength=K)
+    # incomes and inequality. Sorted incomes: map level by np.sort; by territory by sorting
+    # the key home + income / (max + 1), which orders by territory, then income (exact to
+    # ~1e-13); every sum by territory is then one pass over contiguous runs
+    xs = np.sort(inc)
+    M["gini"] = _gini_sorted(xs)
+    top = float(xs[-1]) + 1.0 if xs.size else 1.0
+    key = home + inc / top
+    key.sort()
+    hs = key.astype(np.int64)
+    xg = key
+    xg -= hs
+    xg *= top
+    starts = np.concatenate([[0], np.cumsum(pop.n_k)]).astype(np.intp)
+    xf_all = np.maximum(xs, INCOME_FLOOR)
+    muf = float(xf_all.mean()) if xs.size else 1.0
+    sum_k, rank_x, sum_f, sum_r, sum_rlr = kernels.sorted_group_sums(starts, xg, INCOME_FLOOR,
+                                                                     muf)
     mean_k = np.divide(sum_k, n_k, out=np.zeros(K), where=n_k > 0)
     T["mean_income"] = mean_k
     mu = float(inc.mean()) if inc.size else 0.0
     M["mean_income"] = mu
-    # sorted incomes: map level by np.sort; by territory by sorting the key
-    # home + income / (max + 1), which orders by territory, then income (exact to ~1e-13)
-    xs = np.sort(inc)
-    M["gini"] = _gini_sorted(xs)
-    top = float(xs[-1]) + 1.0 if xs.size else 1.0
-    key = np.sort(home + inc / top)
-    hs = key.astype(np.int64)
-    xg = (key - hs) * top
-    T["gini"] = grouped_gini(xg, hs, K)
-    xf = np.maximum(inc, INCOME_FLOOR)
-    muf = xf.mean()
-    r = xf / muf
-    rlr = np.log(r)
-    rlr *= r
-    M["theil"] = float(np.mean(rlr))
-    sum_f = np.bincount(home, weights=xf, minlength=K)
+    # Gini by territory: G = 2 sum_i i x_i / (n sum x) - (n + 1) / n, i the rank (1-based)
+    gk = np.zeros(K)
+    okg = (n_k > 0) & (sum_k > 0)
+    gk[okg] = 2.0 * rank_x[okg] / (n_k[okg] * sum_k[okg]) - (n_k[okg] + 1.0) / n_k[okg]
+    T["gini"] = np.clip(gk, 0.0, 1.0)
+    # Theil index T = mean(r log r), r = x / mean (floored incomes), split into the
+    # between-territory and within-territory parts
+    M["theil"] = float(sum_rlr.sum() / N)
     muf_k = np.divide(sum_f, n_k, out=np.ones(K), where=n_k > 0)
     # T_k = mean(r_k log r_k) with r_k = x / mu_k = r * mu / mu_k
     a_k = muf / muf_k
-    t_k = np.divide(np.bincount(home, weights=rlr, minlength=K) * a_k
-                    + np.log(a_k) * a_k * np.bincount(home, weights=r, minlength=K), n_k,
+    t_k = np.divide(sum_rlr * a_k + np.log(a_k) * a_k * sum_r, n_k,
                     out=np.zeros(K), where=n_k > 0)
     T["theil"] = np.maximum(t_k, 0.0)
-    s_k = sum_f / xf.sum()
+    s_k = sum_f / max(sum_f.sum(), 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
         between = np.where(s_k > 0, s_k * np.log(muf_k / muf), 0.0)
     M["theil_between"] = float(max(between.sum(), 0.0))
@@ -330,7 +316,7 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     tw_k = counts(EMPLOYED | TELEWORKING)
     T["telework_share"] = np.divide(tw_k, emp_k, out=np.zeros(K), where=emp_k > 0)
     M["telework_share"] = float(tw_k.sum() / max(emp_k.sum(), 1))
-    twd_k = np.bincount(model.hh.home, weights=model.hh.telework_days, minlength=K)
+    twd_k = extra[1]
     all_emp = counts(EMPLOYED)
     T["telework_days"] = np.divide(twd_k, all_emp, out=np.zeros(K), where=all_emp > 0)
     M["telework_days"] = float(twd_k.sum() / max(all_emp.sum(), 1))
@@ -353,10 +339,9 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     acc = model.service_access
     T["service_access"] = acc.copy()
     M["service_access"] = float((acc * n_k).sum() / N)
-    km = h.commute_km[alive]
-    km_k = np.bincount(home, weights=km, minlength=K)
+    km_k = extra[0]
     T["commute_km"] = np.divide(km_k, n_k, out=np.zeros(K), where=n_k > 0)
-    M["commute_km"] = float(km.mean()) if km.size else 0.0
+    M["commute_km"] = float(km_k.sum() / alive.size) if alive.size else 0.0
     T["commute_co2"] = km_k * W * p.co2_per_km / 1000.0
     M["commute_co2"] = float(T["commute_co2"].sum())
     T["housing_price"] = t.price.copy()
@@ -395,35 +380,33 @@ WORKING_AGE, EMPLOYED, TELEWORKING, ELIGIBLE, TAKEN_UP, ILLITERATE = (1 << i for
 
 
 def _status_counts(model: TerritoryModel, pop):
-    """Counts of live households by territory and status flags, from one ``bincount``.
+    """Counts of live households by territory and status flags, in one pass.
 
     Every live household gets a 6-bit code of its flags (working age, employed, teleworking
     one day a week or more, eligible to the minimum income, taking it up, below the
     illiteracy threshold); counting (territory, code) pairs once gives every count the
     measures need (exact integers, as separate counts would give).
 
+    The same pass sums commuting km and telework days by territory.
+
     Returns:
-        ``counts(has, lacks=0)``: households by territory (float) with all the flags of
-        ``has`` and none of ``lacks``.
+        ``(counts, sums)``: ``counts(has, lacks=0)`` gives households by territory (float)
+        with all the flags of ``has`` and none of ``lacks``; ``sums`` (2 x K) are commuting
+        km (per month) and telework days (per week) by territory.
     """
     h = model.hh
     p = model.p
-    K = model.K
-    code = (h.age < p.retirement_age).view(np.uint8).copy()
-    code |= (h.employer >= 0).view(np.uint8) << 1
-    code |= (h.telework_days >= 1.0).view(np.uint8) << 2
-    code |= h.eligible.view(np.uint8) << 3
-    code |= h.taken_up.view(np.uint8) << 4
-    code |= (h.literacy < p.illiteracy_threshold).view(np.uint8) << 5
-    table = np.bincount(pop.home_alive * 64 + code[pop.alive],
-                        minlength=64 * K).reshape(K, 64)
+    table, sums = kernels.status_pass(
+        pop.alive, pop.home_alive, model.K, h.age, float(p.retirement_age), h.employer,
+        h.telework_days, h.eligible, h.taken_up, h.literacy, float(p.illiteracy_threshold),
+        h.commute_km)
     flags = np.arange(64)
 
     def counts(has: int, lacks: int = 0) -> np.ndarray:
         sel = ((flags & has) == has) & ((flags & lacks) == 0)
         return table[:, sel].sum(axis=1).astype(float)
 
-    return counts
+    return counts, sums
 
 
 def markdown_table() -> str:

@@ -738,7 +738,7 @@ def observe(model: TerritoryModel, alive: np.ndarray) -> None:
 
 
 def relocate(model: TerritoryModel) -> None:
-    """Households considering a move choose a territory by multinomial logit (Gumbel draws).
+    """Households considering a move choose a territory by multinomial logit.
 
     Considering households are a ``move_rate`` share of all households, plus all households
     formed this month. A mover whose job becomes unreachable (beyond ``max_commute_min``
@@ -764,14 +764,17 @@ def relocate(model: TerritoryModel) -> None:
     if cons.size == 0:
         return
     v = location_utility(model, cons)
-    prob = v - v.max(axis=1, keepdims=True)
-    np.exp(prob, out=prob)
-    prob /= prob.sum(axis=1, keepdims=True)
     home = h.home[cons]
     observe(model, alive)
-    g = rng.gumbel(size=v.shape)
-    g += v
-    choice = np.argmax(g, axis=1)
+    # logit choice by inversion: one uniform draw per household on the cumulated
+    # (unnormalised) choice probabilities, the same distribution as a Gumbel draw per
+    # territory at a K-th of the draws
+    v -= v.max(axis=1, keepdims=True)
+    np.exp(v, out=v)
+    np.cumsum(v, axis=1, out=v)
+    u = rng.random(cons.size)
+    u *= v[:, -1]
+    choice = np.minimum(np.argmax(v > u[:, None], axis=1), K - 1)
     movers = cons[choice != home]
     dest = choice[choice != home]
     if movers.size == 0:
