@@ -53,43 +53,32 @@ def demand_pass(home: np.ndarray, home_or_k: np.ndarray, pre: np.ndarray,
     lw = np.float32(literacy_weight)
     c06 = np.float32(0.6)
     c05 = np.float32(0.5)
+    c8 = np.float32(-8.0)
+    # branch-free (selects and min/max): tenure, access and literacy are in no order by slot
     for i in range(n):
         k = home[i]
         p = pre[i]
-        top = minimum_income - p
-        if top < 0.0 or not taken_up[i]:
-            top = 0.0
+        top = max(minimum_income - p, 0.0) * taken_up[i]
         d = p * net_rate[k] + top
         topup[i] = top
         disp[i] = d
-        r = 0.0 if owner[i] else rent_terr[home_or_k[i]]
+        r = rent_terr[home_or_k[i]] * (1 - np.intp(owner[i]))
         rent[i] = r
-        s = mpc_income * d - r
-        if s < 0.0:
-            s = 0.0
-        w = savings[i]
-        if w > 0.0:
-            s += w * mpc_wealth
+        s = max(mpc_income * d - r, 0.0) + mpc_wealth * max(savings[i], 0.0)
         spend[i] = s
-        fuel = commute_km[i] * fuel_price
-        if fuel > s:
-            fuel = s
+        fuel = min(commute_km[i] * fuel_price, s)
         rest = s - fuel
-        conn = remote_ok[i]
+        conn = np.intp(remote_ok[i])
         lit = literacy[i]
-        if lit < illiteracy_threshold:
-            ex_g = np.float32(math.exp(np.float32(-8.0)))
-        else:
-            x = lw * (np.float32(lit) - c06)
-            if not conn:
-                x -= c05
-            ex_g = np.float32(math.exp(x))
+        x = lw * (np.float32(lit) - c06) - c05 * np.float32(1 - conn)
+        ok = np.float32(lit >= illiteracy_threshold)
+        x = x * ok + c8 * (np.float32(1.0) - ok)
+        ex_g = np.float32(math.exp(x))
         ex_s = shop_terr[k]
         sums[0, k] += p
         sums[1, k] += rest
         sums[2, k] += fuel
-        if conn:
-            sums[3, k] += digital_share * rest
+        sums[3, k] += digital_share * rest * conn
         if has_local:
             ex_l = local_terr[k] * ex_g
             tot = ex_s + ex_g + ex_l
@@ -97,21 +86,6 @@ def demand_pass(home: np.ndarray, home_or_k: np.ndarray, pre: np.ndarray,
             sums[5, k] += rest * (ex_l / tot)
         else:
             sums[4, k] += rest * (ex_g / (ex_s + ex_g))
-
-
-@njit(**_JIT)
-def group_sums(idx: np.ndarray, K: int, cols: np.ndarray) -> np.ndarray:
-    """Sums by group of several columns in one pass: ``out[c, k] = sum cols[c][idx == k]``.
-
-    ``cols`` is (C x n); summed in slot order, as ``bincount`` does.
-    """
-    C = cols.shape[0]
-    out = np.zeros((C, K))
-    for i in range(idx.size):
-        k = idx[i]
-        for c in range(C):
-            out[c, k] += cols[c, i]
-    return out
 
 
 @njit(**_JIT)
@@ -169,20 +143,12 @@ def status_pass(alive: np.ndarray, home_alive: np.ndarray, K: int, age: np.ndarr
     for j in range(alive.size):
         i = alive[j]
         k = home_alive[j]
-        code = 0
-        if age[i] < retirement_age:
-            code |= 1
-        if employer[i] >= 0:
-            code |= 2
         tw = telework_days[i]
-        if tw >= 1.0:
-            code |= 4
-        if eligible[i]:
-            code |= 8
-        if taken_up[i]:
-            code |= 16
-        if literacy[i] < illiteracy_threshold:
-            code |= 32
+        # branch-free: the flags are in no order by slot
+        code = (np.intp(age[i] < retirement_age) | (np.intp(employer[i] >= 0) << 1)
+                | (np.intp(tw >= 1.0) << 2) | (np.intp(eligible[i]) << 3)
+                | (np.intp(taken_up[i]) << 4)
+                | (np.intp(literacy[i] < illiteracy_threshold) << 5))
         table[k, code] += 1
         sums[0, k] += commute_km[i]
         sums[1, k] += tw
@@ -221,19 +187,20 @@ def wages_pass(employer: np.ndarray, alive: np.ndarray, age: np.ndarray,
     and jobs by workplace.
     """
     out = np.zeros((4, K))
+    # pass 1, branch-free (employment is in no order by slot): labour force, the employed
     n_emp = 0
     for i in range(employer.size):
-        if alive[i] and age[i] < retirement_age:
-            out[1, home[i]] += 1.0
+        out[1, home[i]] += np.intp(alive[i]) * np.intp(age[i] < retirement_age)
+        wage[i] = 0.0
+        emp[n_emp] = i
+        n_emp += np.intp(employer[i] >= 0)
+    # pass 2: the employed
+    for j in range(n_emp):
+        i = emp[j]
         f = employer[i]
-        if f < 0:
-            wage[i] = 0.0
-            continue
         kf = firm_terr[f]
         w = ref[i] * hours[i] * prod[f] / mean_productivity * tight[kf]
         wage[i] = w
-        emp[n_emp] = i
-        n_emp += 1
         employees[f] += 1
         wage_sum_firm[f] += w
         out[0, home[i]] += 1.0
@@ -265,6 +232,283 @@ def savings_pass(alive: np.ndarray, disposable: np.ndarray, rent: np.ndarray,
         income[i] = disposable[i]
 
 
+
+@njit(**_JIT)
+def member_totals(home: np.ndarray, K: int, alive: np.ndarray, member: np.ndarray,
+                  skill: np.ndarray, w_skill: np.ndarray) -> np.ndarray:
+    """Total weight by territory of live members: ``sum w_skill[skill]`` over alive & member.
+
+    Summed in slot order (as ``bincount`` of the weights, whose other terms are zeros).
+    """
+    out = np.zeros(K)
+    for i in range(home.size):
+        out[home[i]] += w_skill[skill[i]] * (alive[i] & member[i])  # branch-free
+    return out
+
+
+@njit(**_JIT)
+def spread(cls: np.ndarray, per_class: np.ndarray, member: np.ndarray, has_member: bool,
+           out: np.ndarray) -> None:
+    """``out = per_class[cls]``, times ``member`` (0/1) when ``has_member``."""
+    if has_member:
+        for i in range(cls.size):
+            out[i] = per_class[cls[i]] * member[i]
+    else:
+        for i in range(cls.size):
+            out[i] = per_class[cls[i]]
+
+
+
+@njit(**_JIT)
+def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
+                   firm_terr: np.ndarray, wage: np.ndarray, remote_capable: np.ndarray,
+                   cap_income: np.ndarray, retired: np.ndarray, pretransfer: np.ndarray,
+                   owner: np.ndarray, home: np.ndarray, eligible_nd: np.ndarray,
+                   search: np.ndarray, reach: np.ndarray, broadband: np.ndarray,
+                   rent_tab: np.ndarray, place: np.ndarray, digital: np.ndarray,
+                   decay_travel: np.ndarray, attachment: float, offers: np.ndarray,
+                   new_deal_bonus: float, beta_income: float, beta_housing: float,
+                   income_floor: float) -> np.ndarray:
+    """Location utility of each territory (columns) for households ``idx`` (rows), ODD 7.9.
+
+    Expected income ``y`` in territory ``k``: retired households keep
+    ``max(pretransfer, floor)``; others get ``search[skill, k]`` (income while searching),
+    or, if employed at a firm in territory ``w``, ``q x wage + (1 - q) x search`` with
+    ``q = 1`` when ``k`` is within commuting reach of ``w`` and ``remote_capable x
+    broadband[k]`` otherwise; plus capital income; floored at ``income_floor``. Then
+    ``V = beta_income log y - beta_housing min(rent_tab[owner, k] / y, 3) + place[k]
+    + remote_capable x digital[k] - decay_travel[home, k] + attachment [k = home]
+    + new_deal_bonus x eligible_nd x offers[k]``.
+    """
+    n = idx.size
+    K = search.shape[1]
+    v = np.empty((n, K))
+    for r in range(n):
+        i = idx[r]
+        rc = 1.0 if remote_capable[i] else 0.0
+        hk = home[i]
+        own = 1 if owner[i] else 0
+        sk = skill[i]
+        f = employer[i]
+        w_terr = firm_terr[f] if f >= 0 else -1
+        y_ret = pretransfer[i]
+        if y_ret < income_floor:
+            y_ret = income_floor
+        u_ret = math.log(y_ret) * beta_income  # the same in every territory
+        for k in range(K):
+            if retired[r]:
+                y = y_ret
+                u = u_ret
+            else:
+                y = search[sk, k]
+                if w_terr >= 0:
+                    q = 1.0 if reach[k, w_terr] else rc * broadband[k]
+                    y = q * wage[i] + (1.0 - q) * y
+                y += cap_income[i]
+                if y < income_floor:
+                    y = income_floor
+                u = math.log(y) * beta_income
+            rent = rent_tab[own, k] / y
+            if rent > 3.0:
+                rent = 3.0
+            u = u - rent * beta_housing + place[k] + rc * digital[k]
+            u -= decay_travel[hk, k]
+            if k == hk:
+                u += attachment
+            if eligible_nd[r] and offers[k]:
+                u += new_deal_bonus
+            v[r, k] = u
+    return v
+
+
+
+@njit(**_JIT)
+def ageing_pass(alive: np.ndarray, age: np.ndarray, employer: np.ndarray, wage: np.ndarray,
+                retirement_age: float, u: np.ndarray, rate: np.ndarray,
+                dying: np.ndarray, parents: np.ndarray) -> tuple[int, int]:
+    """A month of age for live households ``alive`` (ascending slots), in place.
+
+    Ages grow by 1/12 year; workers reaching ``retirement_age`` leave their job
+    (``employer = -1``, ``wage = 0``); household ``alive[j]`` dissolves when
+    ``u[j] < rate[band]`` with band 0 under 60, 1 from 60 to 75, 2 from 75. Fills ``dying``
+    with the dissolving slots and ``parents`` with the others aged 40 to 75 (both
+    ascending); returns their numbers.
+    """
+    # branch-free where the outcome is unpredictable (ages are in no order by slot); the
+    # rare dissolutions branch
+    n_d = 0
+    n_p = 0
+    step = 1.0 / 12.0
+    for j in range(alive.size):
+        i = alive[j]
+        a = age[i] + step
+        age[i] = a
+        band = np.intp(a >= 60.0) + np.intp(a >= 75.0)
+        if u[j] < rate[band]:
+            dying[n_d] = i
+            n_d += 1
+        else:
+            parents[n_p] = i
+            n_p += np.intp(a >= 40.0) * np.intp(a < 75.0)
+        e = employer[i]
+        keep = np.intp(a < retirement_age) | np.intp(e < 0)
+        employer[i] = e * keep - (1 - keep)
+        wage[i] = wage[i] * keep
+    return n_d, n_p
+
+
+
+@njit(**_JIT)
+def employees_by_firm(employer: np.ndarray, n_firms: int, emp: np.ndarray
+                      ) -> tuple[int, np.ndarray]:
+    """Employed households and employees by firm (``employer >= 0``).
+
+    Fills ``emp`` with the employed slots (ascending); returns their number and the count
+    by firm. Branch-free: employment is in no order by slot.
+    """
+    counts = np.zeros(n_firms + 1, dtype=np.int64)  # the last cell collects the jobless
+    n = 0
+    for i in range(employer.size):
+        f = employer[i]
+        jobless = np.intp(f < 0)
+        counts[f + (n_firms - f) * jobless] += 1
+        emp[n] = i
+        n += 1 - jobless
+    return n, counts[:n_firms]
+
+
+@njit(**_JIT)
+def separations_pass(emp: np.ndarray, employer: np.ndarray, wage: np.ndarray,
+                     alive: np.ndarray, age: np.ndarray, retirement_age: float,
+                     u: np.ndarray, p_lay: np.ndarray, separation_rate: float,
+                     home: np.ndarray, K: int, employees: np.ndarray, seekers: np.ndarray
+                     ) -> tuple[int, np.ndarray]:
+    """Quits and layoffs, then the job seekers (in place).
+
+    Employed household ``emp[j]`` leaves its firm ``f`` when ``u[j] < separation_rate`` or
+    ``u[j] > 1 - p_lay[f]`` (``employer = -1``, ``wage = 0``); ``employees`` counts the
+    others by firm. Job seekers are live households under ``retirement_age`` without a job
+    afterwards: ``seekers`` gets their slots (ascending); returns their number and their
+    count by home territory (K).
+    """
+    for j in range(emp.size):
+        i = emp[j]
+        f = employer[i]
+        x = u[j]
+        if x < separation_rate or x > 1.0 - p_lay[f]:  # rare: predictable
+            employer[i] = -1
+            wage[i] = 0.0
+        else:
+            employees[f] += 1
+    U = np.zeros(K)
+    n_s = 0
+    for i in range(employer.size):  # branch-free
+        c = np.intp(alive[i]) * np.intp(age[i] < retirement_age) * np.intp(employer[i] < 0)
+        seekers[n_s] = i
+        n_s += c
+        U[home[i]] += c
+    return n_s, U
+
+
+@njit(**_JIT)
+def incomes_pass(alive: np.ndarray, age: np.ndarray, employer: np.ndarray,
+                 unemp_months: np.ndarray, ref: np.ndarray, wage: np.ndarray,
+                 cap_income: np.ndarray, retirement_age: float, benefit_months: float,
+                 benefit_rate: float, pension_rate: float, benefit: np.ndarray,
+                 pension: np.ndarray, pretransfer: np.ndarray) -> None:
+    """Incomes before the minimum income (EUR/month per real household), in place.
+
+    Live households past ``retirement_age`` get ``pension_rate x ref``; live jobless ones
+    below it count one more month of unemployment and get ``benefit_rate x ref`` for their
+    first ``benefit_months``; ``pretransfer = wage + benefit + pension + cap_income`` (0 in
+    dead slots). Branch-free.
+    """
+    for i in range(alive.size):
+        a = np.intp(alive[i])
+        retired = a * np.intp(age[i] >= retirement_age)
+        seeking = a * np.intp(employer[i] < 0) * (1 - retired)
+        m = unemp_months[i] + seeking
+        unemp_months[i] = m
+        seeking *= np.intp(m <= benefit_months)
+        b = benefit_rate * ref[i] * seeking
+        pe = pension_rate * ref[i] * retired
+        benefit[i] = b
+        pension[i] = pe
+        pretransfer[i] = (wage[i] + b + pe + cap_income[i]) * a
+
+
+@njit(**_JIT)
+def commute_pass(emp: np.ndarray, home: np.ndarray, employer: np.ndarray,
+                 firm_terr: np.ndarray, travel: np.ndarray, reach: np.ndarray,
+                 remote_capable: np.ndarray, remote_ok: np.ndarray, telework_days: float,
+                 workdays: float, km_per_min: float, tw_out: np.ndarray,
+                 km_out: np.ndarray) -> None:
+    """Telework days (per week) and commuting km (per month) of employed households ``emp``.
+
+    A worker with a remote-able job and remote access teleworks ``telework_days``, or 5
+    days when the job is beyond commuting reach (``reach[home, work]`` false); the others
+    commute; ``km = 2 x travel[home, work] x km_per_min x workdays x (5 - days) / 5``.
+    """
+    for j in range(emp.size):
+        i = emp[j]
+        k = home[i]
+        w = firm_terr[employer[i]]
+        t = travel[k, w]
+        remote = np.intp(remote_capable[i]) * np.intp(remote_ok[i])
+        far = remote * (1 - np.intp(reach[k, w]))
+        tw = telework_days * remote * (1 - far) + 5.0 * far
+        tw_out[i] = tw
+        km_out[i] = 2.0 * t * km_per_min * (workdays * (5.0 - tw) / 5.0)
+
+
+@njit(**_JIT)
+def services_pass(alive: np.ndarray, age: np.ndarray, pretransfer: np.ndarray,
+                  minimum_income: float, literacy: np.ndarray, home: np.ndarray, K: int,
+                  eligible: np.ndarray, taken_up: np.ndarray, cand: np.ndarray,
+                  weak: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """Eligibility to the minimum income and households in need of mediation.
+
+    A live household aged 25 or more whose income before the minimum income is below
+    ``minimum_income`` is eligible (``eligible`` set, ``taken_up`` kept only for them;
+    ``cand`` gets their slots); live households with literacy below 0.5 are weak users
+    (``weak`` gets their slots, counted by territory). Returns (number eligible, number
+    weak, weak by territory). Branch-free.
+    """
+    demand = np.zeros(K)
+    n_c = 0
+    n_w = 0
+    for i in range(alive.size):
+        a = np.intp(alive[i])
+        e = a * np.intp(pretransfer[i] < minimum_income) * np.intp(age[i] >= 25.0)
+        eligible[i] = e != 0
+        taken_up[i] = taken_up[i] & (e != 0)
+        cand[n_c] = i
+        n_c += e
+        w = a * np.intp(literacy[i] < 0.5)
+        weak[n_w] = i
+        n_w += w
+        demand[home[i]] += w
+    return n_c, n_w, demand
+
+
+@njit(**_JIT)
+def literacy_pass(alive: np.ndarray, age: np.ndarray, connected: np.ndarray,
+                  literacy: np.ndarray, learning: float, decline_old: float) -> None:
+    """Monthly literacy change (0-1 scale), in place.
+
+    Connected households under 75 learn ``learning x (1 - literacy)``, households of 75 and
+    over lose ``decline_old``; clipped to [0, 1]. Branch-free.
+    """
+    for i in range(alive.size):
+        a = np.intp(alive[i])
+        old = np.intp(age[i] >= 75.0)
+        young = np.intp(connected[i]) * (1 - old) * a
+        lit = literacy[i]
+        lit += (1.0 - lit) * learning * young
+        lit -= decline_old * (old * a)
+        literacy[i] = min(max(lit, 0.0), 1.0)
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel on tiny inputs."""
     n, K = 4, 2
@@ -275,7 +519,6 @@ def warm_up() -> None:
     demand_pass(home, home, f, b, b, f, f, b, f, np.ones(K), np.ones(K + 1), f32, f32, True,
                 1.0, 0.9, 0.01, 0.1, 0.1, 2.5, 0.3, f.copy(), f.copy(), f.copy(), f.copy(),
                 np.zeros((6, K)))
-    group_sums(home, K, np.ones((2, n)))
     sorted_group_sums(np.array([0, 2, 4], dtype=np.intp), f, 1.0, 1.0)
     i32 = np.zeros(n, dtype=np.int32)
     status_pass(np.arange(n), home, K, f, 65.0, i32, f, b, b, f, 0.3, f)
@@ -283,6 +526,25 @@ def warm_up() -> None:
     wages_pass(i32, b, f, 65.0, f, f, f, 1.0, f, i32, home, K, f.copy(), np.zeros(n, np.intp),
                np.zeros(n, np.int64), f.copy())
     savings_pass(b, f, f, f, f, f, f, f.copy(), f.copy(), f.copy())
+    ageing_pass(np.arange(n), f.copy(), i32.copy(), f.copy(), 65.0, f, np.ones(3),
+                np.empty(n, np.intp), np.empty(n, np.intp))
+    employees_by_firm(i32, 3, np.empty(n, np.intp))
+    separations_pass(np.arange(n), i32.copy(), f.copy(), b, f, 65.0, f, f, 0.01, home, K,
+                     np.zeros(n, np.int64), np.empty(n, np.intp))
+    incomes_pass(b, f, i32, i32.copy(), f, f, f, 65.0, 12.0, 0.6, 0.5, f.copy(), f.copy(),
+                 f.copy())
+    commute_pass(np.arange(n), home, i32, i32, np.ones((K, K)), np.ones((K, K), dtype=bool),
+                 b, b, 1.0, 21.0, 0.9, f.copy(), f.copy())
+    services_pass(b, f, f, 1000.0, f, home, K, b.copy(), b.copy(), np.empty(n, np.intp),
+                  np.empty(n, np.intp))
+    literacy_pass(b, f, b, f.copy(), 0.01, 0.01)
+    member_totals(home, K, b, b, i32.astype(np.int8), np.ones(3))
+    spread(home, np.ones(K), b, True, f.copy())
+    tab = np.ones((3, K))
+    utility_matrix(home, i32.astype(np.int8), i32, i32, f, b, f, b, f, b, i32, b, tab,
+                   np.ones((K, K), dtype=bool), np.ones(K), np.ones((2, K)), np.ones(K),
+                   np.ones(K), np.ones((K, K)), 1.0, np.ones(K, dtype=bool), 1.0, 1.0, 1.0,
+                   50.0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,6 +46,7 @@ DIGITAL_DECAY_MIN = 2000.0
 RESERVE_MONTHS = 3.0  # authorities keep this many months of revenue in reserve
 RESERVE_SPEND = 0.05  # and spend this share of cash above it each month
 OWNER_WEIGHT = np.array([0.3, 1.0, 3.0])  # capital ownership by skill, assumption
+_NO_MEMBER = np.zeros(0, dtype=bool)  # "every household" in kernels.spread
 
 
 # =========================================================================== labour
@@ -69,26 +70,24 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
     rng = model.streams["labour"]
     firm_mod.update_employment_targets(model)
     home = hh_mod.population(model).home
-    emp_idx = np.flatnonzero(h.employer >= 0)
-    emp_f = h.employer[emp_idx].astype(np.intp)
-    f.employees[:] = np.bincount(emp_f, minlength=f.capacity)
+    emp = np.empty(h.capacity, dtype=np.intp)
+    n_emp, employees = kernels.employees_by_firm(h.employer, f.capacity, emp)
+    f.employees[:] = employees
     excess = f.employees - np.ceil(f.target * 1.05)
     p_lay = np.where(f.employees > 0, np.clip(0.5 * excess / np.maximum(f.employees, 1), 0, 1),
                      0.0)
-    u = rng.random(emp_idx.size)
-    leave = (u < p.separation_rate) | (u > 1.0 - p_lay[emp_f])
-    gone = emp_idx[leave]
-    h.employer[gone] = -1
-    h.wage[gone] = 0.0
-    f.employees[:] = np.bincount(emp_f[~leave], minlength=f.capacity)
+    # separations (quits at separation_rate, layoffs at p_lay of the firm), then seekers
+    u = rng.random(n_emp)
+    employees = np.zeros(f.capacity, dtype=np.int64)
+    seekers = np.empty(h.capacity, dtype=np.intp)
+    n_seek, U = kernels.separations_pass(emp[:n_emp], h.employer, h.wage, h.alive, h.age,
+                                         float(p.retirement_age), u, p_lay,
+                                         float(p.separation_rate), home, K, employees, seekers)
+    seekers = seekers[:n_seek]
+    f.employees[:] = employees
     vac = np.where(f.alive, np.maximum(0, np.round(f.target - f.employees)), 0).astype(np.int64)
-    seekers = h.employer < 0
-    seekers &= h.age < p.retirement_age
-    seekers &= h.alive
-    seekers = np.flatnonzero(seekers)
     model.vacancies = vac
     f_terr = f.terr.astype(np.intp)
-    U = np.bincount(home[seekers], minlength=K).astype(float)
     V = np.bincount(f_terr, weights=vac, minlength=K)
     Vr = np.bincount(f_terr, weights=vac * REMOTE_VACANCY_SHARE[f.sector], minlength=K) \
         * p.full_remote_share
@@ -191,26 +190,13 @@ def compute_incomes(model: TerritoryModel) -> None:
     """
     p = model.p
     h = model.hh
-    ref = hh_mod.slot_reference_wage(model)
-    retired = h.age >= p.retirement_age
-    retired &= h.alive
-    seeking = h.employer < 0
-    seeking &= h.alive
-    seeking &= ~retired
-    h.unemp_months += seeking
-    seeking &= h.unemp_months <= p.benefit_months
-    # amounts times 0/1 factors: as selects, without their cost on unpredictable masks
-    benefit = p.unemployment_benefit_rate * ref
-    benefit *= seeking
-    pension = p.pension_rate * ref
-    pension *= retired
-    model.benefit = benefit
-    model.pension = pension
-    pre = h.wage + benefit
-    pre += pension
-    pre += h.cap_income
-    pre *= h.alive
-    h.pretransfer[:] = pre
+    n = h.capacity
+    model.benefit, model.pension = np.empty(n), np.empty(n)
+    kernels.incomes_pass(h.alive, h.age, h.employer, h.unemp_months,
+                         hh_mod.slot_reference_wage(model), h.wage, h.cap_income,
+                         float(p.retirement_age), float(p.benefit_months),
+                         float(p.unemployment_benefit_rate), float(p.pension_rate),
+                         model.benefit, model.pension, h.pretransfer)
 
 
 @dataclass
@@ -442,12 +428,12 @@ def household_split(model: TerritoryModel, kind: str) -> Split:
         tot = pop.n_k.astype(float)
     elif kind == "landlord":
         cls, member, cls_terr, weight = pop.home_or_k, h.owner, terr, np.ones(K)
-        tot = np.bincount(pop.home, weights=h.alive & h.owner, minlength=K)
+        tot = kernels.member_totals(pop.home, K, h.alive, h.owner, h.skill, np.ones(3))
     elif kind == "owner":
         member = h.age >= 30
         cls, cls_terr, weight = pop.home_skill, np.repeat(terr, 3), np.tile(OWNER_WEIGHT, K)
         # summed in slot order, as the weights are not integers
-        tot = np.bincount(pop.home, weights=_slot_weights(model, kind), minlength=K)
+        tot = kernels.member_totals(pop.home, K, h.alive, member, h.skill, OWNER_WEIGHT)
     else:
         raise ValueError(kind)
     th = tot[cls_terr]
@@ -492,9 +478,9 @@ def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str
     n = sp.cls_terr.size
     per_class = np.zeros(sp.share.size)
     per_class[:n] = amount_by_terr[sp.cls_terr] * sp.share[:n] / W
-    each = per_class[sp.cls]
-    if sp.member is not None:
-        each *= sp.member
+    each = np.empty(sp.cls.size)
+    kernels.spread(sp.cls, per_class, _NO_MEMBER if sp.member is None else sp.member,
+                   sp.member is not None, each)
     dst = np.where(sp.orphan, 0.0, amount_by_terr)
     if sp.orphan.any():
         lost = amount_by_terr[sp.orphan].sum()

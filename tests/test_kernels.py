@@ -18,8 +18,6 @@ def _bincount(idx, w, K=K):
 def test_group_sums_match_bincount():
     idx = RNG.integers(0, K, N)
     cols = RNG.normal(size=(4, N))
-    np.testing.assert_allclose(kernels.group_sums(idx, K, cols),
-                               np.array([_bincount(idx, c) for c in cols]), rtol=1e-12)
     np.testing.assert_allclose(kernels.group_sums4(idx, K, *cols),
                                np.array([_bincount(idx, c) for c in cols]), rtol=1e-12)
 
@@ -159,3 +157,174 @@ def test_savings_pass_books_this_months_flows():
                                rtol=1e-12)
     np.testing.assert_allclose(cap, c * alive, rtol=1e-15)
     np.testing.assert_array_equal(income, disp)
+
+
+def test_member_totals_and_spread():
+    home = RNG.integers(0, K, N)
+    alive = RNG.random(N) < 0.9
+    member = RNG.random(N) < 0.5
+    skill = RNG.integers(0, 3, N).astype(np.int8)
+    w = np.array([0.3, 1.0, 3.0])
+    np.testing.assert_allclose(kernels.member_totals(home, K, alive, member, skill, w),
+                               _bincount(home, w[skill] * (alive & member)), rtol=1e-12)
+    per_class = RNG.normal(size=K + 1)
+    out = np.empty(N)
+    kernels.spread(home, per_class, member, True, out)
+    np.testing.assert_array_equal(out, per_class[home] * member)
+    kernels.spread(home, per_class, np.zeros(0, dtype=bool), False, out)
+    np.testing.assert_array_equal(out, per_class[home])
+
+
+def test_ageing_pass_ages_retires_and_dissolves():
+    alive = np.flatnonzero(RNG.random(N) < 0.9)
+    age = RNG.uniform(18, 100, N)
+    employer = np.where(RNG.random(N) < 0.6, 3, -1).astype(np.int32)
+    wage = RNG.uniform(1000, 3000, N) * (employer >= 0)
+    u = RNG.random(alive.size)
+    rate = np.array([0.01, 0.05, 0.2])
+    a0, e0 = age.copy(), employer.copy()
+    dying, parents = np.empty(alive.size, np.intp), np.empty(alive.size, np.intp)
+    nd, npar = kernels.ageing_pass(alive, age, employer, wage, 64.0, u, rate, dying, parents)
+    a1 = a0[alive] + 1 / 12
+    np.testing.assert_array_equal(age[alive], a1)
+    dead = np.ones(N, bool)
+    dead[alive] = False
+    np.testing.assert_array_equal(age[dead], a0[dead])  # dead slots do not age
+    retiring = alive[(a1 >= 64) & (e0[alive] >= 0)]
+    assert (employer[retiring] == -1).all() and (wage[retiring] == 0).all()
+    staying = np.setdiff1d(alive[e0[alive] >= 0], retiring)
+    assert (employer[staying] == 3).all()
+    band = (a1 >= 60).astype(int) + (a1 >= 75)
+    d = u < rate[band]
+    np.testing.assert_array_equal(dying[:nd], alive[d])
+    np.testing.assert_array_equal(parents[:npar], alive[~d & (a1 >= 40) & (a1 < 75)])
+
+
+def test_separations_and_seekers():
+    F = 30
+    employer = np.where(RNG.random(N) < 0.6, RNG.integers(0, F, N), -1).astype(np.int32)
+    alive = RNG.random(N) < 0.95
+    employer[~alive] = -1
+    age = RNG.uniform(18, 90, N)
+    home = RNG.integers(0, K, N)
+    emp = np.empty(N, np.intp)
+    n_emp, counts = kernels.employees_by_firm(employer, F, emp)
+    np.testing.assert_array_equal(emp[:n_emp], np.flatnonzero(employer >= 0))
+    np.testing.assert_array_equal(counts, np.bincount(employer[employer >= 0], minlength=F))
+    u = RNG.random(n_emp)
+    p_lay = RNG.uniform(0, 0.3, F)
+    e0 = employer.copy()
+    wage = np.ones(N)
+    employees = np.zeros(F, np.int64)
+    seekers = np.empty(N, np.intp)
+    n_s, U = kernels.separations_pass(emp[:n_emp], employer, wage, alive, age, 64.0, u, p_lay,
+                                      0.02, home, K, employees, seekers)
+    ef = e0[emp[:n_emp]]
+    leave = (u < 0.02) | (u > 1 - p_lay[ef])
+    assert (employer[emp[:n_emp][leave]] == -1).all()
+    np.testing.assert_array_equal(employer[emp[:n_emp][~leave]], ef[~leave])
+    np.testing.assert_array_equal(employees, np.bincount(ef[~leave], minlength=F))
+    seek = np.flatnonzero(alive & (age < 64) & (employer < 0))
+    np.testing.assert_array_equal(seekers[:n_s], seek)
+    np.testing.assert_array_equal(U, np.bincount(home[seek], minlength=K))
+
+
+def test_incomes_commute_services_literacy_passes():
+    alive = RNG.random(N) < 0.9
+    age = RNG.uniform(18, 95, N)
+    employer = np.where(RNG.random(N) < 0.6, RNG.integers(0, 20, N), -1).astype(np.int32)
+    months = RNG.integers(0, 20, N).astype(np.int32)
+    ref = RNG.choice([1800.0, 2600.0], N)
+    wage = RNG.uniform(0, 3000, N) * (employer >= 0)
+    cap = RNG.uniform(0, 300, N)
+    ben, pen, pre = np.empty(N), np.empty(N), np.empty(N)
+    m0 = months.copy()
+    kernels.incomes_pass(alive, age, employer, months, ref, wage, cap, 64.0, 12.0, 0.57, 0.5,
+                         ben, pen, pre)
+    retired = alive & (age >= 64)
+    seeking = alive & (employer < 0) & ~retired
+    np.testing.assert_array_equal(months, m0 + seeking)
+    seeking &= months <= 12
+    np.testing.assert_allclose(ben, 0.57 * ref * seeking, rtol=1e-15)
+    np.testing.assert_allclose(pen, 0.5 * ref * retired, rtol=1e-15)
+    np.testing.assert_allclose(pre, (wage + ben + pen + cap) * alive, rtol=1e-15)
+    # commuting
+    fterr = RNG.integers(0, K, 20).astype(np.int32)
+    home = RNG.integers(0, K, N)
+    travel = RNG.uniform(5, 200, (K, K))
+    reach = travel <= 60
+    rc, ok = RNG.random(N) < 0.4, RNG.random(N) < 0.8
+    emp = np.flatnonzero(employer >= 0)
+    tw, km = np.zeros(N), np.zeros(N)
+    kernels.commute_pass(emp, home, employer, fterr, travel, reach, rc, ok, 1.5, 21.0, 0.9,
+                         tw, km)
+    w = fterr[employer[emp]]
+    remote = rc[emp] & ok[emp]
+    t_exp = np.where(remote, np.where(reach[home[emp], w], 1.5, 5.0), 0.0)
+    np.testing.assert_array_equal(tw[emp], t_exp)
+    np.testing.assert_allclose(km[emp], 2 * travel[home[emp], w] * 0.9 * 21 * (5 - t_exp) / 5,
+                               rtol=1e-14)
+    # eligibility and weak users
+    lit = RNG.random(N)
+    elig, taken = np.zeros(N, bool), RNG.random(N) < 0.5
+    t0 = taken.copy()
+    cand, weak = np.empty(N, np.intp), np.empty(N, np.intp)
+    n_c, n_w, demand = kernels.services_pass(alive, age, pre, 1000.0, lit, home, K, elig,
+                                             taken, cand, weak)
+    e = alive & (pre < 1000) & (age >= 25)
+    np.testing.assert_array_equal(elig, e)
+    np.testing.assert_array_equal(taken, t0 & e)
+    np.testing.assert_array_equal(cand[:n_c], np.flatnonzero(e))
+    wk = np.flatnonzero(alive & (lit < 0.5))
+    np.testing.assert_array_equal(weak[:n_w], wk)
+    np.testing.assert_array_equal(demand, np.bincount(home[wk], minlength=K))
+    # literacy
+    conn = RNG.random(N) < 0.7
+    lit0 = lit.copy()
+    kernels.literacy_pass(alive, age, conn, lit, 0.02, 0.01)
+    old = age >= 75
+    young = conn & ~old & alive
+    expect = np.clip(lit0 + (1 - lit0) * 0.02 * young - 0.01 * (old & alive), 0, 1)
+    np.testing.assert_allclose(lit, expect, rtol=1e-15)
+
+
+def test_utility_matrix_matches_numpy():
+    n, F = 400, 25
+    idx = np.sort(RNG.choice(N, n, replace=False))
+    skill = RNG.integers(0, 3, N).astype(np.int8)
+    employer = np.where(RNG.random(N) < 0.6, RNG.integers(0, F, N), -1).astype(np.int32)
+    fterr = RNG.integers(0, K, F).astype(np.int32)
+    wage = RNG.uniform(1000, 4000, N) * (employer >= 0)
+    rc = RNG.random(N) < 0.4
+    cap = RNG.uniform(0, 300, N)
+    age = RNG.uniform(20, 90, N)
+    retired = age[idx] >= 64
+    pre = RNG.uniform(0, 3000, N)
+    owner = RNG.random(N) < 0.5
+    home = RNG.integers(0, K, N).astype(np.int32)
+    elig = RNG.random(n) < 0.3
+    search = RNG.uniform(500, 3000, (3, K))
+    travel = RNG.uniform(0, 200, (K, K))
+    reach = travel <= 60
+    bb = RNG.random(K)
+    rent_tab = RNG.uniform(200, 900, (2, K))
+    place, digital = RNG.normal(size=K), RNG.normal(size=K)
+    decay = 0.02 * travel
+    offers = RNG.random(K) < 0.3
+    v = kernels.utility_matrix(idx, skill, employer, fterr, wage, rc, cap, retired, pre,
+                               owner, home, elig, search, reach, bb, rent_tab, place, digital,
+                               decay, 1.5, offers, 0.8, 1.2, 2.0, 50.0)
+    # numpy reference (ODD 7.9)
+    y = search[skill[idx]]
+    e = employer[idx] >= 0
+    keep = reach.T[fterr[employer[idx[e]]]]
+    q = np.where(keep, 1.0, rc[idx[e]][:, None] * bb[None, :])
+    y[e] = q * wage[idx[e]][:, None] + (1 - q) * y[e]
+    y += cap[idx][:, None]
+    y[retired] = np.maximum(pre[idx[retired]], 50.0)[:, None]
+    y = np.maximum(y, 50.0)
+    rent = np.minimum(rent_tab[owner[idx].astype(int)] / y, 3.0)
+    want = 1.2 * np.log(y) - 2.0 * rent + place + rc[idx][:, None] * digital \
+        - decay[home[idx]] + 0.8 * (elig[:, None] & offers[None, :])
+    want[np.arange(n), home[idx]] += 1.5
+    np.testing.assert_allclose(v, want, rtol=1e-12, atol=1e-12)

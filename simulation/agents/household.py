@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from simulation import markets
+from simulation import kernels, markets
 from simulation.agents.slots import SlotArrays
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -441,17 +441,17 @@ def demography(model: TerritoryModel) -> None:
     K = model.K
     rng = model.streams["demography"]
     alive = population(model).alive
-    age = h.age[alive] + 1.0 / 12.0
-    h.age[alive] = age
-    # retirement: leave the labour force
-    retiring = alive[(age >= p.retirement_age) & (h.employer[alive] >= 0)]
-    h.employer[retiring] = -1
-    h.wage[retiring] = 0.0
-    # dissolution (monthly probabilities: the yearly rates / 12), by age band
+    # ageing, retirement (leaving the labour force) and dissolution (monthly probabilities:
+    # the yearly rates / 12, by age band), in one pass
     rate = np.array([p.dissolution_rate_young, p.dissolution_rate_senior,
                      p.dissolution_rate_old]) / 12.0
-    band = (age >= 60).view(np.int8) + (age >= 75).view(np.int8)
-    dying = alive[rng.random(alive.size) < rate[band]]
+    u = rng.random(alive.size)
+    dying = np.empty(alive.size, dtype=np.intp)
+    parents_pool = np.empty(alive.size, dtype=np.intp)
+    n_d, n_p = kernels.ageing_pass(alive, h.age, h.employer, h.wage, float(p.retirement_age),
+                                   u, rate, dying, parents_pool)
+    dying = dying[:n_d]
+    parents_pool = parents_pool[:n_p]  # households aged 40-75 that stay
     model.counters["dissolutions"] = np.bincount(h.home[dying], minlength=K)
     if dying.size:
         # the estate is spread over the other households of the territory (local heirs)
@@ -466,10 +466,7 @@ def demography(model: TerritoryModel) -> None:
         h.savings += each
         model.ledger.book("bequest", "household", "household", estate, dst)
     # formation
-    alive = population(model).alive
-    n_new = rng.poisson(p.formation_rate / 12.0 * alive.size)
-    age = h.age[alive]
-    parents_pool = alive[np.flatnonzero((age >= 40) & (age < 75))]
+    n_new = rng.poisson(p.formation_rate / 12.0 * population(model).alive.size)
     if n_new and parents_pool.size:
         parents = parents_pool[rng.integers(0, parents_pool.size, n_new)]
         slots = h.free_slots(n_new)
@@ -505,25 +502,12 @@ def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> No
     h = model.hh
     if emp is None:
         emp = np.flatnonzero(h.employer >= 0)
-    home = population(model).home[emp]
-    work = model.firms.terr[h.employer[emp]].astype(np.intp)
-    K = model.K
-    t = model.travel_eff.ravel()[home * K + work]
-    access = model.remote_ok[emp]
-    # telework days: 5 if the job is beyond commuting reach, else telework_days where the
-    # job is remote-able and the worker has remote access (a product with the boolean
-    # rather than a select: unpredictable selects cost several passes)
-    remote = h.remote_capable[emp] & access
-    tw = p.telework_days * remote
-    # beyond commuting reach: fully remote if the job and the connection allow it (else the
-    # worker makes the long trip; movers quit such jobs, see relocate)
-    far = ~model.reach.ravel()[home * K + work]
-    tw[np.flatnonzero(far & remote)] = 5.0
     h.telework_days[:] = 0.0
     h.commute_km[:] = 0.0
-    h.telework_days[emp] = tw
-    days = p.workdays_per_month * (5.0 - tw) / 5.0
-    h.commute_km[emp] = 2.0 * t * model.km_per_min * days
+    kernels.commute_pass(emp, population(model).home, h.employer, model.firms.terr,
+                         model.travel_eff, model.reach, h.remote_capable, model.remote_ok,
+                         float(p.telework_days), float(p.workdays_per_month),
+                         float(model.km_per_min), h.telework_days, h.commute_km)
 
 
 # --------------------------------------------------------------------------- services
@@ -556,11 +540,12 @@ def use_services(model: TerritoryModel) -> None:
     rng = model.streams["services"]
     w = model.household_weight
     home = population(model).home
-    elig = h.pretransfer < p.minimum_income
-    elig &= h.age >= 25
-    elig &= h.alive
-    h.eligible[:] = elig
-    h.taken_up &= elig
+    n = h.capacity
+    cand, weak_idx = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.intp)
+    n_c, n_w, demand = kernels.services_pass(h.alive, h.age, h.pretransfer,
+                                             float(p.minimum_income), h.literacy, home,
+                                             model.K, h.eligible, h.taken_up, cand, weak_idx)
+    cand, weak_idx = cand[:n_c], weak_idx[:n_w]  # eligible households; weak users
     a = counter_access(model)
     model.service_access = a
     lit = h.literacy
@@ -569,14 +554,9 @@ def use_services(model: TerritoryModel) -> None:
     # cannot manage online alone
     mediators = t.mediators * t.mediators_funded * p.mediator_caseload / w
     capacity = mediators + t.france_services * t.fs_funded * p.france_services_caseload / w
-    weak = lit < 0.5
-    weak &= h.alive
-    weak_idx = np.flatnonzero(weak)
     weak_home = home[weak_idx]
-    demand = np.bincount(weak_home, minlength=model.K).astype(float)
     m_share = np.where(demand > 0, np.minimum(1.0, capacity / np.maximum(demand, 1e-9)), 1.0)
     model.mediation_share = m_share
-    cand = np.flatnonzero(elig)
     renew = cand[np.flatnonzero(rng.random(cand.size) < p.claim_renewal_rate)]
     hm = home[renew]
     med = p.takeup_mediated * m_share[hm]
@@ -596,16 +576,8 @@ def use_services(model: TerritoryModel) -> None:
     h.literacy[helped] += p.literacy_mediated_gain * (1.0 - h.literacy[helped])
     # connected households under 75 learn, those over 75 lose literacy: changes times a
     # 0/1 factor (the others change by exactly zero; cheaper than selecting them)
-    old = h.age >= 75
-    young = _connected_all(model) & ~old
-    young &= h.alive
-    old &= h.alive
-    gain = 1.0 - lit
-    gain *= p.literacy_learning
-    gain *= young
-    lit += gain
-    lit -= p.literacy_decline_old * old
-    np.clip(lit, 0.0, 1.0, out=lit)
+    kernels.literacy_pass(h.alive, h.age, _connected_all(model), lit,
+                          float(p.literacy_learning), float(p.literacy_decline_old))
 
 
 # --------------------------------------------------------------------------- consumption
@@ -658,67 +630,52 @@ def online_weight(model: TerritoryModel, lit: np.ndarray, conn: np.ndarray) -> n
 
 
 # --------------------------------------------------------------------------- relocation
-def expected_income(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
-    """Expected monthly income (EUR) of households ``idx`` in every territory (n x K)."""
+def search_income(model: TerritoryModel) -> np.ndarray:
+    """Expected monthly income while searching (EUR), by skill (rows) and territory (3 x K).
+
+    The reference wage of the skill times the territory's relative wage level times its
+    employment rate, plus half the unemployment benefit times the unemployment rate.
+    """
     p = model.p
-    h = model.hh
-    skill = h.skill[idx]
     ref = wage_table(model)[:, None]  # by skill (3 x 1)
     emp_rate = model.employment_rate_terr  # K
     local_wage = model.wage_level_terr      # K, relative wage level
-    # income while searching depends on the skill only: one row per skill, then gathered
-    search = ref * local_wage[None, :] * emp_rate[None, :] \
+    return ref * local_wage[None, :] * emp_rate[None, :] \
         + (1 - emp_rate[None, :]) * p.unemployment_benefit_rate * ref * 0.5
-    out = search[skill]
-    employed = h.employer[idx] >= 0
-    if employed.any():
-        e = np.flatnonzero(employed)
-        work = model.firms.terr[h.employer[idx[e]]]
-        keep = model.reach.T[work]                                # n_e x K
-        # a remote-capable worker keeps the job where the new home has broadband
-        # (probability = coverage): expected income mixes the wage and a local search
-        p_keep = np.where(keep, 1.0, h.remote_capable[idx[e]][:, None]
-                          * model.terr.broadband[None, :])
-        wage = h.wage[idx[e]][:, None]
-        out[e] = p_keep * wage + (1.0 - p_keep) * out[e]
-    out += h.cap_income[idx][:, None]
-    retired = h.age[idx] >= p.retirement_age
-    if retired.any():
-        # pensions and capital income (already in income before transfers) move with them
-        out[retired] = np.maximum(h.pretransfer[idx[retired]], INCOME_FLOOR)[:, None]
-    return np.maximum(out, INCOME_FLOOR, out=out)
 
 
 def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
-    """Utility of each territory (columns) for households ``idx`` (rows); see ODD 7.9."""
+    """Utility of each territory (columns) for households ``idx`` (rows); see ODD 7.9.
+
+    Expected income in each territory: income while searching (:func:`search_income`) for
+    those without a job; a worker keeps the job where it stays within commuting reach, or,
+    remote-capable, where the new home has broadband (probability = coverage), and mixes
+    the wage and a local search otherwise; plus capital income; retired households keep
+    their income before transfers. The utility combines its log, the rent burden, amenities
+    and public services, broadband and tiers-lieux for remote-capable households, distance
+    from the current home, attachment to it and New-Deal offers
+    (:func:`simulation.kernels.utility_matrix`).
+    """
     p = model.p
     h = model.hh
     t = model.terr
-    home = h.home[idx]
-    inc = expected_income(model, idx)
-    # rent by territory for renters (row 0) and owners (row 1), gathered by tenure
-    rent = (np.array([1.0, 0.3])[:, None] * p.rent_base * t.price[None, :])[
-        h.owner[idx].astype(np.intp)]
-    rent /= inc
-    np.minimum(rent, 3.0, out=rent)
-    rent *= p.beta_housing
-    v = np.log(inc, out=inc)
-    v *= p.beta_income
-    v -= rent
-    v += p.beta_amenity * t.amenity[None, :] + p.beta_services * model.service_access[None, :]
+    # rent by territory for renters (row 0) and owners (row 1)
+    rent_tab = np.array([1.0, 0.3])[:, None] * p.rent_base * t.price[None, :]
+    place = p.beta_amenity * t.amenity + p.beta_services * model.service_access
     seats = (t.tiers_lieux * model.tl_effective * p.tiers_lieu_seats
              / np.maximum(model.real_households, 1.0) * 100)
     digital = p.beta_broadband * t.broadband + p.beta_tierslieux * seats
-    # remote-capable households value broadband and tiers-lieux
-    v += h.remote_capable[idx][:, None] * digital[None, :]
-    v -= (p.distance_decay * model.travel_base)[home, :]
-    v[np.arange(idx.size), home] += p.attachment
     offers = t.newdeal_offers > 0
-    if offers.any():
-        eligible = (h.age[idx] < p.retirement_age) & ((h.employer[idx] < 0)
-                                                      | h.remote_capable[idx])
-        v += p.new_deal_bonus * (eligible[:, None] & offers[None, :])
-    return v
+    age = h.age[idx]
+    retired = age >= p.retirement_age
+    eligible = (age < p.retirement_age) & ((h.employer[idx] < 0) | h.remote_capable[idx])
+    return kernels.utility_matrix(
+        idx, h.skill, h.employer, model.firms.terr, h.wage, h.remote_capable, h.cap_income,
+        retired, h.pretransfer, h.owner, h.home, eligible, search_income(model), model.reach,
+        t.broadband.astype(float), rent_tab, place, digital,
+        p.distance_decay * model.travel_base, float(p.attachment),
+        offers, float(p.new_deal_bonus), float(p.beta_income), float(p.beta_housing),
+        INCOME_FLOOR)
 
 
 ATTRACTIVENESS_SAMPLE = 1_500  # households whose choice probabilities are observed monthly
@@ -756,7 +713,11 @@ def relocate(model: TerritoryModel) -> None:
     K = model.K
     rng = model.streams["relocation"]
     alive = population(model).alive
-    cons = alive[rng.random(alive.size) < p.move_rate]
+    # each household considers moving with probability move_rate: a binomial number of
+    # them, drawn without replacement (the same law as a draw per household, without
+    # drawing for every household)
+    n_cons = rng.binomial(alive.size, p.move_rate)
+    cons = alive[rng.choice(alive.size, size=n_cons, replace=False)]
     cons = np.union1d(cons, model.new_households)
     model.counters["moves_in"] = np.zeros(K)
     model.counters["moves_out"] = np.zeros(K)
