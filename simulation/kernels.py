@@ -509,6 +509,57 @@ def literacy_pass(alive: np.ndarray, age: np.ndarray, connected: np.ndarray,
         literacy[i] = min(max(lit, 0.0), 1.0)
 
 
+
+@njit(**_JIT)
+def logit_choice(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Multinomial logit choice by inversion, one row (chooser) at a time.
+
+    Row ``r`` chooses the first column whose cumulated ``exp(v[r] - max v[r])`` exceeds
+    ``u[r]`` times their total (``u`` uniform on [0, 1)).
+    """
+    n, K = v.shape
+    out = np.empty(n, dtype=np.intp)
+    cum = np.empty(K)
+    for r in range(n):
+        m = v[r, 0]
+        for k in range(1, K):
+            m = max(m, v[r, k])
+        t = 0.0
+        for k in range(K):
+            t += math.exp(v[r, k] - m)
+            cum[k] = t
+        x = u[r] * t
+        c = K - 1
+        for k in range(K):
+            if cum[k] > x:
+                c = k
+                break
+        out[r] = c
+    return out
+
+
+@njit(**_JIT)
+def expected_choices(v: np.ndarray, home: np.ndarray) -> np.ndarray:
+    """Sum over rows of the logit probabilities ``exp(v) / sum exp(v)``, stays excluded.
+
+    Row ``r``'s own territory ``home[r]`` counts 0: the result (K) is each territory's
+    expected number of choosers moving in.
+    """
+    n, K = v.shape
+    out = np.zeros(K)
+    for r in range(n):
+        m = v[r, 0]
+        for k in range(1, K):
+            m = max(m, v[r, k])
+        t = 0.0
+        for k in range(K):
+            t += math.exp(v[r, k] - m)
+        for k in range(K):
+            if k != home[r]:
+                out[k] += math.exp(v[r, k] - m) / t
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel on tiny inputs."""
     n, K = 4, 2
@@ -538,6 +589,8 @@ def warm_up() -> None:
     services_pass(b, f, f, 1000.0, f, home, K, b.copy(), b.copy(), np.empty(n, np.intp),
                   np.empty(n, np.intp))
     literacy_pass(b, f, b, f.copy(), 0.01, 0.01)
+    logit_choice(np.ones((n, K)), f * 0.5)
+    expected_choices(np.ones((n, K)), i32)
     member_totals(home, K, b, b, i32.astype(np.int8), np.ones(3))
     spread(home, np.ones(K), b, True, f.copy())
     tab = np.ones((3, K))

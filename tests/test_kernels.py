@@ -328,3 +328,22 @@ def test_utility_matrix_matches_numpy():
         - decay[home[idx]] + 0.8 * (elig[:, None] & offers[None, :])
     want[np.arange(n), home[idx]] += 1.5
     np.testing.assert_allclose(v, want, rtol=1e-12, atol=1e-12)
+
+
+def test_logit_choice_and_expected_choices():
+    n = 3_000
+    v = RNG.normal(0, 2, (n, K))
+    u = RNG.random(n)
+    e = np.exp(v - v.max(axis=1, keepdims=True))
+    cum = np.cumsum(e, axis=1)
+    want = np.minimum(np.argmax(cum > (u * cum[:, -1])[:, None], axis=1), K - 1)
+    np.testing.assert_array_equal(kernels.logit_choice(v, u), want)
+    # the choices follow the logit probabilities (one row repeated many times)
+    row = np.tile(v[0], (60_000, 1))
+    freq = np.bincount(kernels.logit_choice(row, RNG.random(60_000)), minlength=K) / 60_000
+    prob = e[0] / e[0].sum()
+    assert np.abs(freq - prob).max() < 0.01
+    home = RNG.integers(0, K, n)
+    pr = e / e.sum(axis=1, keepdims=True)
+    pr[np.arange(n), home] = 0.0
+    np.testing.assert_allclose(kernels.expected_choices(v, home), pr.sum(axis=0), rtol=1e-10)

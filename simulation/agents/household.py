@@ -686,12 +686,8 @@ def observe(model: TerritoryModel, alive: np.ndarray) -> None:
     rng = model.streams["observation"]
     n = min(alive.size, ATTRACTIVENESS_SAMPLE)
     sample = alive[rng.choice(alive.size, size=n, replace=False)] if n < alive.size else alive
-    v = location_utility(model, sample)
-    v -= v.max(axis=1, keepdims=True)
-    np.exp(v, out=v)
-    v /= v.sum(axis=1, keepdims=True)
-    v[np.arange(sample.size), model.hh.home[sample]] = 0.0
-    model.choice_prob = v.sum(axis=0)
+    model.choice_prob = kernels.expected_choices(location_utility(model, sample),
+                                                 model.hh.home[sample])
 
 
 def relocate(model: TerritoryModel) -> None:
@@ -730,12 +726,7 @@ def relocate(model: TerritoryModel) -> None:
     # logit choice by inversion: one uniform draw per household on the cumulated
     # (unnormalised) choice probabilities, the same distribution as a Gumbel draw per
     # territory at a K-th of the draws
-    v -= v.max(axis=1, keepdims=True)
-    np.exp(v, out=v)
-    np.cumsum(v, axis=1, out=v)
-    u = rng.random(cons.size)
-    u *= v[:, -1]
-    choice = np.minimum(np.argmax(v > u[:, None], axis=1), K - 1)
+    choice = kernels.logit_choice(v, rng.random(cons.size))
     movers = cons[choice != home]
     dest = choice[choice != home]
     if movers.size == 0:
