@@ -547,16 +547,18 @@ def expected_choices(v: np.ndarray, home: np.ndarray) -> np.ndarray:
     """
     n, K = v.shape
     out = np.zeros(K)
+    e = np.empty(K)
     for r in range(n):
         m = v[r, 0]
         for k in range(1, K):
             m = max(m, v[r, k])
         t = 0.0
         for k in range(K):
-            t += math.exp(v[r, k] - m)
+            e[k] = math.exp(v[r, k] - m)
+            t += e[k]
+        e[home[r]] = 0.0
         for k in range(K):
-            if k != home[r]:
-                out[k] += math.exp(v[r, k] - m) / t
+            out[k] += e[k] / t
     return out
 
 
