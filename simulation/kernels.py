@@ -125,7 +125,7 @@ def sorted_group_sums(starts: np.ndarray, x: np.ndarray, floor: float, mu_floor:
 
 
 @njit(**_JIT)
-def status_pass(alive: np.ndarray, home_alive: np.ndarray, K: int, age: np.ndarray,
+def status_pass(alive: np.ndarray, home: np.ndarray, K: int, age: np.ndarray,
                 retirement_age: float, employer: np.ndarray, telework_days: np.ndarray,
                 eligible: np.ndarray, taken_up: np.ndarray, literacy: np.ndarray,
                 illiteracy_threshold: float, commute_km: np.ndarray
@@ -134,25 +134,25 @@ def status_pass(alive: np.ndarray, home_alive: np.ndarray, K: int, age: np.ndarr
 
     The status code of a household is 6 bits: working age, employed, teleworking one day a
     week or more, eligible to the minimum income, taking it up, below the illiteracy
-    threshold (bits 0 to 5). Returns ``(table, sums)``: ``table[k, code]`` households of
-    territory ``k`` with that code (K x 64), and ``sums`` (2 x K): commuting km and telework
-    days by territory.
+    threshold (bits 0 to 5). Returns ``(table, sums)``: ``table[k, code]`` live households
+    of territory ``k`` with that code (K x 64), and ``sums`` (2 x K): commuting km and
+    telework days of live households by territory. One pass over all slots (``alive`` is
+    the mask; dead slots are counted apart and dropped), branch-free.
     """
-    table = np.zeros((K, 64), dtype=np.int64)
+    table = np.zeros((K, 128), dtype=np.int64)
     sums = np.zeros((2, K))
-    for j in range(alive.size):
-        i = alive[j]
-        k = home_alive[j]
+    for i in range(alive.size):
+        k = home[i]
+        a = np.intp(alive[i])
         tw = telework_days[i]
-        # branch-free: the flags are in no order by slot
         code = (np.intp(age[i] < retirement_age) | (np.intp(employer[i] >= 0) << 1)
                 | (np.intp(tw >= 1.0) << 2) | (np.intp(eligible[i]) << 3)
                 | (np.intp(taken_up[i]) << 4)
-                | (np.intp(literacy[i] < illiteracy_threshold) << 5))
+                | (np.intp(literacy[i] < illiteracy_threshold) << 5) | ((1 - a) << 6))
         table[k, code] += 1
-        sums[0, k] += commute_km[i]
-        sums[1, k] += tw
-    return table, sums
+        sums[0, k] += commute_km[i] * a
+        sums[1, k] += tw * a
+    return table[:, :64].copy(), sums
 
 
 
@@ -211,26 +211,24 @@ def wages_pass(employer: np.ndarray, alive: np.ndarray, age: np.ndarray,
 
 @njit(**_JIT)
 def savings_pass(alive: np.ndarray, disposable: np.ndarray, rent: np.ndarray,
-                 spend: np.ndarray, rent_each: np.ndarray, coop_each: np.ndarray,
-                 div_each: np.ndarray, savings: np.ndarray, income: np.ndarray,
-                 cap_income: np.ndarray) -> None:
+                 spend: np.ndarray, cap_now: np.ndarray, savings: np.ndarray,
+                 income: np.ndarray, cap_income: np.ndarray) -> None:
     """Households' savings and incomes at the end of the month (in place).
 
-    This month's capital income ``c = rent_each + coop_each + div_each``; a live
-    household saves ``disposable - last capital income - rent - spend + c`` (last month's
-    capital income, part of disposable income, was saved when received); ``income`` becomes
-    ``disposable`` and ``cap_income`` becomes ``c`` (0 in dead slots).
+    With this month's capital income ``cap_now`` (rents, cooperative dividends and firm
+    dividends received), a live household saves ``disposable - last capital income - rent
+    - spend + cap_now`` (last month's capital income, part of disposable income, was saved
+    when received); ``income`` becomes ``disposable`` and ``cap_income`` becomes
+    ``cap_now`` (0 in dead slots).
     """
     for i in range(alive.size):
-        c = rent_each[i] + coop_each[i]
-        c += div_each[i]
-        if alive[i]:
+        c = cap_now[i]
+        if alive[i]:  # mostly true: predictable
             savings[i] += disposable[i] - cap_income[i] - rent[i] - spend[i] + c
             cap_income[i] = c
         else:
             cap_income[i] = 0.0
         income[i] = disposable[i]
-
 
 
 @njit(**_JIT)
@@ -256,6 +254,18 @@ def spread(cls: np.ndarray, per_class: np.ndarray, member: np.ndarray, has_membe
     else:
         for i in range(cls.size):
             out[i] = per_class[cls[i]]
+
+
+@njit(**_JIT)
+def spread_add(cls: np.ndarray, per_class: np.ndarray, member: np.ndarray,
+               has_member: bool, sign: float, out: np.ndarray) -> None:
+    """``out += sign x per_class[cls]`` (times ``member`` when ``has_member``), in place."""
+    if has_member:
+        for i in range(cls.size):
+            out[i] += sign * (per_class[cls[i]] * member[i])
+    else:
+        for i in range(cls.size):
+            out[i] += sign * per_class[cls[i]]
 
 
 
@@ -574,11 +584,11 @@ def warm_up() -> None:
                 np.zeros((6, K)))
     sorted_group_sums(np.array([0, 2, 4], dtype=np.intp), f, 1.0, 1.0)
     i32 = np.zeros(n, dtype=np.int32)
-    status_pass(np.arange(n), home, K, f, 65.0, i32, f, b, b, f, 0.3, f)
+    status_pass(b, home, K, f, 65.0, i32, f, b, b, f, 0.3, f)
     group_sums4(home, K, f, f, f, f)
     wages_pass(i32, b, f, 65.0, f, f, f, 1.0, f, i32, home, K, f.copy(), np.zeros(n, np.intp),
                np.zeros(n, np.int64), f.copy())
-    savings_pass(b, f, f, f, f, f, f, f.copy(), f.copy(), f.copy())
+    savings_pass(b, f, f, f, f, f.copy(), f.copy(), f.copy())
     ageing_pass(np.arange(n), f.copy(), i32.copy(), f.copy(), 65.0, f, np.ones(3),
                 np.empty(n, np.intp), np.empty(n, np.intp))
     employees_by_firm(i32, 3, np.empty(n, np.intp))
@@ -595,6 +605,7 @@ def warm_up() -> None:
     expected_choices(np.ones((n, K)), i32)
     member_totals(home, K, b, b, i32.astype(np.int8), np.ones(3))
     spread(home, np.ones(K), b, True, f.copy())
+    spread_add(home, np.ones(K), b, True, 1.0, f.copy())
     tab = np.ones((3, K))
     utility_matrix(home, i32.astype(np.int8), i32, i32, f, b, f, b, f, b, i32, b, tab,
                    np.ones((K, K), dtype=bool), np.ones(K), np.ones((2, K)), np.ones(K),

@@ -464,28 +464,45 @@ def household_shares(model: TerritoryModel, kind: str) -> tuple:
     return share, sp.orphan, w / max(w.sum(), 1e-12)
 
 
-def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str
-               ) -> tuple[np.ndarray, np.ndarray]:
+def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str,
+               into: np.ndarray | None = None, sign: float = 1.0
+               ) -> tuple[np.ndarray | None, np.ndarray]:
     """Split amounts by territory (EUR) among its households of a kind.
 
     Territories with no such household pass their amount to all of them map-wide.
 
+    Args:
+        model: the model.
+        amount_by_terr: EUR by territory.
+        kind: see :func:`household_split`.
+        into: if given, each household's amount (EUR per real household) times ``sign``
+            is added to this per-slot array in place (one pass, no temporary), and None is
+            returned in its place.
+        sign: +1 (receive) or -1 (pay), with ``into``.
+
     Returns:
-        (EUR per real household, EUR received by territory).
+        (EUR per real household or None, EUR received by territory).
     """
     sp = household_split(model, kind)
     W = model.household_weight
     n = sp.cls_terr.size
     per_class = np.zeros(sp.share.size)
     per_class[:n] = amount_by_terr[sp.cls_terr] * sp.share[:n] / W
-    each = np.empty(sp.cls.size)
-    kernels.spread(sp.cls, per_class, _NO_MEMBER if sp.member is None else sp.member,
-                   sp.member is not None, each)
+    member = _NO_MEMBER if sp.member is None else sp.member
+    if into is None:
+        each = np.empty(sp.cls.size)
+        kernels.spread(sp.cls, per_class, member, sp.member is not None, each)
+        target, factor = each, 1.0
+    else:
+        each = None
+        kernels.spread_add(sp.cls, per_class, member, sp.member is not None, float(sign),
+                           into)
+        target, factor = into, float(sign)
     dst = np.where(sp.orphan, 0.0, amount_by_terr)
     if sp.orphan.any():
         lost = amount_by_terr[sp.orphan].sum()
         w = sp.slot_weights(model)
-        each += lost * (w / max(w.sum(), 1e-12)) / W
+        target += factor * (lost * (w / max(w.sum(), 1e-12)) / W)
         dst = dst + lost * sp.by_terr
     return each, dst
 
@@ -529,7 +546,8 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     L.book("local_tax_households", "household", "authority", d.local_tax)
     # 4. rent: renters pay owners of their territory
     rent_k = d.rent_k
-    rent_each, rent_dst = distribute(model, rent_k, "landlord")
+    cap_income = np.zeros(h.capacity)  # this month's capital income (EUR per household)
+    _, rent_dst = distribute(model, rent_k, "landlord", into=cap_income)
     L.book("rent", "household", "household", rent_k, rent_dst)
     # 5. consumption through channels
     alloc = Allocation(model)
@@ -566,7 +584,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     tax_l = np.minimum(p.local_tax_firm * d.local, comm_l)
     L.book("local_platform_tax", "local_platform", "authority", tax_l)
     coop = comm_l - tax_l
-    coop_each, coop_dst = distribute(model, coop, "uniform")
+    _, coop_dst = distribute(model, coop, "uniform", into=cap_income)
     L.book("cooperative_dividends", "local_platform", "household", coop, coop_dst)
     # spending retained in the buyer's territory (received there by firms, owners, the
     # local platform or, for the platform's local taxes, the authority)
@@ -673,7 +691,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     buffer = DIVIDEND_BUFFER_MONTHS * f.wage_bill
     div = np.where(f.alive, DIVIDEND_PAYOUT * np.maximum(cash - buffer, 0.0), 0.0)
     div_k = np.bincount(f_terr, weights=div, minlength=K)
-    div_each, div_dst = distribute(model, div_k, "owner")
+    _, div_dst = distribute(model, div_k, "owner", into=cap_income)
     L.book("dividends", "firm", "household", div_k, div_dst)
     f.cash[:] = np.where(f.alive, cash - div, 0.0)
     f.revenue[:] = rev
@@ -695,8 +713,8 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     # 11. households: savings and incomes
     # savings: this month's flows only (last month's capital income, part of disposable
     # income, was saved when received)
-    kernels.savings_pass(h.alive, d.disposable, d.rent, d.per_hh_spend, rent_each, coop_each,
-                         div_each, h.savings, h.income, h.cap_income)
+    kernels.savings_pass(h.alive, d.disposable, d.rent, d.per_hh_spend, cap_income,
+                         h.savings, h.income, h.cap_income)
     # state and rest of the world
     state_net = float(L.net_inflow("state").sum())
     model.state_balance += state_net

@@ -397,7 +397,7 @@ def _status_counts(model: TerritoryModel, pop):
     h = model.hh
     p = model.p
     table, sums = kernels.status_pass(
-        pop.alive, pop.home_alive, model.K, h.age, float(p.retirement_age), h.employer,
+        h.alive, pop.home, model.K, h.age, float(p.retirement_age), h.employer,
         h.telework_days, h.eligible, h.taken_up, h.literacy, float(p.illiteracy_threshold),
         h.commute_km)
     flags = np.arange(64)

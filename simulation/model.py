@@ -472,8 +472,7 @@ class TerritoryModel(Model):
         """Pay amounts (EUR by territory) to the capital owners of each territory."""
         if not np.any(amount_by_terr):
             return  # nothing moves (and the ledger books no empty flow)
-        each, dst = markets.distribute(self, amount_by_terr, "owner")
-        self.hh.savings += each
+        _, dst = markets.distribute(self, amount_by_terr, "owner", into=self.hh.savings)
         self.ledger.book(category, src_sector, "household", src_vec, dst)
 
     def charge_owners(self, category: str, amount_by_terr: np.ndarray,
@@ -481,8 +480,8 @@ class TerritoryModel(Model):
         """Charge amounts (EUR by territory) to the capital owners of each territory."""
         if not np.any(amount_by_terr):
             return  # nothing moves (and the ledger books no empty flow)
-        each, src = markets.distribute(self, amount_by_terr, "owner")
-        self.hh.savings -= each
+        _, src = markets.distribute(self, amount_by_terr, "owner", into=self.hh.savings,
+                                    sign=-1.0)
         self.ledger.book(category, "household", dst_sector, src, amount_by_terr)
 
     def set_param(self, name: str, value: Any, *, source: str = "policy") -> None:

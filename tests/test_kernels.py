@@ -51,7 +51,9 @@ def test_status_pass_counts_codes_and_sums():
     taken = elig & (RNG.random(cap) < 0.7)
     lit = RNG.random(cap)
     km = RNG.uniform(0, 800, cap)
-    table, sums = kernels.status_pass(alive, home[alive], K, age, 64.0, employer, tw, elig,
+    mask = np.zeros(cap, dtype=bool)
+    mask[alive] = True
+    table, sums = kernels.status_pass(mask, home, K, age, 64.0, employer, tw, elig,
                                       taken, lit, 0.3, km)
     code = ((age < 64).astype(int) | (employer >= 0) * 2 | (tw >= 1) * 4 | elig * 8
             | taken * 16 | (lit < 0.3) * 32)
@@ -146,13 +148,12 @@ def test_demand_pass_matches_numpy(has_local):
 def test_savings_pass_books_this_months_flows():
     alive = RNG.random(N) < 0.9
     disp, rent, spend = RNG.uniform(0, 4000, (3, N))
-    re_, co, dv = RNG.uniform(0, 300, (3, N))
+    c = RNG.uniform(0, 900, N)
     savings = RNG.normal(5000, 3000, N)
     income = np.zeros(N)
     cap = RNG.uniform(0, 500, N)
     s0, c0 = savings.copy(), cap.copy()
-    kernels.savings_pass(alive, disp, rent, spend, re_, co, dv, savings, income, cap)
-    c = re_ + co + dv
+    kernels.savings_pass(alive, disp, rent, spend, c, savings, income, cap)
     np.testing.assert_allclose(savings, s0 + (disp - c0 - rent - spend + c) * alive,
                                rtol=1e-12)
     np.testing.assert_allclose(cap, c * alive, rtol=1e-15)
@@ -173,6 +174,10 @@ def test_member_totals_and_spread():
     np.testing.assert_array_equal(out, per_class[home] * member)
     kernels.spread(home, per_class, np.zeros(0, dtype=bool), False, out)
     np.testing.assert_array_equal(out, per_class[home])
+    acc = RNG.normal(size=N)
+    a0 = acc.copy()
+    kernels.spread_add(home, per_class, member, True, -1.0, acc)
+    np.testing.assert_array_equal(acc, a0 - per_class[home] * member)
 
 
 def test_ageing_pass_ages_retires_and_dissolves():

@@ -462,8 +462,7 @@ def demography(model: TerritoryModel) -> None:
             h.agents[i] = None
         h.clear(dying)
         population_changed(model, removed=dying)
-        each, dst = markets.distribute(model, estate, "uniform")
-        h.savings += each
+        _, dst = markets.distribute(model, estate, "uniform", into=h.savings)
         model.ledger.book("bequest", "household", "household", estate, dst)
     # formation
     n_new = rng.poisson(p.formation_rate / 12.0 * population(model).alive.size)
