@@ -23,9 +23,10 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**_JIT)
-def demand_pass(home: np.ndarray, home_or_k: np.ndarray, pre: np.ndarray,
+def demand_pass(home: np.ndarray, alive: np.ndarray, pre: np.ndarray,
                 taken_up: np.ndarray, owner: np.ndarray, savings: np.ndarray,
                 commute_km: np.ndarray, remote_ok: np.ndarray, literacy: np.ndarray,
+                benefit: np.ndarray, pension: np.ndarray, wage: np.ndarray,
                 net_rate: np.ndarray, rent_terr: np.ndarray, shop_terr: np.ndarray,
                 local_terr: np.ndarray, has_local: bool, minimum_income: float,
                 mpc_income: float, mpc_wealth: float, fuel_price: float,
@@ -34,11 +35,11 @@ def demand_pass(home: np.ndarray, home_or_k: np.ndarray, pre: np.ndarray,
                 sums: np.ndarray) -> None:
     """Households' disposable income, rent and spending by channel (one pass).
 
-    Per slot ``i`` with home ``k`` (``home_or_k`` is K for dead slots, whose rent is 0):
+    Per slot ``i`` with home ``k`` (dead slots have ``pre`` = 0 and pay no rent):
 
     - ``topup = max(minimum_income - pre, 0) x taken_up``;
       ``disp = pre x net_rate[k] + topup``;
-    - ``rent = rent_terr[home_or_k] x not owner``;
+    - ``rent = rent_terr[k] x alive x not owner``;
     - ``spend = max(mpc_income x disp - rent, 0) + mpc_wealth x max(savings, 0)``;
     - ``fuel = min(commute_km x fuel_price, spend)``, ``rest = spend - fuel``,
       ``dig = digital_share x rest x remote_ok``;
@@ -46,8 +47,9 @@ def demand_pass(home: np.ndarray, home_or_k: np.ndarray, pre: np.ndarray,
       (float32; ``exp(-8)`` below ``illiteracy_threshold``), shop weight ``shop_terr[k]``,
       local weight ``local_terr[k] x e_g``.
 
-    Adds by territory into ``sums`` (6 x K): pre, rest, fuel, dig, the global platform's
-    share of rest and the local platforms' share of rest.
+    Adds by territory into ``sums`` (10 x K): pre, rest, fuel, dig, the global platform's
+    share of rest, the local platforms' share of rest, and the transfers and wages
+    received (benefit, pension, topup, wage).
     """
     n = home.size
     lw = np.float32(literacy_weight)
@@ -62,7 +64,7 @@ def demand_pass(home: np.ndarray, home_or_k: np.ndarray, pre: np.ndarray,
         d = p * net_rate[k] + top
         topup[i] = top
         disp[i] = d
-        r = rent_terr[home_or_k[i]] * (1 - np.intp(owner[i]))
+        r = rent_terr[k] * (np.intp(alive[i]) * (1 - np.intp(owner[i])))
         rent[i] = r
         s = max(mpc_income * d - r, 0.0) + mpc_wealth * max(savings[i], 0.0)
         spend[i] = s
@@ -86,6 +88,10 @@ def demand_pass(home: np.ndarray, home_or_k: np.ndarray, pre: np.ndarray,
             sums[5, k] += rest * (ex_l / tot)
         else:
             sums[4, k] += rest * (ex_g / (ex_s + ex_g))
+        sums[6, k] += benefit[i]
+        sums[7, k] += pension[i]
+        sums[8, k] += top
+        sums[9, k] += wage[i]
 
 
 @njit(**_JIT)
@@ -154,20 +160,6 @@ def status_pass(alive: np.ndarray, home: np.ndarray, K: int, age: np.ndarray,
         sums[1, k] += tw * a
     return table[:, :64].copy(), sums
 
-
-
-@njit(**_JIT)
-def group_sums4(idx: np.ndarray, K: int, a: np.ndarray, b: np.ndarray, c: np.ndarray,
-                d: np.ndarray) -> np.ndarray:
-    """Sums by group of four arrays in one pass (4 x K), in slot order."""
-    out = np.zeros((4, K))
-    for i in range(idx.size):
-        k = idx[i]
-        out[0, k] += a[i]
-        out[1, k] += b[i]
-        out[2, k] += c[i]
-        out[3, k] += d[i]
-    return out
 
 
 @njit(**_JIT)
@@ -579,13 +571,12 @@ def warm_up() -> None:
     f = np.ones(n)
     b = np.ones(n, dtype=bool)
     f32 = np.ones(K, dtype=np.float32)
-    demand_pass(home, home, f, b, b, f, f, b, f, np.ones(K), np.ones(K + 1), f32, f32, True,
-                1.0, 0.9, 0.01, 0.1, 0.1, 2.5, 0.3, f.copy(), f.copy(), f.copy(), f.copy(),
-                np.zeros((6, K)))
-    sorted_group_sums(np.array([0, 2, 4], dtype=np.intp), f, 1.0, 1.0)
     i32 = np.zeros(n, dtype=np.int32)
+    demand_pass(i32, b, f, b, b, f, f, b, f, f, f, f, np.ones(K), np.ones(K), f32, f32, True,
+                1.0, 0.9, 0.01, 0.1, 0.1, 2.5, 0.3, f.copy(), f.copy(), f.copy(), f.copy(),
+                np.zeros((10, K)))
+    sorted_group_sums(np.array([0, 2, 4], dtype=np.intp), f, 1.0, 1.0)
     status_pass(b, home, K, f, 65.0, i32, f, b, b, f, 0.3, f)
-    group_sums4(home, K, f, f, f, f)
     wages_pass(i32, b, f, 65.0, f, f, f, 1.0, f, i32, home, K, f.copy(), np.zeros(n, np.intp),
                np.zeros(n, np.int64), f.copy())
     savings_pass(b, f, f, f, f, f.copy(), f.copy(), f.copy())

@@ -219,6 +219,7 @@ class Demand:
     local_tax: np.ndarray     # by territory (EUR)
     pre_k: np.ndarray         # income before transfers by territory (EUR)
     rent_k: np.ndarray        # rent paid by territory (EUR)
+    received_k: np.ndarray    # benefits, pensions, top-ups, wages by territory (4 x K, EUR)
 
 
 def household_demand(model: TerritoryModel) -> Demand:
@@ -232,22 +233,27 @@ def household_demand(model: TerritoryModel) -> Demand:
     # taxes are proportional to income before transfers, at territory-level rates
     ltax_rate = p.local_tax_household * np.sqrt(t.price)
     net_rate = 1.0 - model.tax_rate - ltax_rate
-    rent_terr = np.append(p.rent_base * t.price, 0.0)  # rent by territory; dead slots: 0
+    rent_terr = p.rent_base * t.price  # rent by territory
     shop_terr, local_terr = hh_mod.channel_tables(model)
     n = h.capacity
     topup, disp, rent, spend = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     # sums by territory of income before transfers, non-housing spending (after fuel),
     # fuel, digital spending, and spending through the global and the local platform
-    sums = np.zeros((6, K))
+    # sums by territory of income before transfers, non-housing spending (after fuel),
+    # fuel, digital spending, spending through the global and the local platform, and the
+    # benefits, pensions, minimum-income top-ups and wages received
+    sums = np.zeros((10, K))
     kernels.demand_pass(
-        pop.home, pop.home_or_k, h.pretransfer, h.taken_up, h.owner, h.savings,
-        h.commute_km, model.remote_ok, h.literacy, net_rate, rent_terr, shop_terr,
-        shop_terr if local_terr is None else local_terr, local_terr is not None,
-        float(p.minimum_income), float(p.mpc_income), float(p.mpc_wealth),
-        float(p.fuel_price), float(p.digital_share), float(p.literacy_weight),
-        float(p.illiteracy_threshold), topup, disp, rent, spend, sums)
+        h.home, h.alive, h.pretransfer, h.taken_up, h.owner, h.savings, h.commute_km,
+        model.remote_ok, h.literacy, model.benefit, model.pension, h.wage, net_rate,
+        rent_terr, shop_terr, shop_terr if local_terr is None else local_terr,
+        local_terr is not None, float(p.minimum_income), float(p.mpc_income),
+        float(p.mpc_wealth), float(p.fuel_price), float(p.digital_share),
+        float(p.literacy_weight), float(p.illiteracy_threshold), topup, disp, rent, spend,
+        sums)
     # aggregates by territory; the rest follows linearly from them
-    pre_k, rest_k, fuel_k, dig_k, glob_k, local_k = sums * W
+    (pre_k, rest_k, fuel_k, dig_k, glob_k, local_k, benefit_k, pension_k, topup_k,
+     wage_k) = sums * W
     glob_k = p.proximity_share * glob_k
     local_k = p.proximity_share * local_k if local_terr is not None else np.zeros(K)
     basket_k = p.proximity_share * rest_k
@@ -262,6 +268,7 @@ def household_demand(model: TerritoryModel) -> Demand:
         per_hh_spend=spend, rent=rent, disposable=disp, topup=topup,
         income_tax=model.tax_rate * pre_k, local_tax=ltax_rate * pre_k, pre_k=pre_k,
         rent_k=p.rent_base * t.price * renters * W,
+        received_k=np.array([benefit_k, pension_k, topup_k, wage_k]),
     )
 
 
@@ -531,9 +538,8 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
         return np.bincount(home, weights=x, minlength=K) * W
 
     d = household_demand(model)
-    # transfers and wages received, by home territory (one pass)
-    benefits_k, pensions_k, topup_k, wages_k = kernels.group_sums4(
-        home, K, model.benefit, model.pension, d.topup, h.wage) * W
+    # transfers and wages received, by home territory
+    benefits_k, pensions_k, topup_k, wages_k = d.received_k
     # 1. state transfers to households
     L.book("benefits", "state", "household", benefits_k)
     L.book("pensions", "state", "household", pensions_k)

@@ -15,13 +15,6 @@ def _bincount(idx, w, K=K):
     return np.bincount(idx, weights=w, minlength=K)
 
 
-def test_group_sums_match_bincount():
-    idx = RNG.integers(0, K, N)
-    cols = RNG.normal(size=(4, N))
-    np.testing.assert_allclose(kernels.group_sums4(idx, K, *cols),
-                               np.array([_bincount(idx, c) for c in cols]), rtol=1e-12)
-
-
 def test_sorted_group_sums_give_gini_and_theil_parts():
     home = np.sort(RNG.integers(0, K, N))
     x = RNG.lognormal(7.0, 0.8, N)
@@ -99,9 +92,8 @@ def test_wages_pass_matches_numpy():
 
 @pytest.mark.parametrize("has_local", [False, True])
 def test_demand_pass_matches_numpy(has_local):
-    home = RNG.integers(0, K, N)
+    home = RNG.integers(0, K, N).astype(np.int32)
     alive = RNG.random(N) < 0.9
-    home_or_k = np.where(alive, home, K)
     pre = np.where(alive, RNG.uniform(0, 5000, N), 0.0)
     taken = alive & (RNG.random(N) < 0.1)
     owner = RNG.random(N) < 0.5
@@ -109,19 +101,20 @@ def test_demand_pass_matches_numpy(has_local):
     km = RNG.uniform(0, 800, N)
     conn = RNG.random(N) < 0.8
     lit = RNG.random(N)
+    benefit, pension, wage = RNG.uniform(0, 2000, (3, N))
     net = RNG.uniform(0.7, 0.9, K)
-    rent_terr = np.append(RNG.uniform(400, 900, K), 0.0)
+    rent_terr = RNG.uniform(400, 900, K)
     shop = RNG.uniform(1, 5, K).astype(np.float32)
     local = RNG.uniform(0, 1, K).astype(np.float32)
     outs = [np.empty(N) for _ in range(4)]
-    sums = np.zeros((6, K))
-    kernels.demand_pass(home, home_or_k, pre, taken, owner, savings, km, conn, lit, net,
-                        rent_terr, shop, local, has_local, 1000.0, 0.85, 0.01, 0.0015, 0.05,
-                        2.5, 0.3, *outs, sums)
+    sums = np.zeros((10, K))
+    kernels.demand_pass(home, alive, pre, taken, owner, savings, km, conn, lit, benefit,
+                        pension, wage, net, rent_terr, shop, local, has_local, 1000.0, 0.85,
+                        0.01, 0.0015, 0.05, 2.5, 0.3, *outs, sums)
     topup, disp, rent, spend = outs
     top = np.maximum(1000.0 - pre, 0.0) * taken
     dis = pre * net[home] + top
-    rnt = rent_terr[home_or_k] * ~owner
+    rnt = rent_terr[home] * (alive & ~owner)
     spd = np.maximum(0.85 * dis - rnt, 0.0) + 0.01 * np.maximum(savings, 0.0)
     fuel = np.minimum(km * 0.0015, spd)
     rest = spd - fuel
@@ -140,9 +133,11 @@ def test_demand_pass_matches_numpy(has_local):
         g_share, l_share = ex_g / (ex_s + ex_g), np.zeros(N)
     expect = [_bincount(home, pre), _bincount(home, rest), _bincount(home, fuel),
               _bincount(home, 0.05 * rest * conn), _bincount(home, rest * g_share),
-              _bincount(home, rest * l_share)]
+              _bincount(home, rest * l_share), _bincount(home, benefit),
+              _bincount(home, pension), _bincount(home, top), _bincount(home, wage)]
     np.testing.assert_allclose(sums, np.array(expect), rtol=1e-6)  # float32 channel shares
-    np.testing.assert_allclose(sums[:4], np.array(expect[:4]), rtol=1e-12)
+    exact = [0, 1, 2, 3, 6, 7, 8, 9]
+    np.testing.assert_allclose(sums[exact], np.array(expect)[exact], rtol=1e-12)
 
 
 def test_savings_pass_books_this_months_flows():
