@@ -271,6 +271,16 @@ install_package() {
     done_step
 }
 
+# compile_kernels: compile the numba kernels once (cached on disk next to the sources), so
+# that the first run, a benchmark or each sweep worker does not pay for it
+compile_kernels() {
+    step "Compiling the simulation kernels (numba; once, cached)"
+    "$VENV/bin/python" -m simulation.kernels ||
+        die "The simulation kernels did not compile (message above)." \
+            "Check that numba installed (pip show numba); delete .venv/ and run again."
+    done_step
+}
+
 # fetch_assets strict|lenient
 fetch_assets() {
     step "Dashboard front-end assets (Solara, from the npm registry)"
@@ -362,12 +372,14 @@ case "$COMMAND" in
     install)
         ensure_venv
         install_package dashboard,test
+        compile_kernels
         fetch_assets lenient
         printf '\nInstalled in %ss. Next: bash setup.sh demo   (or: bash setup.sh test)\n' "$((SECONDS - started))"
         ;;
     demo)
         ensure_venv
         install_package dashboard
+        compile_kernels
         fetch_assets lenient
         step "Demo: terrinum demo --out out/demo"
         mkdir -p "$ROOT/out/demo"
@@ -383,6 +395,7 @@ case "$COMMAND" in
     test)
         ensure_venv
         install_package dashboard,test
+        compile_kernels
         fetch_assets strict
         ensure_chromium
         step "Lint: ruff check ."

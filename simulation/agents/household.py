@@ -289,19 +289,6 @@ def population_changed(model: TerritoryModel, *, removed: np.ndarray | None = No
     pop.derived = {}
 
 
-BLOCK = 32_768  # slots per block: a float64 block (256 KiB) stays in a core's cache
-
-
-def blocks(n: int) -> list[slice]:
-    """Consecutive slices of at most :data:`BLOCK` slots covering ``range(n)``.
-
-    Long chains of operations on every slot run faster block by block, as their
-    intermediate arrays then stay in cache; sums by territory accumulate over the blocks
-    with ``np.add.at``, in slot order, so they are the same as ``bincount`` over all slots.
-    """
-    return [slice(i, min(i + BLOCK, n)) for i in range(0, n, BLOCK)]
-
-
 # --------------------------------------------------------------------------- helpers
 def connected(model: TerritoryModel, idx: np.ndarray | None = None) -> np.ndarray:
     """Whether households have broadband at home (premise draw below the coverage)."""
