@@ -141,9 +141,10 @@ def status_pass(alive: np.ndarray, home: np.ndarray, K: int, age: np.ndarray,
     The status code of a household is 6 bits: working age, employed, teleworking one day a
     week or more, eligible to the minimum income, taking it up, below the illiteracy
     threshold (bits 0 to 5). Returns ``(table, sums)``: ``table[k, code]`` live households
-    of territory ``k`` with that code (K x 64), and ``sums`` (2 x K): commuting km and
-    telework days of live households by territory. One pass over all slots (``alive`` is
-    the mask; dead slots are counted apart and dropped), branch-free.
+    of territory ``k`` with that code (K x 64), and ``sums`` (2 x K): commuting km of live
+    households and telework days of employed live households, by territory. One pass over
+    all slots (``alive`` is the mask; dead slots are counted apart and dropped),
+    branch-free.
     """
     table = np.zeros((K, 128), dtype=np.int64)
     sums = np.zeros((2, K))
@@ -151,13 +152,14 @@ def status_pass(alive: np.ndarray, home: np.ndarray, K: int, age: np.ndarray,
         k = home[i]
         a = np.intp(alive[i])
         tw = telework_days[i]
-        code = (np.intp(age[i] < retirement_age) | (np.intp(employer[i] >= 0) << 1)
+        e = np.intp(employer[i] >= 0)
+        code = (np.intp(age[i] < retirement_age) | (e << 1)
                 | (np.intp(tw >= 1.0) << 2) | (np.intp(eligible[i]) << 3)
                 | (np.intp(taken_up[i]) << 4)
                 | (np.intp(literacy[i] < illiteracy_threshold) << 5) | ((1 - a) << 6))
         table[k, code] += 1
         sums[0, k] += commute_km[i] * a
-        sums[1, k] += tw * a
+        sums[1, k] += tw * (a * e)
     return table[:, :64].copy(), sums
 
 
@@ -266,7 +268,7 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
                    firm_terr: np.ndarray, wage: np.ndarray, remote_capable: np.ndarray,
                    cap_income: np.ndarray, retired: np.ndarray, pretransfer: np.ndarray,
                    owner: np.ndarray, home: np.ndarray, eligible_nd: np.ndarray,
-                   search: np.ndarray, reach: np.ndarray, broadband: np.ndarray,
+                   search: np.ndarray, reach: np.ndarray, remote_share: np.ndarray,
                    rent_tab: np.ndarray, place: np.ndarray, digital: np.ndarray,
                    decay_travel: np.ndarray, attachment: float, offers: np.ndarray,
                    new_deal_bonus: float, beta_income: float, beta_housing: float,
@@ -277,7 +279,8 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
     ``max(pretransfer, floor)``; others get ``search[skill, k]`` (income while searching),
     or, if employed at a firm in territory ``w``, ``q x wage + (1 - q) x search`` with
     ``q = 1`` when ``k`` is within commuting reach of ``w`` and ``remote_capable x
-    broadband[k]`` otherwise; plus capital income; floored at ``income_floor``. Then
+    remote_share[k]`` (the chance of remote access there) otherwise; plus capital income;
+    floored at ``income_floor``. Then
     ``V = beta_income log y - beta_housing min(rent_tab[owner, k] / y, 3) + place[k]
     + remote_capable x digital[k] - decay_travel[home, k] + attachment [k = home]
     + new_deal_bonus x eligible_nd x offers[k]``.
@@ -304,7 +307,7 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
             else:
                 y = search[sk, k]
                 if w_terr >= 0:
-                    q = 1.0 if reach[k, w_terr] else rc * broadband[k]
+                    q = 1.0 if reach[k, w_terr] else rc * remote_share[k]
                     y = q * wage[i] + (1.0 - q) * y
                 y += cap_income[i]
                 if y < income_floor:

@@ -57,8 +57,9 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
     ``max_commute_min``, plus, if its job can be remote and it has remote access, the fully
     remote share of remote-able vacancies anywhere. It finds a job with probability
     ``matching_efficiency x (1 - exp(-reachable vacancies / seekers in k))``; the destination
-    territory and firm are drawn in proportion to vacancies; a firm never hires more than its
-    vacancies (excess applicants stay unemployed this month).
+    territory and firm are drawn in proportion to vacancies (for a job beyond commuting
+    reach, the firm in proportion to its remote-able vacancies); a firm never hires more
+    than its vacancies (excess applicants stay unemployed this month).
 
     Returns:
         The ascending indices of the employed households (see :func:`set_wages`).
@@ -89,8 +90,9 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
     model.vacancies = vac
     f_terr = f.terr.astype(np.intp)
     V = np.bincount(f_terr, weights=vac, minlength=K)
-    Vr = np.bincount(f_terr, weights=vac * REMOTE_VACANCY_SHARE[f.sector], minlength=K) \
-        * p.full_remote_share
+    vac_remote = vac * REMOTE_VACANCY_SHARE[f.sector]  # remote-able vacancies by firm
+    V_remote = np.bincount(f_terr, weights=vac_remote, minlength=K)
+    Vr = V_remote * p.full_remote_share
     reach = model.reach
     A_loc = reach @ V
     A_rem = (~reach) @ Vr
@@ -116,14 +118,23 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
         s, ks, row, tot = s[ok], ks[ok], row[ok], tot[ok]
         x = rng.random(s.size) * tot
         j = (x[:, None] >= cdf[row]).sum(axis=1).clip(0, K - 1)
-        # firm within territory j, in proportion to vacancies
+        # firm within territory j, in proportion to its vacancies; a remote hire beyond
+        # commuting reach, in proportion to its remote-able vacancies
         order = np.flatnonzero(vac > 0)
         order = order[np.argsort(f_terr[order], kind="stable")]
-        cum = np.cumsum(vac[order]).astype(float)
-        start = np.concatenate([[0.0], cum])[np.searchsorted(f_terr[order], np.arange(K))]
-        target = start[j] + rng.random(s.size) * V[j]
-        pos = np.searchsorted(cum, target, side="right").clip(0, order.size - 1)
-        firm = order[pos]
+        bounds = np.searchsorted(f_terr[order], np.arange(K))
+        u_firm = rng.random(s.size)
+        firm = np.empty(s.size, dtype=np.intp)
+        far = ~reach[ks, j]
+        for sel, weight, total in ((~far, vac[order].astype(float), V),
+                                   (far, vac_remote[order], V_remote)):
+            if not sel.any():
+                continue
+            cum = np.cumsum(weight)
+            start = np.concatenate([[0.0], cum])[bounds]
+            target = start[j[sel]] + u_firm[sel] * total[j[sel]]
+            pos = np.searchsorted(cum, target, side="right").clip(0, order.size - 1)
+            firm[sel] = order[pos]
         # capacity: rank applicants within each firm
         o = np.lexsort((rng.random(s.size), firm))
         fs = firm[o]

@@ -331,15 +331,8 @@ class TerritoryModel(Model):
             disp0 = h.pretransfer * (1.0 - self.tax_rate)
             h.savings[:] = np.where(h.alive, (1 - p.mpc_income) / max(p.mpc_wealth, 1e-3)
                                     * np.maximum(disp0, 0.0) + 1_000.0, 0.0)
-            alloc = markets.Allocation(self)
             d = markets.household_demand(self)
             c_g = self.platforms.global_commission
-            alloc.to_sector(0, d.shop, alloc.W_shop)
-            alloc.to_listed((1 - c_g) * d.glob.sum(), f.alive & f.listed_global)
-            ms = self.import_share
-            alloc.to_sector(3, (1 - c_g) * d.tour_plat + (1 - ms) * d.tour_direct, alloc.W_tour)
-            alloc.to_sector(1, d.industry * (1 - ms), alloc.W_ind)
-            alloc.to_sector(2, d.digital * (1 - ms), alloc.W_dig)
             for s in (1, 2, 3):
                 # external demand: a fixed share of each tradable sector's expected sales
                 m = f.alive & (f.sector == s)
@@ -380,6 +373,7 @@ class TerritoryModel(Model):
         self.auth.revenue[:] = self.auth.rev_ewma
         self.auth.spending[:] = p.authority_service_share * self.auth.rev_ewma
         self.platforms.global_share = float(d.glob.sum() / max(d.basket.sum(), 1e-9))
+        alloc = markets.Allocation(self)  # firms' capacities (employees x productivity)
         cap = alloc.cap * np.isin(f.sector, (0, 1))
         self.platforms.global_sellers = float((cap * f.listed_global).sum()
                                               / max(cap.sum(), 1e-9))

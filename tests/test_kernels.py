@@ -53,7 +53,8 @@ def test_status_pass_counts_codes_and_sums():
     expect = np.bincount(home[alive] * 64 + code[alive], minlength=64 * K).reshape(K, 64)
     np.testing.assert_array_equal(table, expect)
     np.testing.assert_allclose(sums[0], _bincount(home[alive], km[alive]), rtol=1e-12)
-    np.testing.assert_allclose(sums[1], _bincount(home[alive], tw[alive]), rtol=1e-12)
+    emp = alive[employer[alive] >= 0]
+    np.testing.assert_allclose(sums[1], _bincount(home[emp], tw[emp]), rtol=1e-12)
 
 
 def test_wages_pass_matches_numpy():

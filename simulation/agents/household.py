@@ -314,10 +314,24 @@ def remote_access(model: TerritoryModel) -> np.ndarray:
     seats = (model.terr.tiers_lieux * model.tl_effective * model.p.tiers_lieu_seats
              / model.household_weight)
     p_seat = np.where(demand > 0, np.minimum(1.0, seats / np.maximum(demand, 1e-9)), 1.0)
+    model.seat_share = p_seat  # kept for movers (remote_access_at) and location choice
     # deterministic in the household's premise draw: the same households get seats first
     # (threshold computed by territory: the same operations as per household)
     has_seat = need & (h.premise_u > (1.0 - p_seat * (1.0 - bb))[home])
     return conn | has_seat
+
+
+def remote_access_share(model: TerritoryModel) -> np.ndarray:
+    """Share of remote-capable households with remote access, by territory (0-1).
+
+    Home broadband (coverage ``b``) or, without it, a tiers-lieu seat (the month's seat
+    share ``s`` of :func:`remote_access`): ``b + s (1 - b)``.
+    """
+    bb = model.terr.broadband
+    s = getattr(model, "seat_share", None)
+    if s is None:
+        return bb.astype(float)
+    return bb + s * (1.0 - bb)
 
 
 def _connected_all(model: TerritoryModel) -> np.ndarray:
@@ -658,7 +672,7 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     return kernels.utility_matrix(
         idx, h.skill, h.employer, model.firms.terr, h.wage, h.remote_capable, h.cap_income,
         retired, h.pretransfer, h.owner, h.home, eligible, search_income(model), model.reach,
-        t.broadband.astype(float), rent_tab, place, digital,
+        remote_access_share(model), rent_tab, place, digital,
         p.distance_decay * model.travel_base, float(p.attachment),
         offers, float(p.new_deal_bonus), float(p.beta_income), float(p.beta_housing),
         INCOME_FLOOR)
@@ -759,12 +773,15 @@ def relocate(model: TerritoryModel) -> None:
 def remote_access_at(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     """Remote access of households ``idx`` at their current home.
 
-    Broadband at home, or any open tiers-lieu seat in the territory.
+    The rule of :func:`remote_access`: broadband at home, or a tiers-lieu seat, which goes
+    to the households without broadband with the highest premise draws, in the territory's
+    seat share of this month.
     """
     h = model.hh
-    t = model.terr
+    bb = model.terr.broadband
     home = h.home[idx]
-    conn = h.premise_u[idx] < t.broadband[home]
-    seats = t.tiers_lieux * model.tl_effective * model.p.tiers_lieu_seats
-    has_seat = seats[home] > 0  # coarse: any open seat in the new territory
-    return conn | has_seat
+    u = h.premise_u[idx]
+    s = getattr(model, "seat_share", None)
+    if s is None:
+        return u < bb[home]
+    return (u < bb[home]) | (u > (1.0 - s * (1.0 - bb))[home])
