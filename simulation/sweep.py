@@ -69,9 +69,9 @@ LOCK = ".lock"
 RUN_COLUMNS = ["run_id", "point", "replicate"]
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # source files whose content fixes what a run computes (see model_code_sha256)
-MODEL_SOURCES = ("model.py", "markets.py", "measures.py", "params.py", "policies.py", "rng.py",
-                 "territory.py", "ledger.py", "results.py", "scenario.py", "runner.py",
-                 "agents/*.py", "data/*")
+MODEL_SOURCES = ("model.py", "markets.py", "kernels.py", "measures.py", "params.py",
+                 "policies.py", "rng.py", "territory.py", "ledger.py", "results.py",
+                 "scenario.py", "runner.py", "agents/*.py", "data/*")
 
 
 class SweepError(UserError, ValueError):
@@ -265,7 +265,7 @@ def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     from importlib.metadata import PackageNotFoundError, version
 
-    for pkg in ("numpy", "scipy", "pandas", "mesa", "SALib"):
+    for pkg in ("numpy", "numba", "scipy", "pandas", "mesa", "SALib"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:  # pragma: no cover
