@@ -8,8 +8,9 @@ the local pool at 2 workers (extra wall time / local pool wall time), with and w
 cluster's start-up.
 
 Wall times include everything a user waits for: starting the worker processes, running,
-writing the Parquet files. The figures depend on the machine and on its load: run it on an
-otherwise idle machine.
+writing the Parquet files. Each configuration runs in a fresh process, so that none finds a
+pool, fork server or cluster left warm by another. The figures depend on the machine and on
+its load: run it on an otherwise idle machine.
 
 Usage::
 
@@ -20,10 +21,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,6 +110,18 @@ def time_dask_warm(exp: Experiment, workers: int) -> float:
         cluster.close()
 
 
+def _one(config: str, exp: Experiment, root: Path) -> dict:
+    """Time one configuration in this (fresh) process; return its figures."""
+    if config == "serial":
+        wall, cpu = time_local(exp, 1, root, in_process=True)
+        return {"wall": wall, "cpu": cpu}
+    if config in ("local1", "local2"):
+        wall, _ = time_local(exp, int(config[-1]), root)
+        return {"wall": wall}
+    total, start = time_dask(exp, 2, root)
+    return {"wall": total, "start": start, "warm": time_dask_warm(exp, 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -115,24 +131,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="repeats; medians are shown")
     ap.add_argument("--check", action="store_true",
                     help="also check that the engines wrote identical data")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     exp = bench_experiment(args.runs, args.years, args.households)
     n = exp.n_runs()
+    if args.one:
+        print(json.dumps(_one(args.one, exp, Path(args.root))))
+        return 0
     root = Path(tempfile.mkdtemp(prefix="terrinum-bench-"))
     print(f"benchmark: {n} runs of {args.years:g} years with {args.households:,} households "
           f"on the synthetic region; {os.cpu_count()} cores; load average "
           f"{os.getloadavg()[0]:.2f}")
+
+    def child(config: str) -> dict:
+        # each configuration in a fresh process: no worker pool, fork server or Dask
+        # cluster left warm by another one
+        out = subprocess.run([sys.executable, "-m", "simulation.bench_sweep", "--one", config,
+                              "--root", str(root), "--runs", str(args.runs), "--years",
+                              str(args.years), "--households", str(args.households)],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
     try:
-        l0 = [time_local(exp, 1, root, in_process=True) for _ in range(args.repeat)]
-        l1 = [time_local(exp, 1, root) for _ in range(args.repeat)]
-        l2 = [time_local(exp, 2, root) for _ in range(args.repeat)]
-        t0, c0 = statistics.median(x[0] for x in l0), statistics.median(x[1] for x in l0)
-        t1, c1 = statistics.median(x[0] for x in l1), statistics.median(x[1] for x in l1)
-        t2, c2 = statistics.median(x[0] for x in l2), statistics.median(x[1] for x in l2)
-        dk = [time_dask(exp, 2, root) for _ in range(args.repeat)]
-        td = statistics.median(d[0] for d in dk)
-        ts = statistics.median(d[1] for d in dk)
-        tw = statistics.median(time_dask_warm(exp, 2) for _ in range(args.repeat))
+        res = {c: [child(c) for _ in range(args.repeat)]
+               for c in ("serial", "local1", "local2", "dask")}
         if args.check:
             dirs = sorted(root.iterdir())
             ref = read_runs(dirs[0])
@@ -140,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"identical data across {len(dirs)} sweeps: {same}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+    def med(c: str, key: str = "wall") -> float:
+        return statistics.median(r[key] for r in res[c])
+
+    t0, c0, t1, t2, td = med("serial"), med("serial", "cpu"), med("local1"), med("local2"), \
+        med("dask")
+    ts, tw = med("dask", "start"), med("dask", "warm")
     rpm = {k: 60.0 * n / v for k, v in (("serial", t0), ("local1", t1), ("local2", t2),
                                          ("dask2", td))}
     eff = rpm["local2"] / (2 * rpm["local1"])
@@ -147,16 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"in this process      : {t0:7.1f} s  {rpm['serial']:7.1f} runs/min  "
           f"(CPU {c0:.1f} s: {c0 / t0:.0%} of one core)")
     print(f"local pool, 1 worker : {t1:7.1f} s  {rpm['local1']:7.1f} runs/min  "
-          f"(CPU {c1:.1f} s; the worker's start-up included)")
+          f"(the worker's start-up included)")
     print(f"local pool, 2 workers: {t2:7.1f} s  {rpm['local2']:7.1f} runs/min  "
           f"parallel efficiency {eff:.0%} vs the pool at 1 worker (target >= 85 %), "
           f"{eff0:.0%} vs the serial run")
-    print(f"  CPU {c2:.1f} s = {c2 / (2 * t2):.0%} of two cores; if well below 100 %, other "
-          f"programs took the cores and the efficiency above understates the pool's")
     print(f"dask local, 2 workers: {td:7.1f} s  {rpm['dask2']:7.1f} runs/min  overhead vs "
           f"local pool {(td - t2) / t2:+.0%} (target < 10 %)")
     print(f"  of which cluster start-up about {ts:.1f} s; runs alone on a started cluster "
           f"{tw:.1f} s ({(tw - t2) / t2:+.0%} vs the local pool's whole sweep)")
+    print(f"load average at the end {os.getloadavg()[0]:.2f} (the figures need an otherwise "
+          "idle machine)")
     return 0
 
 

@@ -2,9 +2,10 @@
 
 Every run is fixed by its scenario, its seed and its overrides, so results never depend on
 the number of workers or the order in which runs finish: :func:`run_many` returns them in
-task order. Worker processes are started with the ``spawn`` method (Mesa's ``batch_run``
-forces it globally anyway; it is also the safest with threads and open files), and each
-receives its scenario as a plain dict (:meth:`Scenario.to_dict`) that it rebuilds.
+task order. Worker processes are forked from a fork server that has loaded the model once
+(Linux; :func:`pool_context`) or spawned (elsewhere): never forked from the main process,
+which may hold threads and open files. Each receives its scenario as a plain dict
+(:meth:`Scenario.to_dict`) that it rebuilds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,25 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[k] = v
 
 
+def pool_context() -> Any:
+    """The multiprocessing context of the worker pools.
+
+    On Linux a fork server that has imported the model and loaded its compiled kernels
+    (:mod:`simulation._pool_preload`): workers forked from it start in milliseconds instead
+    of re-importing everything. Elsewhere, ``spawn``. The fork server is started by the
+    first pool, with the environment of that moment (one numerical-library thread per
+    worker, see :func:`_single_threaded_children`); the main process itself never forks.
+    """
+    import multiprocessing as mp
+    import sys
+
+    if sys.platform == "linux" and "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["simulation._pool_preload"])
+        return ctx
+    return mp.get_context("spawn")
+
+
 def default_workers(n_tasks: int) -> int:
     """Worker processes for ``n_tasks`` runs: the machine's usable cores, at most one a task."""
     try:
@@ -165,9 +184,9 @@ def run_many(tasks: Sequence[Mapping[str, Any]], workers: int | None = None,
         One result per task (DataFrames for the default ``func``), in task order.
 
     Note:
-        Worker processes are spawned: a script that calls this with ``workers > 1`` must
-        guard its top level with ``if __name__ == "__main__":`` (as for any
-        ``multiprocessing`` code).
+        Worker processes do not fork the calling process: a script that calls this with
+        ``workers > 1`` must guard its top level with ``if __name__ == "__main__":`` (as for
+        any ``multiprocessing`` code).
     """
     func = run_replication if func is None else func
     todo = [_portable(t) for t in tasks]
@@ -184,7 +203,7 @@ def run_many(tasks: Sequence[Mapping[str, Any]], workers: int | None = None,
                 bar.update()
             return out
         with _single_threaded_children(), ProcessPoolExecutor(
-                max_workers=workers, mp_context=get_context("spawn")) as pool:
+                max_workers=workers, mp_context=pool_context()) as pool:
             futures = {pool.submit(_call, func, t): i for i, t in enumerate(todo)}
             pending = set(futures)
             try:

@@ -3,7 +3,7 @@
 Engines (the data are identical whichever runs them: every run is the same call of
 :func:`simulation.runner.run_replication` with the same seed and inputs):
 
-* ``local`` (default): a process pool (``spawn``) over the machine's cores (``--workers 1``:
+* ``local`` (default): a process pool over the machine's cores (``--workers 1``:
   in this process, one run after the other);
 * ``dask``: an existing Dask distributed cluster (``--scheduler ADDRESS``, e.g. one started
   by ``dask-jobqueue`` on Slurm or PBS; the workers need ``terrinum`` installed), or a local
@@ -423,11 +423,23 @@ def usable_cores() -> int:
 
 
 def _watch_parent(parent: int) -> None:
-    """Pool-worker initialiser: exit when the sweep process dies (no orphan workers)."""
+    """Pool-worker initialiser: exit when the sweep process dies (no orphan workers).
+
+    ``parent`` is the sweep process; the worker's own parent may be a fork server that
+    ends with it. The worker exits when its parent changes or the sweep process is gone.
+    """
+    ppid = os.getppid()
+
     def watch() -> None:
         while True:
             time.sleep(1.0)
-            if os.getppid() != parent:
+            if os.getppid() != ppid:
+                os._exit(1)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - a pid reused by another user
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -436,7 +448,10 @@ def _watch_parent(parent: int) -> None:
 def run_local(tasks: Sequence[RunTask], workers: int,
               on_done: Callable[[RunTask, pd.DataFrame | None, BaseException | None], None],
               *, in_process: bool | None = None) -> None:
-    """Run tasks on a local ``spawn`` process pool; ``on_done`` is called in this process.
+    """Run tasks on a local process pool; ``on_done`` is called in this process.
+
+    Workers come from :func:`simulation.runner.pool_context` (a fork server with the model
+    loaded on Linux, ``spawn`` elsewhere).
 
     Args:
         tasks: the runs.
@@ -456,7 +471,6 @@ def run_local(tasks: Sequence[RunTask], workers: int,
             else:
                 on_done(t, df, None)
         return
-    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # one numerical-library thread per worker (the cores belong to the pool); the workers
@@ -464,7 +478,9 @@ def run_local(tasks: Sequence[RunTask], workers: int,
     saved = {k: os.environ.get(k) for k in _THREAD_VARS}
     for k in _THREAD_VARS:
         os.environ.setdefault(k, "1")
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+    from simulation.runner import pool_context
+
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
                              initializer=_watch_parent, initargs=(os.getpid(),))
     try:
         futs = {ex.submit(execute_run, t): t for t in tasks}
