@@ -325,13 +325,22 @@ class TerritoryModel(Model):
         need = f.wage_bill / p.labour_share
         self.import_share = 0.0
         self.tax_rate = p.income_tax_rate
+        # the global platform's sellers (listed proximity and industry capacity) and, in the
+        # loop, its buyers' share: the platforms' utilities start at their fixed point, with
+        # the network effect of these shares (platform.update), as at every later month
+        alloc = markets.Allocation(self)  # firms' capacities (employees x productivity)
+        cap = alloc.cap * np.isin(f.sector, (0, 1))
+        self.platforms.global_sellers = float((cap * f.listed_global).sum()
+                                              / max(cap.sum(), 1e-9))
         for _ in range(6):
             # savings at which spending out of savings offsets saving out of disposable
             # income (households start on their steady state)
             disp0 = h.pretransfer * (1.0 - self.tax_rate)
             h.savings[:] = np.where(h.alive, (1 - p.mpc_income) / max(p.mpc_wealth, 1e-3)
                                     * np.maximum(disp0, 0.0) + 1_000.0, 0.0)
+            plat_mod.update(self)
             d = markets.household_demand(self)
+            self.platforms.global_share = float(d.glob.sum() / max(d.basket.sum(), 1e-9))
             c_g = self.platforms.global_commission
             for s in (1, 2, 3):
                 # external demand: a fixed share of each tradable sector's expected sales
@@ -360,8 +369,11 @@ class TerritoryModel(Model):
                 corp = (p.corporate_tax_rate * np.maximum(profit, 0)).sum()
                 self.tax_rate = float(np.clip((out_ - corp) / (h.pretransfer.sum() * W),
                                               0.0, 0.8))
+        # cash above the buffer such that the first dividend, a DIVIDEND_PAYOUT share of the
+        # cash above the buffer after this month's profit, is the calibrated one, and stays
+        # so while profits do: excess = div / payout - div
         f.cash[:] = np.where(f.alive, DIVIDEND_BUFFER_MONTHS * f.wage_bill
-                             + div / DIVIDEND_PAYOUT, 0.0)
+                             + div * (1.0 / DIVIDEND_PAYOUT - 1.0), 0.0)
         f.rev_ewma[:] = np.where(f.alive, need, 0.0)
         # authorities: revenue of a typical month, two months of cash
         own = d.local_tax
@@ -372,11 +384,6 @@ class TerritoryModel(Model):
         self.auth.cash[:] = 2.0 * self.auth.rev_ewma
         self.auth.revenue[:] = self.auth.rev_ewma
         self.auth.spending[:] = p.authority_service_share * self.auth.rev_ewma
-        self.platforms.global_share = float(d.glob.sum() / max(d.basket.sum(), 1e-9))
-        alloc = markets.Allocation(self)  # firms' capacities (employees x productivity)
-        cap = alloc.cap * np.isin(f.sector, (0, 1))
-        self.platforms.global_sellers = float((cap * f.listed_global).sum()
-                                              / max(cap.sum(), 1e-9))
         self.flows_now = None
         self.shop_capacity0 = np.maximum(alloc.C[0] / np.maximum(self.households_agents, 1),
                                          1e-9)

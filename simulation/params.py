@@ -279,7 +279,7 @@ _P: list[Param] = [
           "Seuil de domination", "uncertainty",
           "Market share above which the global platform switches to its dominant commission.",
           "assumption"),
-    Param("global_convenience", -1.8, "utility", -8.0, 4.0, "Global platform convenience",
+    Param("global_convenience", -2.0, "utility", -8.0, 4.0, "Global platform convenience",
           "Commodité de la plateforme mondiale", "behaviour",
           "Base utility of buying through the global platform relative to a local shop.",
           "calibrated: about 12-13 % online share of retail at start (FEVAD 2023: 12.5 %)"),
