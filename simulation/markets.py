@@ -587,7 +587,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     L.book("industry_sales", "household", "firm", (1 - mshare) * d.industry, dst)
     dst = alloc.to_sector(DIGITAL, (1 - mshare) * d.digital, alloc.W_dig)
     L.book("digital_sales", "household", "firm", (1 - mshare) * d.digital, dst)
-    c_l = p.local_commission
+    c_l = model.local_commission()  # by territory (the buyers' local platform)
     L.book("local_platform_purchases", "household", "local_platform", d.local)
     dst = alloc.to_local_listed((1 - c_l) * d.local)
     L.book("local_platform_payouts", "local_platform", "firm", (1 - c_l) * d.local, dst)

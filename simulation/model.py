@@ -288,6 +288,9 @@ class TerritoryModel(Model):
         self.tax_rate = self.p.income_tax_rate
         self.import_share = 0.0
         self.platform_tax_terr = np.full(K, self.p.platform_tax)
+        # a local platform's commission set by its policy, by territory (NaN: the
+        # local_commission parameter)
+        self.local_commission_override = np.full(K, np.nan)
         self.local_platform_support = np.zeros(K)   # EUR/month per household
         self.newdeal_rate = np.zeros(K)             # offers (real households) per month
         self.shop_utility = np.zeros(K)
@@ -467,6 +470,15 @@ class TerritoryModel(Model):
         per_hh = self.prox_capacity / np.maximum(self.households_agents, 1)
         ratio = np.maximum(per_hh / self.shop_capacity0, 1e-3)
         self.shop_utility = self.p.shop_density_weight * np.log(ratio)
+
+    def local_commission(self) -> np.ndarray:
+        """Commission of the local platform of each territory (share of each sale, K).
+
+        The ``local_commission`` parameter, except where a ``local_platform`` policy set
+        its own.
+        """
+        o = self.local_commission_override
+        return np.where(np.isnan(o), self.p.local_commission, o)
 
     def pay_owners(self, category: str, src_sector: str, src_vec: np.ndarray,
                    amount_by_terr: np.ndarray) -> None:

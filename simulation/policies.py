@@ -330,8 +330,8 @@ class PlatformDependence(Policy):
 class LocalPlatform(Policy):
     """Launch a local cooperative platform in each selected territory.
 
-    Its commission (``commission``, else the ``local_commission`` parameter) stays local; public
-    support
+    Its commission (``commission`` for the platforms of the selected territories only, else
+    the ``local_commission`` parameter) stays local; public support
     (``support_eur_per_household`` a month, paid by ``payer``) raises its convenience by
     ``convenience`` (utility). It closes if it does not reach its survival share.
     """
@@ -348,13 +348,13 @@ class LocalPlatform(Policy):
         if before == 0 and now > 0:
             pl.launch_local(model, idx)
             if self.commission is not None:
-                self.__dict__["_base_commission"] = model.p.local_commission
-                model.set_param("local_commission", self.commission)
+                # the commission of these territories' platforms only
+                model.local_commission_override[idx] = self.commission
         if now == 0 and before > 0:
             # the end of the policy: public support stops and the cooperatives close
             pl.close_local(model, idx)
-            if "_base_commission" in self.__dict__:
-                model.set_param("local_commission", self.__dict__["_base_commission"])
+            if self.commission is not None:
+                model.local_commission_override[idx] = np.nan
         pl.convenience_bonus[idx] += self.convenience * (now - before)
         model.local_platform_support[idx] = self.support_eur_per_household * now
         model.set_payer("local_platform", idx, self.payer)

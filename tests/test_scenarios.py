@@ -305,3 +305,31 @@ def test_every_policy_type_has_a_directional_test():
     src = inspect.getsource(sys.modules[__name__])
     for typ in POLICY_TYPES:
         assert f'"type": "{typ}"' in src, f"no directional test for {typ}"
+
+
+def test_local_platform_commissions_are_per_territory():
+    """Two cooperatives with their own commissions keep them; ending one leaves the other."""
+    from simulation import TerritoryModel
+
+    m = TerritoryModel(map="synthetic", seed=3, n_households=3_000, policies=[
+        {"type": "local_platform", "territories": {"codes": ["C01"]}, "commission": 0.02},
+        {"type": "local_platform", "territories": {"codes": ["C02"]}, "commission": 0.20,
+         "end": 0.5},
+    ])
+    k1, k2 = m.tmap.codes.index("C01"), m.tmap.codes.index("C02")
+    base = m.p.local_commission
+    for _ in range(3):
+        m.step()
+    c = m.local_commission()
+    assert c[k1] == 0.02 and c[k2] == 0.20 and c[0] == base
+    # each cooperative keeps its own commission on its sales: payouts = (1 - c) x purchases
+    L = m.ledger
+    bought = L.vec("local_platform_purchases")
+    paid = L.vec("local_platform_payouts")
+    for k, rate in ((k1, 0.02), (k2, 0.20)):
+        assert bought[k] > 0
+        assert paid[k] == pytest.approx((1 - rate) * bought[k], rel=1e-12)
+    for _ in range(6):  # past the second policy's end (6 months)
+        m.step()
+    c = m.local_commission()
+    assert c[k1] == 0.02 and c[k2] == base

@@ -184,7 +184,7 @@ def adopt_digital(model: TerritoryModel) -> np.ndarray:
     cand = np.flatnonzero(f.alive & (f.maturity > 0.3) & (f.sector == PROXIMITY)
                           & ~f.listed_local & pl.local_active[f.terr])
     prl = p.seller_listing_rate * np.minimum(3.0, pl.local_share[f.terr[cand]] / 0.10 + 0.5) \
-        * max(0.0, 1.0 - p.local_commission / 0.6)
+        * np.maximum(0.0, 1.0 - model.local_commission()[f.terr[cand]] / 0.6)
     f.listed_local[cand[rng.random(cand.size) < prl]] = True
     f.listed_local &= pl.local_active[f.terr]
     return cost

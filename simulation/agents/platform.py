@@ -56,7 +56,9 @@ class Platform(Agent):
     def commission(self) -> float:
         """Current commission rate (share of each sale)."""
         pl = self.model.platforms
-        return pl.global_commission if self.is_global else self.model.p.local_commission
+        if self.is_global:
+            return pl.global_commission
+        return float(self.model.local_commission()[self.territory_index])
 
     @property
     def market_share(self) -> float:
@@ -126,7 +128,7 @@ def update(model: TerritoryModel) -> None:
     funded = getattr(model, "funded", {}).get("local_platform", 1.0)
     pl.local_utility = (p.local_convenience + pl.convenience_bonus * funded
                         + p.network_effect * (pl.local_share + 0.5 * pl.local_sellers)
-                        - p.commission_pass_through * (p.local_commission
+                        - p.commission_pass_through * (model.local_commission()
                                                        - REFERENCE_COMMISSION))
 
 
