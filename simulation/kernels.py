@@ -516,6 +516,20 @@ def literacy_pass(alive: np.ndarray, age: np.ndarray, connected: np.ndarray,
 
 
 @njit(**_JIT)
+def _row_exp(v: np.ndarray, r: int, e: np.ndarray) -> float:
+    """Fill ``e`` with ``exp(v[r] - max v[r])``; return their sum (logit weights of row r)."""
+    K = v.shape[1]
+    m = v[r, 0]
+    for k in range(1, K):
+        m = max(m, v[r, k])
+    t = 0.0
+    for k in range(K):
+        e[k] = math.exp(v[r, k] - m)
+        t += e[k]
+    return t
+
+
+@njit(**_JIT)
 def logit_choice(v: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Multinomial logit choice by inversion, one row (chooser) at a time.
 
@@ -524,19 +538,14 @@ def logit_choice(v: np.ndarray, u: np.ndarray) -> np.ndarray:
     """
     n, K = v.shape
     out = np.empty(n, dtype=np.intp)
-    cum = np.empty(K)
+    e = np.empty(K)
     for r in range(n):
-        m = v[r, 0]
-        for k in range(1, K):
-            m = max(m, v[r, k])
+        x = u[r] * _row_exp(v, r, e)
+        c = K - 1
         t = 0.0
         for k in range(K):
-            t += math.exp(v[r, k] - m)
-            cum[k] = t
-        x = u[r] * t
-        c = K - 1
-        for k in range(K):
-            if cum[k] > x:
+            t += e[k]
+            if t > x:
                 c = k
                 break
         out[r] = c
@@ -554,13 +563,7 @@ def expected_choices(v: np.ndarray, home: np.ndarray) -> np.ndarray:
     out = np.zeros(K)
     e = np.empty(K)
     for r in range(n):
-        m = v[r, 0]
-        for k in range(1, K):
-            m = max(m, v[r, k])
-        t = 0.0
-        for k in range(K):
-            e[k] = math.exp(v[r, k] - m)
-            t += e[k]
+        t = _row_exp(v, r, e)
         e[home[r]] = 0.0
         for k in range(K):
             out[k] += e[k] / t

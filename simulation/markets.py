@@ -463,25 +463,6 @@ def household_split(model: TerritoryModel, kind: str) -> Split:
     return sp
 
 
-def household_shares(model: TerritoryModel, kind: str) -> tuple:
-    """Each household's share of its territory's total weight of a kind (cached per step).
-
-    Kinds: as :func:`household_split`.
-
-    Returns:
-        (share per household slot, territories without such households, map-wide shares
-        used for those territories' amounts or None).
-    """
-    sp = household_split(model, kind)
-    share = sp.share[sp.cls]
-    if sp.member is not None:
-        share *= sp.member
-    if not sp.orphan.any():
-        return share, sp.orphan, None
-    w = sp.slot_weights(model)
-    return share, sp.orphan, w / max(w.sum(), 1e-12)
-
-
 def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str,
                into: np.ndarray | None = None, sign: float = 1.0
                ) -> tuple[np.ndarray | None, np.ndarray]:
