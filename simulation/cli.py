@@ -47,12 +47,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Print maps, parameters (with units and ranges) and measures."""
+    """Print maps, parameters (with units and ranges) and measures; or a map's territories."""
     from simulation.measures import MEASURES
     from simulation.params import PARAMS
     from simulation.territory import available_maps
 
     what = args.what
+    map_name = getattr(args, "map", None)
+    if what == "territories":
+        print_territories(map_name)
+        return 0
+    if map_name is not None:
+        raise UserError(f"list {what}: unexpected argument {map_name!r}; a map name is "
+                        "allowed only after 'list territories'")
     if what in ("all", "maps"):
         print("Maps / Cartes:")
         for m in available_maps():
@@ -68,6 +75,49 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"  {m.name:26s} {m.unit:30s} {m.label_en} / {m.label_fr}")
     _list_extra(what)
     return 0
+
+
+def default_map() -> str:
+    """The map a :class:`~simulation.model.TerritoryModel` uses when none is given."""
+    import inspect
+
+    from simulation.model import TerritoryModel
+
+    return str(inspect.signature(TerritoryModel).parameters["map"].default)
+
+
+def print_territories(map_name: str | None = None) -> None:
+    """Print a map's territories: code, name, kind, region and population (persons).
+
+    Args:
+        map_name: a built-in map name or the path of a nodes CSV; default: the model's
+            default map (:func:`default_map`).
+
+    Raises:
+        UserError: unknown map name (with the names allowed).
+        MapError: an invalid CSV map.
+    """
+    from simulation.territory import KINDS, load_map
+
+    name = map_name or default_map()
+    try:
+        tmap = load_map(name)
+    except ValueError as exc:
+        raise UserError(f"list territories: {exc}") from None
+    rows = [(tmap.codes[i], tmap.names[i], KINDS[int(tmap.kind[i])], tmap.region[i] or "-",
+             f"{tmap.population[i]:,.0f}") for i in range(tmap.n)]
+    head = ("code", "name", "kind", "region", "population")
+    widths = [max(len(h), *(len(r[c]) for r in rows)) for c, h in enumerate(head)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if k == 4 else c.ljust(w)
+                         for k, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    print(f"Territories / Territoires of map '{tmap.name}' ({tmap.n}; population in "
+          f"persons, {tmap.population.sum():,.0f} in all):")
+    print(line(head))
+    for r in rows:
+        print(line(r))
 
 
 def _list_extra(what: str) -> None:
@@ -107,9 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true", help="skip PNG plots")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
-    ls = sub.add_parser("list", help="list maps, scenarios, policy types, parameters, measures")
+    ls = sub.add_parser("list", help="list maps, scenarios, policy types, parameters, "
+                                     "measures, or a map's territories")
     ls.add_argument("what", nargs="?", default="all",
-                    choices=["all", "maps", "scenarios", "policies", "params", "measures"])
+                    choices=["all", "maps", "scenarios", "policies", "params", "measures",
+                             "territories"])
+    ls.add_argument("map", nargs="?", default=None, metavar="MAP",
+                    help="with 'territories': a built-in map name or a nodes CSV (default: "
+                         "the model's default map, france-departements)")
     ls.set_defaults(func=cmd_list)
     _extend(sub)
     return ap
@@ -150,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("terrinum: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped (e.g. ``| head``)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,8 @@ never test which policy is active.
 Common fields:
     type: the policy type (see :data:`POLICY_TYPES`).
     territories: which territories: ``"all"`` or a table with any of ``codes``, ``kinds``,
-        ``regions`` (their union).
+        ``regions`` (see :class:`Selector`: the filters ``kinds`` and ``regions`` combine with
+        AND, listed ``codes`` are added; ``codes`` alone selects exactly those).
     start: when it takes effect, in years from the start of the run (0 = first month).
     end: optional year when it stops (its added capacities are withdrawn; see each type).
     ramp: years over which the change builds up linearly from ``start`` (0 = at once).
@@ -32,32 +33,50 @@ STEPS_PER_YEAR = 12
 
 
 class Selector(BaseModel):
-    """Territories selected by code, kind or region (union); empty means all."""
+    """Territories selected by kind, region and code; empty means all.
+
+    The keys combine as a user reads them:
+
+    * the filters ``kinds`` and ``regions`` narrow the map together: a territory is selected
+      when it matches every filter given (the values listed in one filter are alternatives),
+      so ``{ kinds = ["rural"], regions = ["84"] }`` is the rural territories of region 84
+      and ``{ kinds = ["town", "rural"] }`` the town and the rural ones;
+    * the ``codes`` listed explicitly are added to the filtered set
+      (``{ kinds = ["rural"], regions = ["84"], codes = ["69"] }`` is those plus 69);
+    * ``codes`` alone selects exactly those territories;
+    * no key at all selects every territory.
+
+    Resolution is :meth:`simulation.territory.TerritoryMap.select`.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    codes: list[str] = Field(default_factory=list, description="territory codes")
-    kinds: list[Literal["metropolis", "city", "town", "rural"]] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list, description="region codes")
+    codes: list[str] = Field(default_factory=list,
+                             description="territory codes (added to the filtered set)")
+    kinds: list[Literal["metropolis", "city", "town", "rural"]] = Field(
+        default_factory=list, description="kinds (any of them; AND with regions)")
+    regions: list[str] = Field(default_factory=list,
+                               description="region codes (any of them; AND with kinds)")
 
     def resolve(self, tmap: TerritoryMap) -> np.ndarray:
-        """Indices of the selected territories (ValueError naming what is allowed)."""
+        """Indices of the selected territories, sorted (ValueError naming what is allowed)."""
         if not (self.codes or self.kinds or self.regions):
             return np.arange(tmap.n)
         return np.asarray(tmap.select(codes=self.codes or None, kinds=self.kinds or None,
                                       regions=self.regions or None), dtype=np.int64)
 
     def describe(self) -> str:
-        """Plain-words description."""
+        """Plain-words description (e.g. "rural territories of regions 84, plus 69")."""
         if not (self.codes or self.kinds or self.regions):
             return "all territories"
-        parts = []
-        if self.codes:
-            parts.append("territories " + ", ".join(self.codes))
-        if self.kinds:
-            parts.append(" and ".join(self.kinds) + " territories")
+        if not (self.kinds or self.regions):
+            return "territories " + ", ".join(self.codes)
+        text = (" and ".join(self.kinds) + " territories") if self.kinds else "territories"
         if self.regions:
-            parts.append("regions " + ", ".join(self.regions))
-        return "; ".join(parts)
+            text += (" of regions " if len(self.regions) > 1 else " of region ") + ", ".join(
+                self.regions)
+        if self.codes:
+            text += ", plus " + ", ".join(self.codes)
+        return text
 
 
 class Policy(BaseModel):
@@ -83,11 +102,18 @@ class Policy(BaseModel):
     def _selector(self) -> Selector:
         return Selector() if self.territories == "all" else self.territories
 
+    def resolve(self, tmap: TerritoryMap) -> np.ndarray:
+        """Sorted indices of the territories of ``tmap`` this policy selects.
+
+        Map-wide types (:data:`MAP_WIDE`) act on the whole map whatever they select.
+        """
+        return self._selector().resolve(tmap)
+
     def indices(self, model: TerritoryModel) -> np.ndarray:
         """Indices of the territories this policy applies to."""
         cached = self.__dict__.get("_idx_cache")
         if cached is None or cached[0] is not model.tmap:
-            cached = (model.tmap, self._selector().resolve(model.tmap))
+            cached = (model.tmap, self.resolve(model.tmap))
             self.__dict__["_idx_cache"] = cached
         return cached[1]
 

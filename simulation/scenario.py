@@ -779,8 +779,10 @@ def _check_territories(scen: Scenario, origins: dict[int, tuple[Any, str]]) -> N
                     raise ScenarioError(file, f"{key}.territories.{sub}[{j}]", problem,
                                         allowed) from None
         if sel.resolve(tmap).size == 0:
+            both = (" (kinds and regions combine with AND: a territory must match both)"
+                    if sel.kinds and sel.regions else "")
             raise ScenarioError(file, f"{key}.territories",
-                                f"selects no territory on map '{tmap.name}'",
+                                f"selects no territory on map '{tmap.name}'{both}",
                                 "a selection matching at least one territory")
 
 

@@ -47,7 +47,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"OK {f} ({s.name}: {s.map}, {s.years:g} years, {s.n_households:,} households, "
               f"{len(s.params)} parameter(s), {len(s.policies)} policy(ies))")
+        for line in policy_selection_lines(s):
+            print(f"  {line}")
     return EXIT_USAGE if bad else 0
+
+
+def policy_selection_lines(scen, shown: int = 3) -> list[str]:
+    """One line per policy: how many territories it resolves to and the first few names.
+
+    For example ``policy 2 broadband_rollout: 12 territories: Ain, Allier, Ardèche, ... (+9)``.
+    All names are printed when only one more would be hidden. Map-wide policy types say so
+    instead (they act on the whole map).
+
+    Args:
+        scen: a loaded :class:`~simulation.scenario.Scenario`.
+        shown: how many names to print before "... (+N)".
+
+    Returns:
+        The lines, in policy order (empty when the scenario has no policy).
+    """
+    from simulation.policies import MAP_WIDE
+
+    if not scen.policies:
+        return []
+    tmap = scen.load_map()
+    lines = []
+    for i, pol in enumerate(scen.policies, start=1):
+        head = f"policy {i} {pol.type}"
+        if pol.type in MAP_WIDE:
+            lines.append(f"{head}: map-wide (all {tmap.n} territories of {tmap.name})")
+            continue
+        idx = pol.resolve(tmap)
+        names = [tmap.names[j] for j in idx]
+        if len(names) <= shown + 1:  # "... (+1)" would be longer than the name
+            listed = ", ".join(names)
+        else:
+            listed = ", ".join(names[:shown]) + f", ... (+{len(names) - shown})"
+        every = " (all)" if len(idx) == tmap.n else ""
+        noun = "territory" if len(idx) == 1 else "territories"
+        lines.append(f"{head}: {len(idx)} {noun}{every}: {listed}")
+    return lines
 
 
 # ============================================================================ run
@@ -171,4 +210,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 __all__ = ["register", "cmd_run", "cmd_validate", "cmd_compare", "cmd_demo",
-           "DEMO_SCENARIOS"]
+           "policy_selection_lines", "DEMO_SCENARIOS"]

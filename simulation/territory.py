@@ -345,42 +345,56 @@ class TerritoryMap:
         kinds: str | Iterable[str] | None = None,
         regions: str | Iterable[str] | None = None,
     ) -> np.ndarray:
-        """Indices of the territories matching any of the criteria (union), sorted.
+        """Indices of the territories a selector picks, sorted.
+
+        The keys combine as a user reads them: the filters (``kinds``, ``regions``) narrow the
+        map together (a territory must match every filter given; the values listed in one
+        filter are alternatives), and the ``codes`` listed explicitly are added to the
+        filtered set. ``codes`` alone selects exactly those territories. So
+        ``kinds="rural", regions="84"`` is the rural territories of region 84, and
+        ``kinds="rural", regions="84", codes="69"`` is those plus territory 69.
 
         Args:
-            codes: territory codes.
-            kinds: kind names from :data:`KINDS`.
-            regions: region codes (as in ``region``).
+            codes: territory codes, added to the filtered set.
+            kinds: kind names from :data:`KINDS` (any of them).
+            regions: region codes as in ``region`` (any of them).
 
         Returns:
-            Sorted int array of positions; all territories when every criterion is None.
+            Sorted int array of positions; all territories when every criterion is None
+            (an empty list counts as None).
 
         Raises:
             ValueError: an unknown code, kind or region, with the list of allowed values.
         """
-        if codes is None and kinds is None and regions is None:
+        code_list, kind_list, region_list = (_as_list(codes), _as_list(kinds),
+                                             _as_list(regions))
+        if not (code_list or kind_list or region_list):
             return np.arange(self.n)
-        mask = np.zeros(self.n, dtype=bool)
-        for code in _as_list(codes):
+        for k in kind_list:
+            if k not in KINDS:
+                raise ValueError(f"unknown kind {k!r}; allowed: {', '.join(KINDS)}")
+        allowed_regions = sorted({r for r in self.region if r})
+        for r in region_list:
+            if r not in allowed_regions:
+                raise ValueError(
+                    f"unknown region {r!r} on map '{self.name}'; allowed: "
+                    + (", ".join(allowed_regions) or "(this map has no regions)")
+                )
+        if kind_list or region_list:
+            mask = np.ones(self.n, dtype=bool)  # filters: every one given must match
+            if kind_list:
+                mask &= np.isin(self.kind, [KINDS.index(k) for k in kind_list])
+            if region_list:
+                mask &= np.isin(np.asarray(self.region, dtype=object), region_list)
+        else:
+            mask = np.zeros(self.n, dtype=bool)  # codes alone: exactly those
+        for code in code_list:
             if code not in self._pos:
                 raise ValueError(
                     f"unknown territory code {code!r} on map '{self.name}'; "
                     f"allowed: {_short_list(self.codes)}"
                 )
             mask[self._pos[code]] = True
-        for k in _as_list(kinds):
-            if k not in KINDS:
-                raise ValueError(f"unknown kind {k!r}; allowed: {', '.join(KINDS)}")
-            mask |= self.kind == KINDS.index(k)
-        allowed_regions = sorted({r for r in self.region if r})
-        region_arr = np.asarray(self.region, dtype=object)
-        for r in _as_list(regions):
-            if r not in allowed_regions:
-                raise ValueError(
-                    f"unknown region {r!r} on map '{self.name}'; allowed: "
-                    + (", ".join(allowed_regions) or "(this map has no regions)")
-                )
-            mask |= region_arr == r
         return np.flatnonzero(mask)
 
     def to_frame(self) -> pd.DataFrame:
