@@ -170,7 +170,7 @@ class Scenario:
         path: the file it was loaded from (None if built in memory).
         description_en, description_fr: what the scenario represents.
         question_en, question_fr: the question it asks.
-        source: the source text it comes from (``shared/seeds``).
+        source: the source text it comes from (the source texts: docs/DATA.md H).
         map: map name or nodes-CSV path (absolute).
         years: simulated years.
         n_households: household agents.
