@@ -11,10 +11,10 @@ import pytest
 
 from simulation.dashboard import i18n
 from simulation.dashboard import state as st
-from simulation.measures import MAP_MEASURES, MEASURES
-from simulation.params import PARAMS, ParameterError
-from simulation.policies import POLICY_CLASSES, Policy
-from simulation.scenario import load_scenario
+from simulation.engine.measures import MAP_MEASURES, MEASURES
+from simulation.engine.params import PARAMS, ParameterError
+from simulation.scenarios.files import load_scenario
+from simulation.scenarios.policies import POLICY_CLASSES, Policy
 
 HH = 2_000  # household agents: small and fast
 

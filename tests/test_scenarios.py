@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.agents.household import remote_access
-from simulation.measures import TERRITORY_MEASURES
-from simulation.policies import POLICY_TYPES
-from simulation.scenario import (
+from simulation.engine.agents.household import remote_access
+from simulation.engine.measures import TERRITORY_MEASURES
+from simulation.scenarios.files import (
     SCENARIO_DIR,
     Scenario,
     ScenarioError,
@@ -24,6 +23,7 @@ from simulation.scenario import (
     load_scenario,
     print_list,
 )
+from simulation.scenarios.policies import POLICY_TYPES
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 BUILTIN = sorted(SCENARIO_DIR.glob("*.toml"))

@@ -6,9 +6,11 @@ testable without a browser.
 
 How a session works:
 
-* The **live run** starts from a scenario file (:mod:`simulation.scenario`) with the seed and the
+* The **live run** starts from a scenario file (:mod:`simulation.scenarios.files`) with the seed
+and the
   number of household agents of the session. ``Session.step`` advances it one month.
-* A **lever** is a policy (:mod:`simulation.policies`) added with ``start = months / 12``, so it
+* A **lever** is a policy (:mod:`simulation.scenarios.policies`) added with ``start = months /
+12``, so it
   takes effect at the next step, exactly as a scenario file's policy with that start would. A
   map-wide setting (a parameter of group ``lever`` or ``uncertainty``) changed during the run is
   expressed as the policy that sets it (``equalisation``, ``telework_norm``,
@@ -43,10 +45,10 @@ import numpy as np
 
 from simulation.dashboard import i18n
 from simulation.dashboard.i18n import t
-from simulation.measures import MAP_MEASURES, MEASURES, TERRITORY_MEASURES
-from simulation.params import PARAMS, Param, ParameterError
-from simulation.policies import MAP_WIDE, POLICY_CLASSES, Policy, make_policy
-from simulation.territory import KINDS, TerritoryMap, load_map
+from simulation.engine.measures import MAP_MEASURES, MEASURES, TERRITORY_MEASURES
+from simulation.engine.params import PARAMS, Param, ParameterError
+from simulation.scenarios.policies import MAP_WIDE, POLICY_CLASSES, Policy, make_policy
+from simulation.world.maps import KINDS, TerritoryMap, load_map
 
 # ------------------------------------------------------------------------------- defaults
 DEFAULT_SCENARIO = "baseline"
@@ -116,10 +118,10 @@ class LeverError(ValueError):
 
 # ------------------------------------------------------------------------------- scenarios
 def _scenario_module() -> types.ModuleType:
-    """The scenario module (:mod:`simulation.scenario`), imported on first use."""
+    """The scenario module (:mod:`simulation.scenarios.files`), imported on first use."""
     import importlib
 
-    return importlib.import_module("simulation.scenario")
+    return importlib.import_module("simulation.scenarios.files")
 
 
 def scenario_names() -> list[str]:
@@ -140,7 +142,7 @@ def scenario_names() -> list[str]:
 
 
 def load_scenario(name_or_path: str) -> Any:
-    """Load a scenario by built-in name or path (see :func:`simulation.scenario.load_scenario`)."""
+    """Load a scenario by built-in name or path (as ``scenarios.files.load_scenario``)."""
     return _scenario_module().load_scenario(name_or_path)
 
 
