@@ -14,6 +14,7 @@ import pytest
 
 from simulation.engine.agents.household import remote_access
 from simulation.engine.measures import TERRITORY_MEASURES
+from simulation.engine.policies import POLICY_TYPES
 from simulation.scenarios.files import (
     SCENARIO_DIR,
     Scenario,
@@ -23,7 +24,6 @@ from simulation.scenarios.files import (
     load_scenario,
     print_list,
 )
-from simulation.scenarios.policies import POLICY_TYPES
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 BUILTIN = sorted(SCENARIO_DIR.glob("*.toml"))

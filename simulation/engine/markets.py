@@ -34,9 +34,11 @@ from simulation.engine.agents.firm import (
     PROXIMITY,
     TOURISM,
 )
+from simulation.engine.population import population
+from simulation.engine.transfers import distribute, household_split
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.engine.model import TerritoryModel
+    from simulation.engine.base import ModelBase as TerritoryModel
 
 REMOTE_VACANCY_SHARE = np.array([0.05, 0.10, 0.60, 0.05])  # by sector, assumption
 SHOP_DECAY_MIN = 15.0     # minutes: shopping stays in the home territory unless it has no shop
@@ -45,8 +47,6 @@ INDUSTRY_DECAY_MIN = 300.0
 DIGITAL_DECAY_MIN = 2000.0
 RESERVE_MONTHS = 3.0  # authorities keep this many months of revenue in reserve
 RESERVE_SPEND = 0.05  # and spend this share of cash above it each month
-OWNER_WEIGHT = np.array([0.3, 1.0, 3.0])  # capital ownership by skill, assumption
-_NO_MEMBER = np.zeros(0, dtype=bool)  # "every household" in kernels.spread
 
 
 # =========================================================================== labour
@@ -70,7 +70,7 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
     K = model.K
     rng = model.streams["labour"]
     firm_mod.update_employment_targets(model)
-    home = hh_mod.population(model).home
+    home = population(model).home
     emp = np.empty(h.capacity, dtype=np.intp)
     n_emp, employees = kernels.employees_by_firm(h.employer, f.capacity, emp)
     f.employees[:] = employees
@@ -164,7 +164,7 @@ def set_wages(model: TerritoryModel) -> np.ndarray:
     h = model.hh
     f = model.firms
     K = model.K
-    pop = hh_mod.population(model)
+    pop = population(model)
     prod = firm_mod.productivity(model)
     # wages follow productivity relative to the current mean (prices are fixed in the model:
     # productivity gains raise a firm's share of sales, not the general wage level)
@@ -240,7 +240,7 @@ def household_demand(model: TerritoryModel) -> Demand:
     t = model.terr
     K = model.K
     W = model.household_weight
-    pop = hh_mod.population(model)
+    pop = population(model)
     # taxes are proportional to income before transfers, at territory-level rates
     ltax_rate = p.local_tax_household * np.sqrt(t.price)
     net_rate = 1.0 - model.tax_rate - ltax_rate
@@ -377,133 +377,12 @@ class Allocation:
         return dest
 
 
-@dataclass
-class Split:
-    """How amounts by territory are split among the households of a kind (one population).
-
-    Every member of a kind in a territory (and, for capital owners, of a skill level: their
-    weight depends on it) gets the same share of its territory's amount. An amount is
-    split by computing one value per class (territory, or territory x 3 + skill), gathering
-    it by each slot's class and multiplying by membership (1 or 0: exact). Dead slots have
-    a class past the last one, worth zero.
-
-    Attributes:
-        key: population key (see :func:`simulation.engine.agents.household.population`).
-        kind: "uniform", "landlord" or "owner" (see :func:`household_split`).
-        cls: class of every slot.
-        member: whether each slot is of the kind (None: every live household is).
-        cls_terr: territory of each class.
-        share: each member's share of its territory's amount, by class (0 where the
-            territory has no weight), then zeros for the classes of dead slots.
-        tot: total weight by territory.
-        orphan: territories without such households.
-        by_terr: each territory's share of the map's total weight.
-    """
-
-    key: tuple
-    kind: str
-    cls: np.ndarray
-    member: np.ndarray | None
-    cls_terr: np.ndarray
-    share: np.ndarray
-    tot: np.ndarray
-    orphan: np.ndarray
-    by_terr: np.ndarray
-
-    def slot_weights(self, model: TerritoryModel) -> np.ndarray:
-        """Weight of every slot (0 for non-members)."""
-        return _slot_weights(model, self.kind)
 
 
-def _slot_weights(model: TerritoryModel, kind: str) -> np.ndarray:
-    """Weight of each slot in a kind of households (see :func:`household_split`)."""
-    h = model.hh
-    if kind == "uniform":
-        return h.alive.astype(float)
-    if kind == "landlord":
-        return (h.alive & h.owner).astype(float)
-    if kind == "owner":
-        return OWNER_WEIGHT[hh_mod.population(model).skill] * ((h.age >= 30) & h.alive)
-    raise ValueError(kind)
 
 
-def household_split(model: TerritoryModel, kind: str) -> Split:
-    """The :class:`Split` of a kind of households (cached per population version and step).
-
-    Kinds: "uniform" (every household), "landlord" (owners: they receive rents), "owner"
-    (capital owners, by skill, adults over 30: they receive dividends and bear losses).
-    """
-    pop = hh_mod.population(model)
-    cache = model._share_cache
-    sp = cache.get(kind)
-    if sp is not None and sp.key == pop.key:
-        return sp
-    h = model.hh
-    K = model.K
-    terr = np.arange(K)
-    if kind == "uniform":
-        cls, member, cls_terr, weight = pop.home_or_k, None, terr, np.ones(K)
-        tot = pop.n_k.astype(float)
-    elif kind == "landlord":
-        cls, member, cls_terr, weight = pop.home_or_k, h.owner, terr, np.ones(K)
-        tot = kernels.member_totals(pop.home, K, h.alive, h.owner, h.skill, np.ones(3))
-    elif kind == "owner":
-        member = h.age >= 30
-        cls, cls_terr, weight = pop.home_skill, np.repeat(terr, 3), np.tile(OWNER_WEIGHT, K)
-        # summed in slot order, as the weights are not integers
-        tot = kernels.member_totals(pop.home, K, h.alive, member, h.skill, OWNER_WEIGHT)
-    else:
-        raise ValueError(kind)
-    th = tot[cls_terr]
-    share = np.zeros(weight.size + 3)  # classes of dead slots: K (or 3K + skill) and up
-    np.divide(weight, th, out=share[:weight.size], where=th > 0)
-    sp = Split(pop.key, kind, cls, member, cls_terr, share, tot, tot <= 0,
-               tot / max(tot.sum(), 1e-12))
-    cache[kind] = sp
-    return sp
 
 
-def distribute(model: TerritoryModel, amount_by_terr: np.ndarray, kind: str,
-               into: np.ndarray | None = None, sign: float = 1.0
-               ) -> tuple[np.ndarray | None, np.ndarray]:
-    """Split amounts by territory (EUR) among its households of a kind.
-
-    Territories with no such household pass their amount to all of them map-wide.
-
-    Args:
-        model: the model.
-        amount_by_terr: EUR by territory.
-        kind: see :func:`household_split`.
-        into: if given, each household's amount (EUR per real household) times ``sign``
-            is added to this per-slot array in place (one pass, no temporary), and None is
-            returned in its place.
-        sign: +1 (receive) or -1 (pay), with ``into``.
-
-    Returns:
-        (EUR per real household or None, EUR received by territory).
-    """
-    sp = household_split(model, kind)
-    W = model.household_weight
-    n = sp.cls_terr.size
-    per_class = np.zeros(sp.share.size)
-    per_class[:n] = amount_by_terr[sp.cls_terr] * sp.share[:n] / W
-    member = _NO_MEMBER if sp.member is None else sp.member
-    if into is None:
-        each = np.empty(sp.cls.size)
-        kernels.spread(sp.cls, per_class, member, sp.member is not None, each)
-        target, factor = each, 1.0
-    else:
-        each = None
-        kernels.spread_add(sp.cls, per_class, member, sp.member is not None, float(sign),
-                           into)
-        target, factor = into, float(sign)
-    dst = np.where(sp.orphan, 0.0, amount_by_terr)
-    if sp.orphan.any():
-        lost = amount_by_terr[sp.orphan].sum()
-        w = sp.slot_weights(model)
-        target += factor * (lost * (w / max(w.sum(), 1e-12)) / W)
-        dst = dst + lost * sp.by_terr
-    return each, dst
 
 
 def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
@@ -523,7 +402,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     L = model.ledger
     K = model.K
     W = model.household_weight
-    home = hh_mod.population(model).home
+    home = population(model).home
     f_terr = f.terr.astype(np.intp)
 
     def by_home(x: np.ndarray) -> np.ndarray:

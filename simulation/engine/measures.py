@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulation.engine import kernels
-from simulation.engine.agents.household import INCOME_FLOOR, population
+from simulation.engine.agents.household import INCOME_FLOOR
+from simulation.engine.population import population
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.engine.model import TerritoryModel
+    from simulation.engine.base import ModelBase as TerritoryModel
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,14 @@ Example:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import mesa
 import numpy as np
-from mesa import Agent, DataCollector, Model
-from mesa.experimental.mesa_signals import ModelSignals
+from mesa import DataCollector
 
-from simulation.engine import markets, measures
+from simulation.engine import markets, measures, transfers
 from simulation.engine.agents import authority as auth_mod
 from simulation.engine.agents import firm as firm_mod
 from simulation.engine.agents import household as hh_mod
@@ -39,8 +36,10 @@ from simulation.engine.agents.firm import (
 )
 from simulation.engine.agents.household import AGE_BAND_SHARES, AGE_BANDS, HouseholdArrays
 from simulation.engine.agents.platform import PlatformState
+from simulation.engine.base import ModelBase
 from simulation.engine.ledger import Ledger
 from simulation.engine.params import ParameterError, Parameters
+from simulation.engine.population import population
 from simulation.engine.rng import Streams
 from simulation.world.maps import TerritoryMap, load_map
 
@@ -49,9 +48,6 @@ from simulation.world.maps import TerritoryMap, load_map
 # (INSEE, order of magnitude); assumption by sector
 EXPORT_SHARE = (0.0, 0.45, 0.25, 0.30)
 KM_PER_MIN = 0.9  # commuting distance per minute of travel (about 54 km/h), assumption
-# Mesa versions whose agent registration TerritoryModel.new_agents reproduces in one go
-_BATCH_MESA = mesa.__version__.startswith("3.5.")
-_MESA_LOGGER = logging.getLogger("MESA.mesa.model")
 
 
 @dataclass
@@ -111,7 +107,7 @@ class TerritoryState:
         return {k: np.array(v, copy=True) for k, v in self.__dict__.items()}
 
 
-class TerritoryModel(Model):
+class TerritoryModel(ModelBase):
     """Households, firms, local authorities and platforms on a networked map of territories.
 
     Args:
@@ -119,7 +115,7 @@ class TerritoryModel(Model):
             a path to a nodes CSV, or a :class:`~simulation.world.maps.TerritoryMap`.
         seed: master seed (non-negative integer); fixes the whole run.
         scenario: scenario name recorded in the outputs.
-        policies: policy objects applied at each step (see ``simulation.scenarios.policies``).
+        policies: policy objects applied at each step (see ``simulation.engine.policies``).
         map_options: options passed to :func:`~simulation.world.maps.load_map`.
         **params: parameter overrides, by their declared names (``simulation.engine.params``).
 
@@ -145,7 +141,7 @@ class TerritoryModel(Model):
         self._share_cache: dict = {}
         self.ledger = Ledger(K)
         self.counters: dict[str, Any] = {}
-        from simulation.scenarios.policies import make_policy
+        from simulation.engine.policies import make_policy
 
         self.policies = [make_policy(p) for p in (policies or [])]
         self.log: list[dict] = []   # policy and lever changes, with their step
@@ -318,7 +314,7 @@ class TerritoryModel(Model):
         hh_mod.work_and_commute(self)
         # owners receive the rent of their territory as capital income
         d = markets.household_demand(self)
-        each, _ = markets.distribute(self, d.rent_k, "landlord")
+        each, _ = transfers.distribute(self, d.rent_k, "landlord")
         h.cap_income[:] = each
         markets.compute_incomes(self)
         h.unemp_months[:] = 0
@@ -357,7 +353,7 @@ class TerritoryModel(Model):
             profit = need * (1 - p.labour_share - p.local_tax_firm)
             div = np.maximum(profit, 0.0) * (1 - p.corporate_tax_rate)
             div_k = np.bincount(f.terr, weights=div, minlength=self.K)
-            div_each, _ = markets.distribute(self, div_k, "owner")
+            div_each, _ = transfers.distribute(self, div_k, "owner")
             h.cap_income[:] = each + div_each
             markets.compute_incomes(self)
             h.unemp_months[:] = 0
@@ -397,69 +393,9 @@ class TerritoryModel(Model):
         self.employment_rate_terr = getattr(self, "employment_rate_terr", np.ones(self.K))
 
     # ------------------------------------------------------------------ Mesa agents
-    def _batch_ok(self, cls: type, signal: Any) -> bool:
-        """Whether agents of ``cls`` can be (de)registered in one go (nothing observes it)."""
-        return (_BATCH_MESA and cls in (hh_mod.Household, firm_mod.Firm)
-                and not cls._datasets and self._batch_context is None
-                and not self._has_subscribers("agents", signal)
-                and not _MESA_LOGGER.isEnabledFor(logging.DEBUG))
-
-    def new_agents(self, cls: type[Agent], slots: Iterable[int]) -> list[Agent]:
-        """Create one agent ``cls(self, slot)`` per slot (a household or firm slot).
-
-        Mesa registers agents one by one (a signal, a log record, two set insertions: about
-        10 µs an agent), which adds up over the households formed every month. When nothing
-        observes registration (no subscriber to the model's "agents" signal, no batch
-        context, no Mesa debug logging, no agent dataset) and the class is known, the
-        agents are registered here as ``Agent.__init__`` would (same ``unique_id`` sequence,
-        same agent sets, same order) without that overhead; otherwise by the constructor.
-        """
-        slots = [int(i) for i in slots]
-        agents = []
-        if slots and cls not in self._agents_by_type:
-            agents.append(cls(self, slots.pop(0)))  # Mesa creates the agent set of cls
-        if not self._batch_ok(cls, ModelSignals.AGENT_ADDED):
-            return agents + [cls(self, i) for i in slots]
-        uid = self.agent_id_counter
-        new = cls.__new__
-        batch = []
-        for i in slots:
-            # attributes set one by one, in Agent.__init__'s order (they stay inline in the
-            # object: no separate dict for the garbage collector to traverse)
-            agent = new(cls)
-            agent.model = self
-            agent.unique_id = uid
-            agent.pos = None
-            agent.idx = i
-            batch.append(agent)
-            uid += 1
-        self.agent_id_counter = uid
-        added = dict.fromkeys(batch)
-        self._all_agents._agents.update(added)
-        self._agents_by_type[cls]._agents.update(added)
-        return agents + batch
-
-    def remove_agents(self, agents: Iterable[Agent]) -> None:
-        """Remove agents from the model, as ``agent.remove()`` for each (see new_agents)."""
-        agents = [a for a in agents if a is not None]
-        if not agents:
-            return
-        cls = type(agents[0])
-        if not (all(type(a) is cls for a in agents) and cls in self._agents_by_type
-                and self._batch_ok(cls, ModelSignals.AGENT_REMOVED)):
-            for a in agents:
-                a.remove()
-            return
-        all_agents = self._all_agents._agents
-        of_type = self._agents_by_type[cls]._agents
-        for a in agents:
-            if a in of_type:  # as Agent.remove: an agent already removed is ignored
-                del of_type[a]
-                del all_agents[a]
-
     # ------------------------------------------------------------------ helpers
     def _refresh_aggregates(self) -> None:
-        pop = hh_mod.population(self)
+        pop = population(self)
         self.households_agents = pop.n_k.astype(float)
         self.real_households = self.households_agents * self.household_weight
         high = pop.counts[:, 2]
@@ -482,20 +418,13 @@ class TerritoryModel(Model):
 
     def pay_owners(self, category: str, src_sector: str, src_vec: np.ndarray,
                    amount_by_terr: np.ndarray) -> None:
-        """Pay amounts (EUR by territory) to the capital owners of each territory."""
-        if not np.any(amount_by_terr):
-            return  # nothing moves (and the ledger books no empty flow)
-        _, dst = markets.distribute(self, amount_by_terr, "owner", into=self.hh.savings)
-        self.ledger.book(category, src_sector, "household", src_vec, dst)
+        """Pay amounts (EUR by territory) to capital owners (:func:`transfers.pay_owners`)."""
+        transfers.pay_owners(self, category, src_sector, src_vec, amount_by_terr)
 
     def charge_owners(self, category: str, amount_by_terr: np.ndarray,
                       dst_sector: str = "firm") -> None:
-        """Charge amounts (EUR by territory) to the capital owners of each territory."""
-        if not np.any(amount_by_terr):
-            return  # nothing moves (and the ledger books no empty flow)
-        _, src = markets.distribute(self, amount_by_terr, "owner", into=self.hh.savings,
-                                    sign=-1.0)
-        self.ledger.book(category, "household", dst_sector, src, amount_by_terr)
+        """Charge capital owners (EUR by territory; :func:`transfers.charge_owners`)."""
+        transfers.charge_owners(self, category, amount_by_terr, dst_sector)
 
     def set_param(self, name: str, value: Any, *, source: str = "policy") -> None:
         """Change a parameter during the run (validated) and log it with the step."""
@@ -513,7 +442,7 @@ class TerritoryModel(Model):
         It is validated like a scenario file's policy; its ``start`` is in years from the
         start of the run, so a lever pulled now uses ``start = steps / 12``.
         """
-        from simulation.scenarios.policies import make_policy
+        from simulation.engine.policies import make_policy
 
         pol = make_policy(policy)
         pol.indices(self)  # resolve territories now: unknown codes fail here, clearly

@@ -20,7 +20,7 @@ import pandas as pd
 from simulation.engine import measures
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.engine.model import TerritoryModel
+    from simulation.engine.base import ModelBase as TerritoryModel
 
 MAP_CODE = "_map"
 
@@ -146,9 +146,12 @@ class Results:
             out.update(extra)
         return out
 
-    def save(self, out_dir: str | Path, *, plots: bool = True, extra_manifest: dict | None
-             = None) -> Path:
-        """Write tidy Parquet and CSV, the ledger, plots and ``manifest.json`` to a folder."""
+    def save(self, out_dir: str | Path, *, extra_manifest: dict | None = None) -> Path:
+        """Write tidy Parquet and CSV, the ledger and ``manifest.json`` to a folder.
+
+        Plots of the run: :func:`simulation.reports.plots.run_plots` (``terrinum run`` writes
+        both).
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         df = self.to_df()
@@ -157,10 +160,6 @@ class Results:
         atomic_write_csv(self.summary(), out / "summary.csv")
         atomic_write_csv(self.ledger_df().reset_index(), out / "ledger.csv")
         files = ["results.parquet", "results.csv", "summary.csv", "ledger.csv"]
-        if plots:
-            from simulation.reports import plots as _plots
-
-            files += [p.name for p in _plots.run_plots(self, out)]
         atomic_write_text(json.dumps(self.manifest({"files": files, **(extra_manifest or {})}),
                                      indent=2, default=str), out / "manifest.json")
         return out

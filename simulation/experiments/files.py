@@ -802,7 +802,7 @@ def _parse_params(raw: Any, ctx: _Ctx) -> dict[str, Any]:
 
 
 def _parse_policies(raw: Any, ctx: _Ctx) -> list[dict[str, Any]]:
-    from simulation.scenarios.policies import POLICY_TYPES, make_policy
+    from simulation.engine.policies import POLICY_TYPES, make_policy
 
     if not isinstance(raw, list):
         raise ctx.err("policies", "must be an array of tables ([[policies]])")
@@ -881,7 +881,7 @@ def _parse_design(raw: Any, q: Mapping[str, Any], ctx: _Ctx) -> Design:
 def _policy_field_info(ptype: str, fname: str) -> tuple[str, float | None, float | None,
                                                          tuple | None, str]:
     """(kind, low, high, choices, description) of a policy field that may vary."""
-    from simulation.scenarios.policies import POLICY_CLASSES
+    from simulation.engine.policies import POLICY_CLASSES
 
     fi = POLICY_CLASSES[ptype].model_fields[fname]
     ann = fi.annotation
@@ -903,7 +903,7 @@ def _policy_field_info(ptype: str, fname: str) -> tuple[str, float | None, float
 
 
 def _varyable_fields(ptype: str) -> list[str]:
-    from simulation.scenarios.policies import POLICY_CLASSES
+    from simulation.engine.policies import POLICY_CLASSES
 
     return [f for f in POLICY_CLASSES[ptype].model_fields
             if f not in _POLICY_FIXED_FIELDS and _policy_field_info(ptype, f)[0] != "other"]
@@ -1005,7 +1005,7 @@ def _param_factor(name: str, fr: Mapping[str, Any], kind: str, q: Mapping[str, A
 
 def _policy_factor(name: str, fr: Mapping[str, Any], kind: str, policies: list[dict],
                    q: Mapping[str, Any], key: str, role: str | None, ctx: _Ctx) -> Factor:
-    from simulation.scenarios.policies import POLICY_CLASSES, POLICY_TYPES, make_policy
+    from simulation.engine.policies import POLICY_CLASSES, POLICY_TYPES, make_policy
 
     parts = name.split(".")
     if len(parts) != 3:

@@ -41,6 +41,7 @@ import pandas as pd
 
 from simulation.engine.measures import HEADLINE, MAP_MEASURES, MEASURES, TERRITORY_MEASURES
 from simulation.engine.params import PARAMS
+from simulation.engine.policies import Selector
 from simulation.engine.results import (
     MAP_CODE,
     Results,
@@ -50,7 +51,6 @@ from simulation.engine.results import (
     package_version,
 )
 from simulation.scenarios.files import Scenario, ScenarioError, describe_policy
-from simulation.scenarios.policies import Selector
 from simulation.scenarios.runner import (
     ScenarioLike,
     as_scenario,

@@ -3,7 +3,7 @@
 A scenario says which map, how many years, how many household agents and which seed; it
 overrides declared parameters; it sets **levers** (policy choices) and **uncertainties**
 (things nobody chooses) in two separate sections so that an experiment can vary one against
-the other; and it lists **timed policies** (``simulation.scenarios.policies``). Example::
+the other; and it lists **timed policies** (``simulation.engine.policies``). Example::
 
     name = "broadband_rollout"
     extends = "baseline.toml"          # inherit, then override
@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulation.engine.params import GROUPS, PARAMS, ParameterError, Parameters, unknown_message
-from simulation.scenarios.policies import (
+from simulation.engine.policies import (
     POLICY_CLASSES,
     POLICY_TYPES,
     Policy,

@@ -25,7 +25,7 @@ import numpy as np
 from mesa import Agent
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.engine.model import TerritoryModel
+    from simulation.engine.base import ModelBase as TerritoryModel
 
 PAYERS = ("state", "authority", "region")
 PROGRAMMES = ("counters", "france_services", "mediators", "tiers_lieux", "broadband",

@@ -12,15 +12,16 @@ existing firms make money.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from mesa import Agent
 
+from simulation.engine import transfers
 from simulation.engine.agents.slots import SlotArrays
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.engine.model import TerritoryModel
+    from simulation.engine.base import ModelBase as TerritoryModel
 
 SECTORS = ("proximity", "industry", "digital", "tourism")
 PROXIMITY, INDUSTRY, DIGITAL, TOURISM = range(4)
@@ -58,6 +59,8 @@ class FirmArrays(SlotArrays):
 
 class Firm(Agent):
     """A firm agent (a view on :class:`FirmArrays`, slot ``idx``)."""
+
+    batch_registration: ClassVar[bool] = True  # see ModelBase.new_agents
 
     def __init__(self, model: TerritoryModel, idx: int) -> None:
         super().__init__(model)
@@ -231,8 +234,8 @@ def close_and_create(model: TerritoryModel) -> None:
         terr = f.terr[closing]
         pos = np.bincount(terr, weights=np.maximum(cash, 0.0), minlength=K)
         neg = np.bincount(terr, weights=np.maximum(-cash, 0.0), minlength=K)
-        model.pay_owners("liquidation", "firm", pos, pos)
-        model.charge_owners("write_off", neg)
+        transfers.pay_owners(model, "liquidation", "firm", pos, pos)
+        transfers.charge_owners(model, "write_off", neg)
         model.remove_agents([f.agents[i] for i in closing.tolist()])
         for i in closing.tolist():
             f.agents[i] = None
@@ -270,7 +273,7 @@ def close_and_create(model: TerritoryModel) -> None:
     capital = np.full(total, 3.0 * p.wage_mid * model.household_weight)
     f.cash[slots] = capital
     cap_vec = np.bincount(terr, weights=capital, minlength=K)
-    model.charge_owners("start_up_capital", cap_vec, dst_sector="firm")
+    transfers.charge_owners(model, "start_up_capital", cap_vec, dst_sector="firm")
     # expected sales of a newcomer: two workers' worth at the sector's local sales per worker
     per_worker = model.sales_per_worker[sector.astype(int), terr]
     f.rev_ewma[slots] = 2.0 * per_worker

@@ -27,7 +27,7 @@ import numpy as np
 from mesa import Agent
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.engine.model import TerritoryModel
+    from simulation.engine.base import ModelBase as TerritoryModel
 
 
 REFERENCE_COMMISSION = 0.15  # commission at which the convenience parameters are calibrated

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.engine.model import TerritoryModel
+    from simulation.engine.base import ModelBase as TerritoryModel
     from simulation.world.maps import TerritoryMap
 
 Payer = Literal["state", "authority", "region"]
