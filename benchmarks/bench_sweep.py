@@ -32,7 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulation.experiments.files import Experiment, parse_experiment
+from simulation.experiments.design import Experiment
+from simulation.experiments.files import parse_experiment
 from simulation.experiments.sweep import dask_client, read_runs, run_dask, sweep
 
 TEMPLATE = """

@@ -16,7 +16,8 @@ from simulation.experiments.analysis import (
     run_outcomes,
     sobol_indices,
 )
-from simulation.experiments.files import Factor, load_experiment, parse_experiment, sample_design
+from simulation.experiments.design import Factor, sample_design
+from simulation.experiments.files import load_experiment, parse_experiment
 from simulation.experiments.sweep import SweepError, sweep
 
 DATA = Path(__file__).parent / "data" / "experiments"

@@ -12,13 +12,12 @@ import pytest
 
 from simulation.engine.params import PARAMS
 from simulation.engine.rng import replication_seeds
+from simulation.experiments.design import ExperimentError, run_id
 from simulation.experiments.files import (
     EXPERIMENTS_DIR,
-    ExperimentError,
     available_experiments,
     load_experiment,
     parse_experiment,
-    run_id,
 )
 
 DATA = Path(__file__).parent / "data" / "experiments"

@@ -25,7 +25,7 @@ EXIT_USAGE = 2
 def _user_errors() -> tuple[type[BaseException], ...]:
     from simulation.engine.params import ParameterError
     from simulation.errors import UserError
-    from simulation.experiments.files import ExperimentError
+    from simulation.experiments.design import ExperimentError
     from simulation.experiments.sweep import SweepError
     from simulation.world.maps import MapError
 

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from simulation.engine.measures import HEADLINE, MEASURES
-from simulation.experiments.files import MAP, Experiment, Factor, parse_experiment
+from simulation.experiments.design import MAP, Experiment, Factor
+from simulation.experiments.files import parse_experiment
 from simulation.experiments.sweep import SweepError, read_manifest, read_runs
 
 CONF = 0.95
@@ -274,7 +275,7 @@ def morris_indices(names: Sequence[str], bounds: Sequence[tuple[float, float]],
     """
     from SALib.analyze import morris
 
-    from simulation.experiments.files import salib_problem
+    from simulation.experiments.design import salib_problem
 
     r = morris.analyze(salib_problem(names, bounds), np.asarray(X, float),
                        np.asarray(Y, float), num_resamples=resamples, conf_level=CONF,
@@ -305,7 +306,7 @@ def sobol_indices(names: Sequence[str], bounds: Sequence[tuple[float, float]], Y
     """
     from SALib.analyze import sobol
 
-    from simulation.experiments.files import salib_problem
+    from simulation.experiments.design import salib_problem
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -59,7 +59,7 @@ import pandas as pd
 
 from simulation.engine.results import atomic_write_csv, atomic_write_parquet, atomic_write_text
 from simulation.errors import UserError
-from simulation.experiments.files import MAP, Experiment, Outcome
+from simulation.experiments.design import MAP, Experiment, Outcome
 
 FORMAT = "terrinum-sweep/1"
 MANIFEST = "manifest.json"
