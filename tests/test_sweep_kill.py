@@ -1,8 +1,8 @@
 """A sweep killed at any phase resumes, and its folder then equals an uninterrupted sweep's.
 
 Each sweep runs the ``terrinum sweep`` command in a subprocess in its own process group (a new
-session) with the test hook ``TERRINUM_TEST_KILL_AT`` (``simulation.store``), which SIGKILLs
-the group (the command and its pool workers) at a chosen point; the next command resumes
+session) with the test hook ``TERRINUM_TEST_KILL_AT`` (``simulation.experiments.store``), which
+SIGKILLs the group (the command and its pool workers) at a chosen point; the next command resumes
 whatever state that left. Equal means: the same set of files (no lock file, no temporaries),
 ``runs/*.parquet`` and ``design.csv`` byte for byte, and ``manifest.json`` equal except its
 ``created`` time.
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from simulation.experiment import load_experiment
-from simulation.store import KILL_ENV, LOCK, FolderLock, is_temporary
-from simulation.sweep import MANIFEST, RUNS, SweepError, sweep
+from simulation.experiments.files import load_experiment
+from simulation.experiments.store import KILL_ENV, LOCK, FolderLock, is_temporary
+from simulation.experiments.sweep import MANIFEST, RUNS, SweepError, sweep
 
 DATA = Path(__file__).parent / "data" / "experiments"
 EXP = DATA / "kill_phases.toml"
@@ -55,8 +55,8 @@ def _sweep_cli(out: Path, workers: int, resume: bool = False) -> tuple[int, str,
 # answers the child's exit status (negative: killed by that signal)
 _LAUNCHER = """
 import json, os, sys, traceback
-import simulation.cli, simulation.experiment, simulation.sweep
-from simulation import kernels
+import simulation.cli, simulation.experiments.files, simulation.experiments.sweep
+from simulation.engine import kernels
 kernels.warm_up()
 print('ready', flush=True)
 for line in sys.stdin:
