@@ -15,34 +15,47 @@ Dataset folder (``--out DIR``)::
                              the planned runs, package versions; written once, first
     DIR/design.csv           one row per planned run: run_id, point, replicate, seed, factors
     DIR/runs/<run_id>.parquet  one file per finished run (tidy rows, below)
-    DIR/.lock                held (flock) while a sweep writes into DIR
+    DIR/.lock                held (flock) while a sweep writes into DIR; removed when it ends
 
 A run file holds the tidy rows of :meth:`simulation.engine.results.Results.to_df` for the map
 (``territory = "_map"``, every measure, every month), one series per territorial outcome
 (``territory = "@kinds=rural"`` etc., combined over its territories) and, with
 ``store_territories = true``, every territory's rows; plus columns ``run_id``, ``point``,
-``replicate`` and one column per factor. It is written to a hidden temporary file and renamed
-(``os.replace``) when complete, so a file exists only for a finished run.
+``replicate`` and one column per factor.
+
+Every file is written to a hidden temporary beside it (``.<name>.<random>``) and renamed
+when complete (:func:`simulation.experiments.store.atomic_write_bytes`), so a file exists
+only complete, and the start is atomic too (:func:`simulation.experiments.store.open_store`):
+``manifest.json`` commits it and ``design.csv`` (a function of the same inputs) follows.
+Whatever moment a sweep is killed at (SIGKILL of its process group: before or while its
+manifest is written, just after it, between runs, while a run file is written), re-running
+the same command completes it; temporaries are removed under the lock, and the completed
+folder equals an uninterrupted sweep's: the same files, ``runs/*.parquet`` and
+``design.csv`` byte for byte, ``manifest.json`` except its ``created`` time
+(``tests/test_sweep_kill.py``; its test hook ``TERRINUM_TEST_KILL_AT`` is described in
+:mod:`simulation.experiments.store`).
 
 Folder rules:
 
-1. ``DIR`` missing or empty: a new sweep (manifest written first).
+1. ``DIR`` missing, empty, or holding only what a killed start leaves (the lock file,
+   temporaries of ``manifest.json`` / ``design.csv``): a new sweep (manifest written first).
 2. ``DIR`` holds a sweep of the *same* experiment (same experiment-file SHA-256, same
    ``--quick`` choice, same scenario SHA-256, same model code (SHA-256 of the model's source
-   and data files) and the same planned runs): the sweep continues;
-   finished runs are skipped. This is what re-running an interrupted command does; the final
-   data are identical to an uninterrupted sweep's.
+   and data files) and the same planned runs): the sweep continues (a missing
+   ``design.csv`` is written); finished runs are skipped. This is what re-running an
+   interrupted command does; the final data are identical to an uninterrupted sweep's.
 3. ``DIR`` holds a sweep of another experiment (any of the above differs): an error; use
    another folder (nothing is overwritten or mixed).
-4. ``DIR`` is not empty and holds no manifest: an error.
-5. ``--resume`` makes the intent explicit: it requires case 2 and is an error in case 1 (there
-   is nothing to resume, e.g. a mistyped folder).
-6. Two sweeps never write into one folder at once (the lock; an error names the holder).
+4. ``DIR`` holds anything else and no manifest: an error.
+5. ``--resume`` makes the intent explicit: it requires case 2 (or a killed start, case 1
+   with leftovers) and is an error otherwise (there is nothing to resume, e.g. a mistyped
+   folder).
+6. Two sweeps never write into one folder at once (the lock; an error names the holder). A
+   lock file left by a killed sweep does not block: the kernel released its lock.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import platform
@@ -57,15 +70,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.engine.results import atomic_write_csv, atomic_write_parquet, atomic_write_text
 from simulation.errors import UserError
 from simulation.experiments.design import MAP, Experiment, Outcome
+from simulation.experiments.store import (
+    LOCK,  # noqa: F401 - the lock file's name (DIR/.lock)
+    FolderLock,
+    atomic_write_bytes,
+    clean_temporaries,
+    csv_bytes,
+    kill_point,
+    open_store,
+    parquet_bytes,
+)
 
 FORMAT = "terrinum-sweep/1"
 MANIFEST = "manifest.json"
 DESIGN = "design.csv"
 RUNS = "runs"
-LOCK = ".lock"
 RUN_COLUMNS = ["run_id", "point", "replicate"]
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # source files whose content fixes what a run computes (see model_code_sha256)
@@ -321,9 +342,20 @@ def _compare(man: dict[str, Any], new: dict[str, Any], out: Path) -> list[str]:
     return diffs
 
 
-def prepare_folder(exp: Experiment, out: str | Path, *, resume: bool = False
-                   ) -> tuple[dict[str, Any], set[str]]:
-    """Create or check a sweep folder (rules in the module docstring).
+def prepare_folder(exp: Experiment, out: str | Path, *, resume: bool = False,
+                   interrupted: bool = False) -> tuple[dict[str, Any], set[str]]:
+    """Create or check a sweep folder atomically (rules in the module docstring).
+
+    Call it while holding the folder's lock (:func:`sweep` does). The start is
+    :func:`simulation.experiments.store.open_store`: ``manifest.json`` commits it,
+    ``design.csv`` follows and is written again if a kill came between the two; temporaries
+    of both are removed.
+
+    Args:
+        exp: the experiment.
+        out: the folder.
+        resume: require a sweep (or an interrupted start) to continue.
+        interrupted: the caller found a stale lock file (a sweep was killed in ``out``).
 
     Returns:
         The manifest and the ids of finished runs.
@@ -334,8 +366,8 @@ def prepare_folder(exp: Experiment, out: str | Path, *, resume: bool = False
     """
     out = Path(out)
     new = manifest_for(exp)
-    mpath = out / MANIFEST
-    if mpath.exists():
+
+    def check(_path: Path) -> None:
         man = read_manifest(out)
         diffs = _compare(man, new, out)
         if diffs:
@@ -344,28 +376,21 @@ def prepare_folder(exp: Experiment, out: str | Path, *, resume: bool = False
                 f"{out} holds another sweep ({done} of {len(man['runs'])} runs of experiment "
                 f"'{man['experiment']['name']}'): " + "; ".join(diffs) + ". Use another "
                 "--out folder (a sweep folder only ever holds one experiment's runs).")
-        planned = {r["run_id"] for r in man["runs"]}
-        done = finished_runs(out)
-        foreign = done - planned
-        if foreign:
-            raise SweepError(f"{out / RUNS}: {len(foreign)} run file(s) not planned by this "
-                             f"experiment (e.g. {sorted(foreign)[0]}.parquet); remove them")
-        return man, done
-    if resume:
-        raise SweepError(f"{out}: nothing to resume (no {MANIFEST}); leave out --resume to "
-                         "start a new sweep")
-    if out.exists():
-        if not out.is_dir():
-            raise SweepError(f"{out}: exists and is not a folder")
-        extra = [p.name for p in out.iterdir() if p.name != LOCK]
-        if extra:
-            raise SweepError(f"{out}: folder is not empty and holds no sweep ({MANIFEST} "
-                             f"missing; found {', '.join(sorted(extra)[:3])}); choose an empty "
-                             "or new folder")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(json.dumps(new, indent=1), mpath)
-    atomic_write_csv(design_table(exp), out / DESIGN)
-    return new, set()
+
+    started = open_store(out, MANIFEST, lambda: json.dumps(new, indent=1).encode("utf-8"),
+                         {DESIGN: lambda: csv_bytes(design_table(exp))}, check,
+                         resume=resume, interrupted=interrupted, what="sweep",
+                         error=SweepError)
+    if started:
+        return new, set()
+    man = read_manifest(out)
+    planned = {r["run_id"] for r in man["runs"]}
+    done = finished_runs(out)
+    foreign = done - planned
+    if foreign:
+        raise SweepError(f"{out / RUNS}: {len(foreign)} run file(s) not planned by this "
+                         f"experiment (e.g. {sorted(foreign)[0]}.parquet); remove them")
+    return man, done
 
 
 def design_table(exp: Experiment) -> pd.DataFrame:
@@ -375,41 +400,9 @@ def design_table(exp: Experiment) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-class _Lock:
-    """An exclusive ``flock`` on ``DIR/.lock`` (released by the OS if the process dies)."""
-
-    def __init__(self, out: Path) -> None:
-        self.path = out / LOCK
-        self.fh = None
-
-    def __enter__(self) -> _Lock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
-        try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.fh.seek(0)
-            holder = self.fh.read().strip() or "another process"
-            self.fh.close()
-            raise SweepError(f"{self.path.parent}: another sweep is writing into this folder "
-                             f"({holder}); wait for it to finish or use another --out") from None
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(f"pid {os.getpid()} on {platform.node()}\n")
-        self.fh.flush()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fh is not None:
-            fcntl.flock(self.fh, fcntl.LOCK_UN)
-            self.fh.close()
-
-
 def _clean_temporaries(runs_dir: Path) -> None:
-    """Remove temporary files left by an interrupted writer."""
-    for p in runs_dir.glob(".*"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
+    """Remove temporary files left by an interrupted writer (the folder is the sweep's)."""
+    clean_temporaries(runs_dir)
 
 
 # ============================================================================ engines
@@ -617,11 +610,11 @@ def sweep(exp: Experiment, out: str | Path, *, workers: int | None = None,
     if scheduler and dask_local:
         raise SweepError("give either --scheduler or --dask-local, not both")
     out = Path(out)
-    if resume and not (out / MANIFEST).exists():
-        raise SweepError(f"{out}: nothing to resume (no {MANIFEST}); leave out --resume to "
+    if resume and not out.is_dir():
+        raise SweepError(f"{out}: nothing to resume (no such folder); leave out --resume to "
                          "start a new sweep")
-    with _Lock(out):
-        man, done = prepare_folder(exp, out, resume=resume)
+    with FolderLock(out, what="sweep", error=SweepError) as lock:
+        man, done = prepare_folder(exp, out, resume=resume, interrupted=lock.found_stale)
         runs_dir = out / RUNS
         runs_dir.mkdir(exist_ok=True)
         _clean_temporaries(runs_dir)
@@ -639,6 +632,7 @@ def sweep(exp: Experiment, out: str | Path, *, workers: int | None = None,
             engine = "this process" if serial else f"local pool, {workers} worker(s)"
         rep = SweepReport(out=out, total=len(man["runs"]), skipped=len(done), engine=engine)
         if not tasks:
+            kill_point("after-runs")
             return rep
         bar = _Progress(rep.total, len(done), exp.name, progress)
         t0 = time.perf_counter()
@@ -649,8 +643,10 @@ def sweep(exp: Experiment, out: str | Path, *, workers: int | None = None,
                 rep.failed.append((task.run_id, f"point {task.point}, seed {task.seed}: "
                                    f"{type(exc).__name__}: {exc}"))
             else:
-                atomic_write_parquet(df, runs_dir / f"{task.run_id}.parquet")
+                atomic_write_bytes(parquet_bytes(df), runs_dir / f"{task.run_id}.parquet",
+                                   kill_phase="run-write")
                 rep.ran += 1
+                kill_point("between-runs")
             bar.update(rep.ran, len(rep.failed), time.perf_counter() - t0)
 
         try:
@@ -667,6 +663,7 @@ def sweep(exp: Experiment, out: str | Path, *, workers: int | None = None,
         finally:
             bar.close()
             rep.seconds = time.perf_counter() - t0
+        kill_point("after-runs")
     if rep.failed:
         first = rep.failed[0]
         raise SweepError(
