@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from simulation.errors import InputError
+
 EXIT_USAGE = 2
+MAX_ERROR_CHARS = 2_000
+"""Longest error message printed (characters)."""
 
 
-class UserError(Exception):
+class UserError(InputError):
     """An error caused by the user's input; printed without a traceback (exit 2)."""
 
 
@@ -21,7 +25,7 @@ def _parse_set(items: list[str] | None) -> dict:
     out: dict = {}
     for item in items or []:
         if "=" not in item:
-            raise UserError(f"--set expects name=value, got '{item}'")
+            raise UserError(f"--set expects name=value, got '{item:.80}'")
         k, v = item.split("=", 1)
         v = v.strip()
         if v.lower() in ("true", "false"):
@@ -30,7 +34,7 @@ def _parse_set(items: list[str] | None) -> dict:
         try:
             out[k.strip()] = int(v) if v.lstrip("-").isdigit() else float(v)
         except ValueError:
-            raise UserError(f"--set {k}: '{v}' is not a number or true/false") from None
+            raise UserError(f"--set {k:.80}: '{v:.80}' is not a number or true/false") from None
     return out
 
 
@@ -126,6 +130,13 @@ def _extend(sub) -> None:
         mod.register(sub)
 
 
+def print_error(exc: BaseException | str) -> None:
+    """Print a user error as one bounded message on standard error (``terrinum: error: ...``)."""
+    from simulation.errors import bound_message
+
+    print(f"terrinum: error: {bound_message(str(exc), MAX_ERROR_CHARS)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``terrinum`` command."""
     from simulation.params import ParameterError
@@ -141,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for provenance records
     try:
         return int(args.func(args) or 0)
-    except (UserError, ParameterError, MapError, ScenarioError) as exc:
-        print(f"terrinum: error: {exc}", file=sys.stderr)
+    except (InputError, UserError, ParameterError, MapError, ScenarioError) as exc:
+        print_error(exc)
         return EXIT_USAGE
     except FileNotFoundError as exc:
-        print(f"terrinum: error: file not found: {exc.filename or exc}", file=sys.stderr)
+        print_error(f"file not found: {exc.filename or exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("terrinum: interrupted", file=sys.stderr)

@@ -24,12 +24,13 @@ EXIT_USAGE = 2
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from simulation.cli import UserError
+    from simulation.errors import InputError
     from simulation.experiment import ExperimentError
     from simulation.params import ParameterError
     from simulation.sweep import SweepError
     from simulation.territory import MapError
 
-    errs: list[type[BaseException]] = [ExperimentError, SweepError, UserError,
+    errs: list[type[BaseException]] = [InputError, ExperimentError, SweepError, UserError,
                                        ParameterError, MapError]
     try:
         from simulation.scenario import ScenarioError
@@ -46,7 +47,9 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         try:
             return func(args)
         except _user_errors() as exc:
-            print(f"terrinum: error: {exc}", file=sys.stderr)
+            from simulation.cli import print_error
+
+            print_error(exc)
             return EXIT_USAGE
 
     run.__doc__ = func.__doc__

@@ -54,7 +54,6 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +61,16 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from simulation.errors import InputError, InputFileError, clip, clip_repr
 from simulation.params import GROUPS, PARAMS, ParameterError, Parameters, unknown_message
 from simulation.policies import POLICY_CLASSES, POLICY_TYPES, Policy, Selector, make_policy
+from simulation.safe_io import (
+    MAX_TOML_BYTES,
+    TomlSyntaxError,
+    parse_toml,
+    path_state,
+    read_text_file,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import TerritoryModel
@@ -82,7 +89,7 @@ TOP_KEYS = ("name", "extends", "replace_policies", "description", "run", "parame
 PARAM_SECTIONS = {"parameters": None, "levers": "lever", "uncertainties": "uncertainty"}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file (or scenario override) that cannot be used.
 
     The message is ``"<file>: <key path>: <problem>; allowed: <what is allowed>"``.
@@ -95,7 +102,7 @@ class ScenarioError(ValueError):
     """
 
     def __init__(self, file: str | Path, key: str, problem: str, allowed: str = "") -> None:
-        self.file = str(file)
+        self.file = clip(file, 200)
         self.key = key
         self.problem = problem
         self.allowed = allowed
@@ -122,8 +129,8 @@ class _Description(BaseModel):
 
 
 class _Run(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    map: str | None = Field(None, min_length=1)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    map: str | None = Field(None, min_length=1, max_length=4096)
     years: float | None = Field(None, gt=0.0, le=200.0)
     n_households: int | None = None
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
@@ -132,9 +139,9 @@ class _Run(BaseModel):
 
 
 class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     name: str | None = Field(None, min_length=1, max_length=100)
-    extends: str | None = Field(None, min_length=1)
+    extends: str | None = Field(None, min_length=1, max_length=4096)
     replace_policies: bool = False
     description: _Description = Field(default_factory=_Description)
     run: _Run = Field(default_factory=_Run)
@@ -156,7 +163,8 @@ _RUN_ALLOWED = {
     "n_households": f"a whole number in {PARAMS['n_households'].range_text()}",
     "seed": "a non-negative whole number",
     "map_seed": "a non-negative whole number (generated maps only)",
-    "map_options": "a table of map options (e.g. edges = \"edges.csv\" for a CSV map)",
+    "map_options": "a table of map options (e.g. edges = \"edges.csv\" for a CSV map, "
+                   "n_rural = 20 for the synthetic map; terrinum list maps)",
 }
 
 
@@ -332,7 +340,9 @@ class Scenario:
             _check_territories(new, origins)
         for p in pols:
             if years is not None or id(p) in origins and origins[id(p)][0] == where:
-                _check_start(*origins[id(p)], p, new.years)
+                # a shorter run may cut a scenario policy's ramp; a policy added here must fit
+                _check_start(*origins[id(p)], p, new.years,
+                             ramp=origins[id(p)][0] == where)
         if record:
             new = dataclasses.replace(new, sha256=_hash_overrides(self.sha256, record))
         return new
@@ -477,15 +487,18 @@ def resolve(path_or_name: str | Path) -> Path:
     Raises:
         ScenarioError: nothing found (the message lists the built-in names).
     """
-    p = Path(path_or_name)
-    if p.is_file():
-        return p.resolve()
-    b = builtin_path(str(path_or_name))
+    text = str(path_or_name)
+    state = path_state(text)
+    if state == "file":
+        return Path(text).resolve()
+    b = builtin_path(text) if state == "missing" else None
     if b is not None:
         return b.resolve()
-    problem = "no such file" if not p.exists() else "not a regular file"
-    raise ScenarioError(str(path_or_name), "", f"{problem} and not a built-in scenario",
-                        "a path to a .toml file or a built-in name: "
+    problem = ("no such file and not a built-in scenario" if state == "missing" else
+               f"not a scenario file: {_state_text(state)}")
+    raise ScenarioError(text or "''", "", problem,
+                        "a path to a regular .toml file (at most "
+                        f"{MAX_TOML_BYTES:,} bytes) or a built-in name: "
                         + (", ".join(builtin_names()) or "(none found)"))
 
 
@@ -552,47 +565,45 @@ def _read_chain(path: Path) -> list[_Layer]:
     return layers[::-1]
 
 
+def _state_text(state: str) -> str:
+    """A :func:`~simulation.safe_io.path_state` answer as words after a path."""
+    return f"is {state}" if state.startswith(("a ", "an ", "not ")) else state
+
+
 def _resolve_extends(child: Path, target: str) -> Path:
     cand = Path(target)
     if not cand.suffix:
         cand = cand.with_suffix(".toml")
-    tried = []
     p = cand if cand.is_absolute() else child.parent / cand
-    tried.append(str(p))
-    if p.is_file():
+    state = path_state(p)
+    if state == "file":
         return p.resolve()
-    b = builtin_path(target)
+    b = builtin_path(target) if state == "missing" else None
     if b is not None and not cand.is_absolute() and len(cand.parts) == 1:
         return b.resolve()
-    raise ScenarioError(child, "extends", f"file {target!r} not found (looked for {tried[0]} "
-                        "and among the built-in scenarios)",
-                        "a path relative to this file, or a built-in scenario: "
-                        + ", ".join(builtin_names()))
+    allowed = ("a regular scenario file (a path relative to this file), or a built-in "
+               "scenario: " + ", ".join(builtin_names()))
+    if state != "missing":
+        raise ScenarioError(child, "extends", f"{clip_repr(target)} is not a scenario file: "
+                            f"{clip(p, 200)}: {_state_text(state)}", allowed)
+    raise ScenarioError(child, "extends", f"file {clip_repr(target)} not found (looked for "
+                        f"{clip(p, 200)} and among the built-in scenarios)", allowed)
 
 
 def _read_file(path: Path) -> _Layer:
     try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(path, "", f"cannot read the file ({exc.strerror})",
-                            "a readable TOML file") from None
+        text = read_text_file(path, "a scenario file (UTF-8 TOML)", MAX_TOML_BYTES)
+    except InputFileError as exc:
+        raise ScenarioError(path, "", exc.problem, exc.allowed) from None
     try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(path, "", f"not UTF-8 text (byte {exc.start})",
-                            "a UTF-8 encoded TOML file") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        if m:
-            where = f"line {m.group(1)}, column {m.group(2)}"
-            msg = msg[:m.start()].strip()
-        else:
-            where = "end of file" if "end of document" in msg else ""
-        raise ScenarioError(path, where, f"not a valid TOML file: {msg}",
-                            "TOML syntax (https://toml.io), e.g. key = \"value\"") from None
+        raw = parse_toml(text, path)
+    except TomlSyntaxError as exc:
+        raise ScenarioError(path, exc.location, exc.problem, exc.allowed) from None
+    if not raw:
+        raise ScenarioError(path, "", "the file is empty (no key, no table); an empty file "
+                            "is not taken as the default scenario",
+                            'at least one key, e.g. extends = "baseline" to start from the '
+                            "baseline, or a [run] table")
     try:
         data = _File.model_validate(raw)
     except ValidationError as exc:
@@ -683,6 +694,7 @@ def _assemble(chain: list[_Layer]) -> Scenario:
     for p in policies:
         f, key = origins[id(p)]
         _check_start(f, key, p, scen.years)
+    _check_map_options(scen, run_origin.get("map_options", last.path))
     _check_map(scen, run_origin.get("map", last.path))
     _check_territories(scen, origins)
     return scen
@@ -719,12 +731,34 @@ def _check_combination(file: str | Path, params: dict[str, Any],
                             ) from None
 
 
-def _check_start(file: str | Path, key: str, pol: Policy, years: float) -> None:
+def _check_start(file: str | Path, key: str, pol: Policy, years: float, *,
+                 ramp: bool = True) -> None:
     if pol.start >= years:
         raise ScenarioError(file, f"{key}.start",
                             f"the policy starts in year {pol.start:g}, at or after the end of "
                             f"the run ({years:g} years)",
                             f"a start in [0, {years:g}) years")
+    if ramp and pol.ramp and pol.start + pol.ramp > years + 1e-9:
+        raise ScenarioError(file, f"{key}.ramp",
+                            f"the ramp ends in year {pol.start + pol.ramp:g}, after the end of "
+                            f"the run ({years:g} years): the policy would never reach its full "
+                            "effect",
+                            f"a ramp of at most {years - pol.start:g} years (start + ramp <= "
+                            "the run's years)")
+
+
+def _check_map_options(scen: Scenario, origin: Path | str) -> None:
+    """Check ``run.map_options`` against the map's declared options (before building it)."""
+    if not scen.map_options:
+        return
+    from simulation.territory import MapError, check_map_options
+
+    try:
+        check_map_options(scen.map, scen.map_options)
+    except MapError as exc:
+        key = f"run.map_options.{exc.option}" if exc.option else "run.map_options"
+        problem, _, allowed = str(exc).partition("; allowed: ")
+        raise ScenarioError(origin, key, problem, allowed) from None
 
 
 _MAP_CACHE: dict[tuple, Any] = {}
@@ -749,8 +783,8 @@ def _check_map(scen: Scenario, origin: Path | str) -> None:
         _load_map_cached(scen)
     except (MapError, ValueError, TypeError, OSError) as exc:
         problem, _, allowed = str(exc).partition("; allowed: ")
-        raise ScenarioError(origin, "run.map", f"cannot load map {scen.map!r}: {problem}",
-                            allowed or _RUN_ALLOWED["map"]) from None
+        raise ScenarioError(origin, "run.map", f"cannot load map {clip_repr(scen.map, 200)}: "
+                            f"{problem}", allowed or _RUN_ALLOWED["map"]) from None
 
 
 def _check_territories(scen: Scenario, origins: dict[int, tuple[Any, str]]) -> None:
@@ -761,8 +795,8 @@ def _check_territories(scen: Scenario, origins: dict[int, tuple[Any, str]]) -> N
     try:
         tmap = _load_map_cached(scen)
     except (MapError, ValueError, TypeError, OSError) as exc:
-        raise ScenarioError("<overrides>", "map", f"cannot load map {scen.map!r}: {exc}",
-                            _RUN_ALLOWED["map"]) from None
+        raise ScenarioError("<overrides>", "map", f"cannot load map "
+                            f"{clip_repr(scen.map, 200)}: {exc}", _RUN_ALLOWED["map"]) from None
     for pol in scen.policies:
         if not isinstance(pol.territories, Selector):
             continue
@@ -820,7 +854,7 @@ def _from_validation(file: str | Path, exc: ValidationError, raw: Any, *, prefix
                 val = raw.get("territories") if isinstance(raw, dict) else None
                 if loc[1] == "literal['all']" and isinstance(val, dict):
                     return False
-                if loc[1] == "Selector" and isinstance(val, str):
+                if "Selector" in str(loc[1]) and isinstance(val, str):
                     return False
             return True
         errors = [e for e in errors if keep(e)] or errors
@@ -828,7 +862,8 @@ def _from_validation(file: str | Path, exc: ValidationError, raw: Any, *, prefix
     loc = list(e["loc"])
     if cls is not None and loc and loc[0] == cls.model_fields["type"].default:
         loc = loc[1:]
-    loc = [x for x in loc if x not in ("Selector", "literal['all']")]
+    loc = [x for x in loc if x not in ("Selector", "literal['all']")
+           and not str(x).startswith("function-")]
     etype = e["type"]
     if etype == "value_error" and cls is not None and not loc:
         msg = str(e.get("ctx", {}).get("error", e["msg"]))
@@ -848,6 +883,9 @@ def _from_validation(file: str | Path, exc: ValidationError, raw: Any, *, prefix
         return ScenarioError(file, path, "required key is missing",
                              _field_allowed(model, fieldname))
     problem = e["msg"]
+    if etype == "value_error" and fieldname == "territories":
+        return ScenarioError(file, path, str(e.get("ctx", {}).get("error", problem)),
+                             _field_allowed(model, fieldname))
     if etype.endswith("_type") or etype in ("model_type", "dict_type", "list_type",
                                             "literal_error", "float_parsing", "int_parsing",
                                             "bool_parsing", "string_type"):
@@ -952,8 +990,7 @@ def _type_text(ann: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return clip_repr(value, 60)
 
 
 def _fmt_value(v: Any) -> str:

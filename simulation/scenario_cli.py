@@ -33,16 +33,56 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 # ============================================================================ validate
+def is_experiment(ref: str) -> bool:
+    """True if ``ref`` names an experiment file rather than a scenario.
+
+    That is a TOML file with an ``[experiment]`` table, or a built-in experiment that is not
+    also a scenario. Never raises; reads nothing that is not a small regular file.
+    """
+    import re
+
+    from simulation.errors import InputError
+    from simulation.safe_io import MAX_TOML_BYTES, path_state, read_text_file
+
+    state = path_state(ref)
+    if state == "missing":
+        from simulation.experiment import available_experiments
+        from simulation.scenario import builtin_path
+
+        return builtin_path(ref) is None and ref.removesuffix(".toml") in \
+            available_experiments()
+    if state != "file":
+        return False
+    try:
+        text = read_text_file(ref, "a TOML file", MAX_TOML_BYTES)
+    except InputError:
+        return False
+    return re.search(r"^\s*\[\s*experiment\s*\]", text, flags=re.MULTILINE) is not None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check scenario files: "OK" per good file; one message per bad file; exit 2 if any."""
-    from simulation.scenario import ScenarioError, load_scenario
+    """Check scenario and experiment files: "OK" per good file, one message per bad one.
+
+    An experiment is checked with its base scenario, as ``sweep`` would. Exit status 2 if any
+    file is bad.
+    """
+    from simulation.cli import print_error
+    from simulation.errors import InputError
+    from simulation.scenario import load_scenario
 
     bad = 0
     for f in args.files:
         try:
+            if is_experiment(f):
+                from simulation.experiment import load_experiment
+
+                e = load_experiment(f)
+                print(f"OK {f} (experiment {e.name}: {e.design.kind} design, "
+                      f"{len(e.factors)} factor(s), {e.n_runs():,} run(s) of {e.years:g} years)")
+                continue
             s = load_scenario(f)
-        except ScenarioError as exc:
-            print(f"terrinum: error: {exc}", file=sys.stderr)
+        except InputError as exc:
+            print_error(exc)
             bad += 1
             continue
         print(f"OK {f} ({s.name}: {s.map}, {s.years:g} years, {s.n_households:,} households, "
@@ -152,8 +192,10 @@ def _add_compare_options(p: argparse.ArgumentParser, *, reps: int, years: float 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``validate``, ``compare`` and ``demo`` to the ``terrinum`` command."""
-    v = subparsers.add_parser("validate", help="check scenario files (exit 2 on any error)")
-    v.add_argument("files", nargs="+", metavar="FILE", help="scenario files or built-in names")
+    v = subparsers.add_parser("validate", help="check scenario and experiment files (exit 2 "
+                                               "on any error)")
+    v.add_argument("files", nargs="+", metavar="FILE",
+                   help="scenario or experiment files, or built-in names")
     v.set_defaults(func=cmd_validate)
     c = subparsers.add_parser(
         "compare", help="compare scenarios with a baseline (common random numbers) and "
