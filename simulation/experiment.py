@@ -644,7 +644,8 @@ def parse_experiment(text: str, *, path: Path | None = None, quick: bool = False
     try:
         raw = parse_toml(text, where)
     except TomlSyntaxError as exc:
-        raise ExperimentError(str(exc)) from None
+        raise ExperimentError(str(exc).replace("not a valid TOML file", "not valid TOML")
+                              ) from None
     if not raw:
         raise ctx.err("", "the file is empty; allowed: an experiment with [experiment], "
                       "[design], [[factors]] and [[outcomes]] tables")
@@ -1015,8 +1016,10 @@ def _param_factor(name: str, fr: Mapping[str, Any], kind: str, q: Mapping[str, A
     if p.kind == "bool" and values is None:
         raise ctx.err(f"{key}", f"'{name}' is true or false: only a grid with values = "
                       "[true, false] can vary it")
+    vkey = (f"quick.values.{name}" if "values" in q and name in q["values"]
+            else f"{key}.values")
     if values is not None:
-        values = [ctx.param(name, v, f"{key}.values") for v in values]
+        values = [ctx.param(name, v, vkey) for v in values]
     lo = hi = None
     if rng is not None:
         lo, hi = (ctx.param(name, x, f"{key}.range") for x in rng)
@@ -1071,8 +1074,10 @@ def _policy_factor(name: str, fr: Mapping[str, Any], kind: str, policies: list[d
             raise ctx.err(k, f"{fname} = {_q(v)} is not allowed: {_pydantic_msg(exc)} "
                           f"(declared range {_range(flo, fhi)})") from None
 
+    vkey = (f"quick.values.{name}" if "values" in q and name in q["values"]
+            else f"{key}.values")
     for v in values or []:
-        check(v, f"{key}.values")
+        check(v, vkey)
     for v in rng or []:
         check(v, f"{key}.range")
     label = fr.get("label") or f"{ptype.replace('_', ' ')} {fname.replace('_', ' ')}"

@@ -21,6 +21,7 @@ the other; and it lists **timed policies** (``simulation.policies``). Example::
     n_households = 50000
     seed = 1
     # map_seed = 1                     # generated maps only: one map for every replication
+    # partial_policies = true          # allow the run to end before a policy's ramp completes
 
     [parameters]                       # any declared parameter (terrinum list params)
     move_rate = 0.006
@@ -82,7 +83,8 @@ SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 DEFAULT_RUN: dict[str, Any] = {"map": "france-departements", "years": 20.0,
                                "n_households": int(PARAMS["n_households"].default), "seed": 1}
 MAX_EXTENDS_DEPTH = 20
-RUN_KEYS = ("map", "years", "n_households", "seed", "map_seed", "map_options")
+RUN_KEYS = ("map", "years", "n_households", "seed", "map_seed", "map_options",
+            "partial_policies")
 DESCRIPTION_KEYS = ("en", "fr", "question_en", "question_fr", "source")
 TOP_KEYS = ("name", "extends", "replace_policies", "description", "run", "parameters",
             "levers", "uncertainties", "policies")
@@ -135,7 +137,8 @@ class _Run(BaseModel):
     n_households: int | None = None
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     map_seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    map_options: dict[str, str | int | float | bool] | None = None
+    map_options: dict[str, Any] | None = None  # checked by check_map_options
+    partial_policies: bool | None = None
 
 
 class _File(BaseModel):
@@ -163,6 +166,9 @@ _RUN_ALLOWED = {
     "n_households": f"a whole number in {PARAMS['n_households'].range_text()}",
     "seed": "a non-negative whole number",
     "map_seed": "a non-negative whole number (generated maps only)",
+    "partial_policies": "true or false: true lets the run end before a policy's ramp is "
+                        "complete (a shortened run of a longer scenario, as exported by "
+                        "terrinum run --years)",
     "map_options": "a table of map options (e.g. edges = \"edges.csv\" for a CSV map, "
                    "n_rural = 20 for the synthetic map; terrinum list maps)",
 }
@@ -422,6 +428,8 @@ class Scenario:
             lines.append(f"map_seed = {_toml_value(int(self.map_seed))}")
         if self.map_options:
             lines.append(f"map_options = {_toml_value(self.map_options)}")
+        if any(p.ramp and p.start + p.ramp > self.years + 1e-9 for p in self.policies):
+            lines.append("partial_policies = true  # the run ends before a ramp is complete")
         for section, values in (("parameters", self.other_params), ("levers", self.levers),
                                 ("uncertainties", self.uncertainties)):
             if values:
@@ -572,7 +580,7 @@ def _state_text(state: str) -> str:
 
 def _resolve_extends(child: Path, target: str) -> Path:
     cand = Path(target)
-    if not cand.suffix:
+    if not cand.suffix and cand.name not in ("", ".", ".."):
         cand = cand.with_suffix(".toml")
     p = cand if cand.is_absolute() else child.parent / cand
     state = path_state(p)
@@ -693,9 +701,9 @@ def _assemble(chain: list[_Layer]) -> Scenario:
                      for layer in chain})
     for p in policies:
         f, key = origins[id(p)]
-        _check_start(f, key, p, scen.years)
+        _check_start(f, key, p, scen.years, ramp=not full_run.get("partial_policies"))
     _check_map_options(scen, run_origin.get("map_options", last.path))
-    _check_map(scen, run_origin.get("map", last.path))
+    _check_map(scen, run_origin.get("map", last.path), run_origin.get("map_options"))
     _check_territories(scen, origins)
     return scen
 
@@ -776,13 +784,19 @@ def _load_map_cached(scen: Scenario):
     return _MAP_CACHE[key]
 
 
-def _check_map(scen: Scenario, origin: Path | str) -> None:
+def _check_map(scen: Scenario, origin: Path | str, edges_origin: Path | str | None = None
+               ) -> None:
     from simulation.territory import MapError
 
     try:
         _load_map_cached(scen)
     except (MapError, ValueError, TypeError, OSError) as exc:
         problem, _, allowed = str(exc).partition("; allowed: ")
+        edges = scen.map_options.get("edges")
+        if edges and getattr(exc, "file", None) == clip(edges, 200):
+            raise ScenarioError(edges_origin or origin, "run.map_options.edges",
+                                f"cannot read the edges file: {problem}",
+                                allowed or _RUN_ALLOWED["map_options"]) from None
         raise ScenarioError(origin, "run.map", f"cannot load map {clip_repr(scen.map, 200)}: "
                             f"{problem}", allowed or _RUN_ALLOWED["map"]) from None
 

@@ -494,6 +494,8 @@ class MapOption:
                 bad = f"{value!r} is not a whole number"
             elif not (self.lo <= value <= self.hi):
                 bad = f"{clip_repr(value)} is out of range"
+        elif self.kind == "path" and isinstance(value, Path):
+            pass
         elif not isinstance(value, str):
             bad = f"wrong type {type(value).__name__} {clip_repr(value)}"
         elif self.kind == "choice":
@@ -1729,7 +1731,7 @@ def load_csv_map(
             column="population",
             lo=0.0,
             hi=MAX_TERRITORY_POPULATION,
-            allowed=f"a number in [0, {MAX_TERRITORY_POPULATION:,.0f}] (persons)",
+            allowed=f"a number >= 0 and <= {MAX_TERRITORY_POPULATION:,.0f} (persons)",
         )
         area[i] = _parse_number(
             row["area_km2"],

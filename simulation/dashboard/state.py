@@ -43,6 +43,7 @@ import numpy as np
 
 from simulation.dashboard import i18n
 from simulation.dashboard.i18n import t
+from simulation.errors import InputError, bound_message
 from simulation.measures import MAP_MEASURES, MEASURES, TERRITORY_MEASURES
 from simulation.params import PARAMS, Param, ParameterError
 from simulation.policies import MAP_WIDE, POLICY_CLASSES, Policy, make_policy
@@ -110,8 +111,12 @@ PARAM_POLICY: dict[str, str] = {
 }
 
 
-class LeverError(ValueError):
-    """A lever that cannot be applied (bad value, no territory, wrong moment)."""
+class LeverError(InputError):
+    """A lever that cannot be applied, or a scenario the picker cannot load.
+
+    A lever: a bad value, no territory, the wrong moment. A scenario: the message names the
+    file, the key and what is allowed.
+    """
 
 
 # ------------------------------------------------------------------------------- scenarios
@@ -651,9 +656,20 @@ class Session:
             self.baseline = None if not self.start_params else Run(self._build({}))
 
     def load(self, scenario: str) -> None:
-        """Start over from another scenario (starting parameters are dropped)."""
+        """Start over from another scenario (starting parameters are dropped).
+
+        Raises:
+            LeverError: the scenario cannot be loaded (a bad file, map or policy); the
+                session is left as it was, on its current scenario.
+        """
         with self.lock:
-            self._load(scenario)
+            before = dict(self.__dict__)
+            try:
+                self._load(scenario)
+            except (InputError, ValueError, TypeError, OSError) as exc:
+                self.__dict__.clear()
+                self.__dict__.update(before)
+                raise LeverError(bound_message(str(exc))) from None
 
     # ------------------------------------------------------------------ levers
     def _ensure_baseline(self) -> None:
