@@ -652,10 +652,11 @@ def parse_experiment(text: str, *, path: Path | None = None, quick: bool = False
     ctx.keys(raw, "", _TOP_KEYS)
     for key in ("experiment", "design"):
         if key not in raw:
-            raise ctx.err(key, f"missing table [{key}]")
+            raise ctx.err(key, f"missing table [{key}]; required: [experiment], [design], "
+                          "[[factors]] and [[outcomes]]")
     for key in ("factors", "outcomes"):
         if key not in raw:
-            raise ctx.err(key, f"missing [[{key}]] (at least one)")
+            raise ctx.err(key, f"missing [[{key}]]; required: at least one [[{key}]] table")
     exp = ctx.table(raw["experiment"], "experiment")
     ctx.keys(exp, "experiment", _EXP_KEYS)
     quick_t = ctx.table(raw.get("quick", {}), "quick")
@@ -807,7 +808,7 @@ def _load_scenario(ref: str, path: Path | None, ctx: _Ctx) -> Any:
     target: str | Path = ref
     if path is not None and (ref.endswith(".toml") or "/" in ref):
         cand = (path.parent / ref)
-        if cand.exists():
+        if path_state(cand) != "missing":
             target = cand
     try:
         return load_scenario(target)
@@ -826,7 +827,8 @@ def _parse_params(raw: Any, ctx: _Ctx) -> dict[str, Any]:
 
 
 def _parse_policies(raw: Any, ctx: _Ctx) -> list[dict[str, Any]]:
-    from simulation.policies import POLICY_TYPES, make_policy
+    from simulation.policies import POLICY_TYPES
+    from simulation.scenario import ScenarioError, _build_policy
 
     if not isinstance(raw, list):
         raise ctx.err("policies", "must be an array of tables ([[policies]])")
@@ -837,9 +839,10 @@ def _parse_policies(raw: Any, ctx: _Ctx) -> list[dict[str, Any]]:
         if "type" not in p:
             raise ctx.err(f"{key}.type", f"missing; allowed: {', '.join(POLICY_TYPES)}")
         try:
-            make_policy(p)
-        except ValueError as exc:
-            raise ctx.err(key, _pydantic_msg(exc)) from None
+            _build_policy(ctx.where, key, p)
+        except ScenarioError as exc:  # the scenario loader's messages: key path and allowed
+            raise ctx.err(exc.key, exc.problem + (f"; allowed: {exc.allowed}" if exc.allowed
+                                                  else "")) from None
         out.append(dict(p))
     return out
 

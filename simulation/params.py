@@ -540,11 +540,12 @@ def defaults() -> dict[str, float | int | bool]:
 
 def unknown_message(name: str, where: str = "") -> str:
     """Build the error message for an unknown parameter name, with close matches."""
-    close = difflib.get_close_matches(name, PARAMS.keys(), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, PARAMS.keys(), n=3, cutoff=0.6) \
+        if len(name) <= 100 else []
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     prefix = f"{where}: " if where else ""
     return (
-        f"{prefix}unknown parameter '{name}'{hint} "
+        f"{prefix}unknown parameter {clip_repr(name)}{hint} "
         f"(run 'terrinum list params' for the {len(PARAMS)} declared parameters)"
     )
 

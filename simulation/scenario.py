@@ -54,6 +54,7 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,12 +106,12 @@ class ScenarioError(InputError):
 
     def __init__(self, file: str | Path, key: str, problem: str, allowed: str = "") -> None:
         self.file = clip(file, 200)
-        self.key = key
+        self.key = clip(key, 100)
         self.problem = problem
         self.allowed = allowed
         text = f"{self.file}: "
         if key:
-            text += f"{key}: "
+            text += f"{self.key}: "
         text += problem
         if allowed:
             text += f"; allowed: {allowed}"
@@ -317,7 +318,7 @@ class Scenario:
             origins[id(pols[-1])] = (where, f"policies[{i}]")
         changes: dict[str, Any] = {}
         if map is not None:
-            changes["map"] = str(Path(map).resolve()) if _looks_like_path(str(map)) \
+            changes["map"] = _absolute(map) if _looks_like_path(str(map)) \
                 else str(map)
         if years is not None:
             if isinstance(years, bool) or not isinstance(years, int | float) or not (
@@ -637,11 +638,11 @@ def _assemble(chain: list[_Layer]) -> Scenario:
             if key in (layer.raw.get("run") or {}):
                 val = getattr(d.run, key)
                 if key == "map" and _looks_like_path(val):
-                    val = str((path.parent / val).resolve())
+                    val = _absolute(path.parent / val)
                 if key == "map_options" and val:
                     val = dict(val)
                     if isinstance(val.get("edges"), str):
-                        val["edges"] = str((path.parent / val["edges"]).resolve())
+                        val["edges"] = _absolute(path.parent / val["edges"])
                 run[key] = val
                 run_origin[key] = path
         if "n_households" in run and run_origin.get("n_households") == path:
@@ -709,6 +710,11 @@ def _assemble(chain: list[_Layer]) -> Scenario:
 
 
 # ============================================================================ checks
+def _absolute(path: str | Path) -> str:
+    """An absolute path without following symbolic links (a link loop cannot raise)."""
+    return os.path.abspath(os.fspath(path))
+
+
 def _looks_like_path(value: str) -> bool:
     return value.lower().endswith(".csv") or "/" in value or "\\" in value
 

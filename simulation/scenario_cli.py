@@ -36,7 +36,8 @@ def command_line(args: argparse.Namespace) -> str:
 def is_experiment(ref: str) -> bool:
     """True if ``ref`` names an experiment file rather than a scenario.
 
-    That is a TOML file with an ``[experiment]`` table, or a built-in experiment that is not
+    That is a TOML file with a table only experiments have (``[experiment]``, ``[design]``,
+    ``[[factors]]``, ...), or a built-in experiment that is not
     also a scenario. Never raises; reads nothing that is not a small regular file.
     """
     import re
@@ -57,7 +58,8 @@ def is_experiment(ref: str) -> bool:
         text = read_text_file(ref, "a TOML file", MAX_TOML_BYTES)
     except InputError:
         return False
-    return re.search(r"^\s*\[\s*experiment\s*\]", text, flags=re.MULTILINE) is not None
+    tables = r"^\s*\[+\s*(experiment|design|factors|outcomes|quick|discovery)\s*\]"
+    return re.search(tables, text, flags=re.MULTILINE) is not None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -1253,8 +1253,8 @@ def _assemble(
         )
         more = f"; and {len(comps) - 6} more" if len(comps) > 6 else ""
         raise MapError(
-            f"the map is not connected: {len(comps)} components: {desc}{more}; add edges so "
-            "that every territory can be reached",
+            f"the map is not connected: {len(comps)} components: {desc}{more}; allowed: a "
+            "connected map (add edges so that every territory can be reached)",
             file=edges_file,
         )
 
@@ -1571,7 +1571,8 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             if len(rec) != len(header):
                 raise MapError(
                     f"{len(rec)} fields but the header has {len(header)} "
-                    f"({', '.join(header)}); quote values that contain commas",
+                    f"({', '.join(header)}); allowed: {len(header)} fields per line (quote "
+                    "values that contain commas)",
                     file=path,
                     line=reader.line_num,
                 )
@@ -1682,14 +1683,20 @@ def load_csv_map(
         if (a in header) != (b in header):
             missing = b if a in header else a
             raise MapError(
-                f"column '{a if a in header else b}' needs its pair '{missing}'",
+                f"column '{a if a in header else b}' needs its pair '{missing}'; allowed: "
+                "both lat,lon or both x_km,y_km",
                 file=npath,
                 line=1,
                 column=missing,
             )
     coord_cols = ("lat", "lon") if has_ll else ("x_km", "y_km")
     if not rows:
-        raise MapError("no territories: the file has a header but no data rows", file=npath, line=2)
+        raise MapError(
+            "no territories: the file has a header but no data rows; allowed: at least one "
+            "territory per line after the header",
+            file=npath,
+            line=2,
+        )
     if len(rows) > MAX_MAP_TERRITORIES:
         raise MapError(
             f"{len(rows):,} territories; allowed: at most {MAX_MAP_TERRITORIES:,} (the travel-time "
