@@ -663,6 +663,12 @@ def parse_experiment(text: str, *, path: Path | None = None, quick: bool = False
     ctx.keys(quick_t, "quick", _QUICK_KEYS)
     if quick and not quick_t:
         raise ctx.err("quick", "--quick needs a [quick] table in the experiment file")
+    if "values" in quick_t:
+        qv = ctx.table(quick_t["values"], "quick.values")
+        for k, v in qv.items():
+            if not isinstance(v, list) or not v:
+                raise ctx.err(f"quick.values.{k}", f"must be a non-empty array of values, got "
+                              f"{_q(v)}")
     q = quick_t if quick else {}
 
     name = ctx.text(exp.get("name", path.stem if path else "experiment"), "experiment.name")
@@ -994,7 +1000,7 @@ def _values_and_range(fr: Mapping[str, Any], kind: str, q: Mapping[str, Any], na
     if values is not None:
         if not isinstance(values, list) or not values:
             raise ctx.err(f"{key}.values", f"must be a non-empty array, got {_q(values)}")
-        if len({json.dumps(v) for v in values}) != len(values):
+        if len({json.dumps(v, default=str) for v in values}) != len(values):
             raise ctx.err(f"{key}.values", f"has duplicates: {_q(values)}")
     if rng is not None:
         if (not isinstance(rng, list) or len(rng) != 2
@@ -1031,7 +1037,7 @@ def _param_factor(name: str, fr: Mapping[str, Any], kind: str, q: Mapping[str, A
                           "repeat values")
     role = role or (p.group if p.group in ("lever", "uncertainty") else "parameter")
     return Factor(name=name, target="param", kind=p.kind, role=role,
-                  label=fr.get("label") or p.label_en, unit=p.unit, lo=lo, hi=hi,
+                  label=_label(fr, key, ctx) or p.label_en, unit=p.unit, lo=lo, hi=hi,
                   values=tuple(values) if values is not None else None, n=n)
 
 
@@ -1083,7 +1089,7 @@ def _policy_factor(name: str, fr: Mapping[str, Any], kind: str, policies: list[d
         check(v, vkey)
     for v in rng or []:
         check(v, f"{key}.range")
-    label = fr.get("label") or f"{ptype.replace('_', ' ')} {fname.replace('_', ' ')}"
+    label = _label(fr, key, ctx) or f"{ptype.replace('_', ' ')} {fname.replace('_', ' ')}"
     return Factor(name=name, target="policy", kind="choice" if fkind == "choice" else "float",
                   role=role or "lever", label=label, unit=desc,
                   lo=float(rng[0]) if rng else None, hi=float(rng[1]) if rng else None,
@@ -1131,6 +1137,18 @@ def _check_against_scenario(scenario: Any, years: float, years_key: str, nh: int
                                   f"{exc.problem}; allowed: {exc.allowed}") from None
 
 
+def _label(fr: Mapping[str, Any], key: str, ctx: _Ctx) -> str | None:
+    """A factor's optional ``label`` (a string of at most 200 characters)."""
+    label = fr.get("label")
+    if label is None:
+        return None
+    label = ctx.text(label, f"{key}.label")
+    if not 0 < len(label) <= 200:
+        raise ctx.err(f"{key}.label", f"a string of {len(label):,} characters; allowed: 1 to "
+                      "200 characters")
+    return label
+
+
 def _range(lo: float | None, hi: float | None) -> str:
     return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
 
@@ -1161,7 +1179,7 @@ def _parse_outcomes(raw: Any, years: float, ctx: _Ctx) -> list[Outcome]:
         measure = o.get("measure")
         if measure is None:
             raise ctx.err(f"{key}.measure", "missing (run 'terrinum list measures')")
-        if measure not in MEASURES:
+        if not isinstance(measure, str) or measure not in MEASURES:
             close = difflib.get_close_matches(str(measure), MEASURES, n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ctx.err(f"{key}.measure", f"unknown measure {_q(measure)}{hint} (run "

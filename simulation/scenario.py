@@ -902,7 +902,7 @@ def _from_validation(file: str | Path, exc: ValidationError, raw: Any, *, prefix
     if etype == "missing":
         return ScenarioError(file, path, "required key is missing",
                              _field_allowed(model, fieldname))
-    problem = e["msg"]
+    problem = e["msg"] = re.sub(r" or instance of \w+", "", e["msg"])
     if etype == "value_error" and fieldname == "territories":
         return ScenarioError(file, path, str(e.get("ctx", {}).get("error", problem)),
                              _field_allowed(model, fieldname))
@@ -992,6 +992,8 @@ def _field_allowed(model: type[BaseModel] | None, name: str) -> str:
 
 
 def _type_text(ann: Any) -> str:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "a table with the keys " + _allowed_keys(ann)
     origin = get_origin(ann)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(ann))
