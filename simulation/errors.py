@@ -1,4 +1,4 @@
-"""Base classes of the errors caused by user input.
+"""Error classes shared by every layer (the bottom of the package: imports nothing of it).
 
 Every error a user can cause with a file, a command-line option or a dashboard field is an
 :class:`InputError` (a :class:`ValueError`): the scenario, experiment, map, parameter and sweep
@@ -73,6 +73,14 @@ class InputError(ValueError):
         return bound_message(super().__str__())
 
 
+class UserError(InputError):
+    """An error caused by the user's input; printed without a traceback (exit 2).
+
+    The command line's own errors (options such as ``--reps 0`` or ``--set x``) and the base
+    of the experiment and sweep errors.
+    """
+
+
 class InputFileError(InputError):
     """A path that is not a readable regular file of sane size (or not text).
 
@@ -93,5 +101,5 @@ class InputFileError(InputError):
         return (InputFileError, (self.file, self.problem, self.allowed))
 
 
-__all__ = ["InputError", "InputFileError", "clip", "clip_repr", "bound_message",
+__all__ = ["InputError", "UserError", "InputFileError", "clip", "clip_repr", "bound_message",
            "MAX_QUOTED", "MAX_MESSAGE"]

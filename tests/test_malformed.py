@@ -35,9 +35,9 @@ import pytest
 
 from simulation.cli import main
 from simulation.errors import InputError
-from simulation.experiment import ExperimentError, load_experiment
-from simulation.scenario import ScenarioError, load_scenario
-from simulation.territory import MapError, load_csv_map, load_map
+from simulation.experiments.files import ExperimentError, load_experiment
+from simulation.scenarios.files import ScenarioError, load_scenario
+from simulation.world.maps import MapError, load_csv_map, load_map
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "data" / "malformed"
@@ -252,7 +252,7 @@ def test_zero_population_map_is_refused_but_one_populated_territory_is_enough(tm
 
 
 def test_generator_options_have_declared_ranges():
-    from simulation.territory import MAP_OPTIONS
+    from simulation.world.maps import MAP_OPTIONS
 
     with pytest.raises(MapError, match=r"n_rural.*out of range") as info:
         load_map("synthetic", n_rural=1_000_000_000)
@@ -403,10 +403,10 @@ def test_deep_nesting_generated_far_beyond_the_recursion_limit(tmp_path, capsys)
 
 # ============================================================================ typed API
 def test_every_user_error_class_is_an_input_error():
-    from simulation.cli import UserError
     from simulation.dashboard.state import LeverError
-    from simulation.params import ParameterError
-    from simulation.sweep import SweepError
+    from simulation.engine.params import ParameterError
+    from simulation.errors import UserError
+    from simulation.experiments.sweep import SweepError
 
     for cls in (ScenarioError, ExperimentError, MapError, ParameterError, SweepError,
                 UserError, LeverError):
@@ -416,7 +416,7 @@ def test_every_user_error_class_is_an_input_error():
 def test_python_policy_api_is_strict():
     from pydantic import ValidationError
 
-    from simulation.policies import make_policy
+    from simulation.engine.policies import make_policy
 
     for spec in ({"type": "tiers_lieux", "start": "5"},
                  {"type": "public_counters", "change": "-0.5"},

@@ -1,4 +1,4 @@
-"""Tests of simulation.territory: real French maps, imputation rules, generators, CSV maps."""
+"""Tests of simulation.world.maps: real French maps, imputation rules, generators, CSV maps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.territory import (
+from simulation.world.maps import (
     HOUSEHOLD_SIZE,
     KINDS,
     MapError,
