@@ -403,13 +403,14 @@ def test_deep_nesting_generated_far_beyond_the_recursion_limit(tmp_path, capsys)
 
 # ============================================================================ typed API
 def test_every_user_error_class_is_an_input_error():
+    from simulation.dashboard.cli import DashboardError
     from simulation.dashboard.state import LeverError
     from simulation.engine.params import ParameterError
     from simulation.errors import UserError
     from simulation.experiments.sweep import SweepError
 
     for cls in (ScenarioError, ExperimentError, MapError, ParameterError, SweepError,
-                UserError, LeverError):
+                UserError, LeverError, DashboardError):
         assert issubclass(cls, InputError) and issubclass(cls, ValueError), cls
 
 
