@@ -490,3 +490,24 @@ def test_real_subprocess_with_capped_memory(command, case, tmp_path):
     assert usage.ru_maxrss / 1024 < 500, f"{usage.ru_maxrss / 1024:.0f} MB"
     assert elapsed < 60
     assert not out.exists()
+
+
+# ============================================================================ options
+@pytest.mark.parametrize("extra, says", [
+    (["--map", "/dev/zero"], "character device"),
+    (["--map", "/dev/urandom"], "character device"),
+    (["--map", "."], "directory"),
+    (["--set", "benefit_months=nan"], "finite"),
+    (["--set", "formation_rate=inf"], "finite"),
+    (["--set", "benefit_months=1e400"], "finite"),
+    (["--set", "x" * 5000 + "=1"], "unknown parameter"),
+    (["--years", "nan"], "years"),
+    (["--years", "inf"], "years"),
+    (["--households", "99999999999"], "out of range"),
+])
+def test_command_line_options_that_are_not_usable(extra, says, capsys, tmp_path):
+    out = tmp_path / "out"
+    err = check_cli(["run", "teaching_baseline", "--out", str(out), "--quiet", "--no-plots",
+                     "--workers", "1", *extra], capsys, "", {"expect": "-", "says": says},
+                    out)
+    assert "x" * 200 not in err
