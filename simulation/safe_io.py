@@ -182,15 +182,52 @@ def read_text_file(path: str | Path, what: str, max_bytes: int) -> str:
     return text
 
 
+def check_output_dir(path: str | Path, what: str = "an output folder") -> Path:
+    """Check that ``path`` can be an output folder, before any work is done.
+
+    It must be an existing directory or not exist yet; every existing ancestor must be a
+    directory; the name must be usable. Nothing is created.
+
+    Args:
+        path: the folder.
+        what: what the folder is for, for messages.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        InputFileError: the path is a file, a device, a link to one, under a file, or its name
+            is too long.
+    """
+    text = os.fspath(path)
+    allowed = f"{what}: a directory, or a path where one can be created"
+    bad = _name_problem(text)
+    if bad:
+        raise InputFileError(text, bad, allowed)
+    state = path_state(text)
+    if state not in ("missing", "a directory"):
+        problem = "is a regular file" if state == "file" else \
+            (f"is {state}" if state.startswith("a ") else state)
+        raise InputFileError(text, f"cannot be used as a folder: it {problem}", allowed)
+    parent = Path(os.path.abspath(text)).parent
+    while True:
+        pstate = path_state(parent)
+        if pstate == "a directory":
+            break
+        if pstate != "missing":
+            raise InputFileError(text, f"cannot be created: {parent} is "
+                                 f"{'a regular file' if pstate == 'file' else pstate}", allowed)
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    return Path(text)
+
+
 def describe_path(path: str | Path) -> str:
     """A path cut to a readable length for messages."""
     return clip(os.fspath(path), 200)
 
 
-__all__ = ["read_text_file", "read_bytes_file", "path_state", "is_regular_file", "parse_toml",
-           "TomlSyntaxError", "MAX_TOML_DEPTH",
-           "describe_path", "MAX_TOML_BYTES", "MAX_CSV_BYTES", "MAX_PATH_CHARS",
-           "MAX_NAME_CHARS"]
 
 
 # ============================================================================ TOML
@@ -276,3 +313,8 @@ def parse_toml(text: str, file: str | Path = "<text>") -> dict:
         raise TomlSyntaxError(file, "", f"tables or arrays are nested more than "
                               f"{MAX_TOML_DEPTH} levels deep", deep)
     return data
+
+__all__ = ["read_text_file", "read_bytes_file", "path_state", "is_regular_file", "parse_toml",
+           "TomlSyntaxError", "MAX_TOML_DEPTH",
+           "describe_path", "check_output_dir", "MAX_TOML_BYTES", "MAX_CSV_BYTES", "MAX_PATH_CHARS",
+           "MAX_NAME_CHARS"]

@@ -511,3 +511,32 @@ def test_command_line_options_that_are_not_usable(extra, says, capsys, tmp_path)
                      "--workers", "1", *extra], capsys, "", {"expect": "-", "says": says},
                     out)
     assert "x" * 200 not in err
+
+
+@pytest.mark.parametrize("which", ["file", "device", "under_a_file", "link_to_device",
+                                   "long_name"])
+@pytest.mark.parametrize("command", ["run", "compare", "sweep", "analyse"])
+def test_output_folders_that_cannot_be_folders(which, command, capsys, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep me\n")
+    (tmp_path / "dev_link").symlink_to("/dev/null")
+    out = {"file": a_file, "device": Path("/dev/null"), "under_a_file": a_file / "sub",
+           "link_to_device": tmp_path / "dev_link", "long_name": tmp_path / ("o" * 300)}[which]
+    argv = {"run": ["run", "teaching_baseline", "--quiet", "--no-plots", "--workers", "1"],
+            "compare": ["compare", "teaching_baseline", "teaching_counters", "--quiet",
+                        "--no-plots", "--workers", "1", "--reps", "1"],
+            "sweep": ["sweep", str(ROOT / "tests/data/experiments/tiny_grid.toml"), "--quiet",
+                      "--workers", "1"],
+            "analyse": ["analyse", str(tmp_path), "--no-plots"]}[command]
+    check_cli([*argv, "--out", str(out)], capsys, "", {"expect": "-", "says": "--out"}
+              if command != "analyse" else {"expect": "-"})
+    assert a_file.read_text() == "keep me\n"  # nothing written over it
+
+
+def test_sweep_manifest_that_is_not_a_file_is_refused(capsys, tmp_path):
+    (tmp_path / "manifest.json").symlink_to("/dev/zero")
+    check_cli(["analyse", str(tmp_path)], capsys, "manifest.json",
+              {"expect": "-", "says": "character device"})
+    check_cli(["sweep", str(ROOT / "tests/data/experiments/tiny_grid.toml"), "--out",
+               str(tmp_path), "--quiet", "--workers", "1"], capsys, "manifest.json",
+              {"expect": "-", "says": "character device"})

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from simulation.safe_io import check_output_dir
+
 EXIT_USAGE = 2
 
 
@@ -66,7 +68,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.experiments.sweep import sweep
 
     exp = load_experiment(args.experiment, quick=args.quick)
-    out = Path(args.out) if args.out else default_out(exp.name, args.quick)
+    out = check_output_dir(args.out if args.out else default_out(exp.name, args.quick),
+                           "--out (the dataset folder)")
     if not args.quiet:
         print(exp.describe(), file=sys.stderr)
     try:
@@ -98,6 +101,8 @@ def _analyse(path: Path, report_dir: str | None, plots: bool) -> int:
 
 def cmd_analyse(args: argparse.Namespace) -> int:
     """Analyse a sweep folder: tables, plots, indices, PRIM boxes and an HTML report."""
+    if args.out:
+        check_output_dir(args.out, "--out (the report folder)")
     return _analyse(Path(args.folder), args.out, plots=not args.no_plots)
 
 

@@ -13,7 +13,8 @@ import argparse
 import shlex
 import sys
 import time
-from pathlib import Path
+
+from simulation.safe_io import check_output_dir
 
 EXIT_USAGE = 2
 
@@ -113,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                n_households=nh)
     master = scen.seed if args.seed is None else args.seed
     seeds = replication_seed_list(master, args.reps)
-    out = Path(args.out)
+    out = check_output_dir(args.out, "--out (the results folder)")
     t0 = time.perf_counter()
     tasks = [dict(scenario=scen, seed=s) for s in seeds]
     results = run_many(tasks, workers=args.workers, progress=not args.quiet,
@@ -141,6 +142,7 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
         from simulation.errors import UserError
 
         raise UserError(f"--reps must be at least 1, got {args.reps}")
+    check_output_dir(args.out, "--out (the report folder)")
     cmp = compare(baseline, scenarios, reps=args.reps, seed=args.seed, years=args.years,
                   n_households=args.households, workers=args.workers,
                   progress=not args.quiet)
