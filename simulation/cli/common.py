@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from simulation.errors import UserError
+import sys
+
+from simulation.errors import UserError, bound_message
 
 EXIT_USAGE = 2  # exit status of every user error
+MAX_ERROR_CHARS = 2_000
+"""Longest error message printed (characters)."""
+
+
+def print_error(exc: BaseException | str) -> None:
+    """Print a user error as one bounded message on standard error (``terrinum: error: ...``)."""
+    print(f"terrinum: error: {bound_message(str(exc), MAX_ERROR_CHARS)}", file=sys.stderr)
 
 
 def parse_set(items: list[str] | None) -> dict:
@@ -12,7 +21,7 @@ def parse_set(items: list[str] | None) -> dict:
     out: dict = {}
     for item in items or []:
         if "=" not in item:
-            raise UserError(f"--set expects name=value, got '{item}'")
+            raise UserError(f"--set expects name=value, got '{item:.80}'")
         k, v = item.split("=", 1)
         v = v.strip()
         if v.lower() in ("true", "false"):
@@ -21,5 +30,5 @@ def parse_set(items: list[str] | None) -> dict:
         try:
             out[k.strip()] = int(v) if v.lstrip("-").isdigit() else float(v)
         except ValueError:
-            raise UserError(f"--set {k}: '{v}' is not a number or true/false") from None
+            raise UserError(f"--set {k:.80}: '{v:.80}' is not a number or true/false") from None
     return out

@@ -19,17 +19,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from simulation.safe_io import check_output_dir
+
 EXIT_USAGE = 2
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from simulation.engine.params import ParameterError
-    from simulation.errors import UserError
+    from simulation.errors import InputError, UserError
     from simulation.experiments.design import ExperimentError
     from simulation.experiments.sweep import SweepError
     from simulation.world.maps import MapError
 
-    errs: list[type[BaseException]] = [ExperimentError, SweepError, UserError,
+    errs: list[type[BaseException]] = [InputError, ExperimentError, SweepError, UserError,
                                        ParameterError, MapError]
     try:
         from simulation.scenarios.files import ScenarioError
@@ -46,7 +48,9 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         try:
             return func(args)
         except _user_errors() as exc:
-            print(f"terrinum: error: {exc}", file=sys.stderr)
+            from simulation.cli.common import print_error
+
+            print_error(exc)
             return EXIT_USAGE
 
     run.__doc__ = func.__doc__
@@ -64,7 +68,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.experiments.sweep import sweep
 
     exp = load_experiment(args.experiment, quick=args.quick)
-    out = Path(args.out) if args.out else default_out(exp.name, args.quick)
+    out = check_output_dir(args.out if args.out else default_out(exp.name, args.quick),
+                           "--out (the dataset folder)")
     if not args.quiet:
         print(exp.describe(), file=sys.stderr)
     try:
@@ -96,6 +101,8 @@ def _analyse(path: Path, report_dir: str | None, plots: bool) -> int:
 
 def cmd_analyse(args: argparse.Namespace) -> int:
     """Analyse a sweep folder: tables, plots, indices, PRIM boxes and an HTML report."""
+    if args.out:
+        check_output_dir(args.out, "--out (the report folder)")
     return _analyse(Path(args.folder), args.out, plots=not args.no_plots)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simulation.cli.common import EXIT_USAGE
-from simulation.errors import UserError
+from simulation.cli.common import EXIT_USAGE, print_error
+from simulation.errors import InputError, UserError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -112,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for provenance records
     try:
         return int(args.func(args) or 0)
-    except (UserError, ParameterError, MapError, ScenarioError) as exc:
-        print(f"terrinum: error: {exc}", file=sys.stderr)
+    except (InputError, UserError, ParameterError, MapError, ScenarioError) as exc:
+        print_error(exc)
         return EXIT_USAGE
     except FileNotFoundError as exc:
-        print(f"terrinum: error: file not found: {exc.filename or exc}", file=sys.stderr)
+        print_error(f"file not found: {exc.filename or exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("terrinum: interrupted", file=sys.stderr)

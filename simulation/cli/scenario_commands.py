@@ -13,7 +13,8 @@ import argparse
 import shlex
 import sys
 import time
-from pathlib import Path
+
+from simulation.safe_io import check_output_dir
 
 EXIT_USAGE = 2
 
@@ -34,16 +35,58 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 # ============================================================================ validate
+def is_experiment(ref: str) -> bool:
+    """True if ``ref`` names an experiment file rather than a scenario.
+
+    That is a TOML file with a table only experiments have (``[experiment]``, ``[design]``,
+    ``[[factors]]``, ...), or a built-in experiment that is not
+    also a scenario. Never raises; reads nothing that is not a small regular file.
+    """
+    import re
+
+    from simulation.errors import InputError
+    from simulation.safe_io import MAX_TOML_BYTES, path_state, read_text_file
+
+    state = path_state(ref)
+    if state == "missing":
+        from simulation.experiments.files import available_experiments
+        from simulation.scenarios.files import builtin_path
+
+        return builtin_path(ref) is None and ref.removesuffix(".toml") in \
+            available_experiments()
+    if state != "file":
+        return False
+    try:
+        text = read_text_file(ref, "a TOML file", MAX_TOML_BYTES)
+    except InputError:
+        return False
+    tables = r"^\s*\[+\s*(experiment|design|factors|outcomes|quick|discovery)\s*\]"
+    return re.search(tables, text, flags=re.MULTILINE) is not None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check scenario files: "OK" per good file; one message per bad file; exit 2 if any."""
-    from simulation.scenarios.files import ScenarioError, load_scenario
+    """Check scenario and experiment files: "OK" per good file, one message per bad one.
+
+    An experiment is checked with its base scenario, as ``sweep`` would. Exit status 2 if any
+    file is bad.
+    """
+    from simulation.cli.common import print_error
+    from simulation.errors import InputError
+    from simulation.scenarios.files import load_scenario
 
     bad = 0
     for f in args.files:
         try:
+            if is_experiment(f):
+                from simulation.experiments.files import load_experiment
+
+                e = load_experiment(f)
+                print(f"OK {f} (experiment {e.name}: {e.design.kind} design, "
+                      f"{len(e.factors)} factor(s), {e.n_runs():,} run(s) of {e.years:g} years)")
+                continue
             s = load_scenario(f)
-        except ScenarioError as exc:
-            print(f"terrinum: error: {exc}", file=sys.stderr)
+        except InputError as exc:
+            print_error(exc)
             bad += 1
             continue
         print(f"OK {f} ({s.name}: {s.map}, {s.years:g} years, {s.n_households:,} households, "
@@ -71,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                n_households=nh)
     master = scen.seed if args.seed is None else args.seed
     seeds = replication_seed_list(master, args.reps)
-    out = Path(args.out)
+    out = check_output_dir(args.out, "--out (the results folder)")
     t0 = time.perf_counter()
     tasks = [dict(scenario=scen, seed=s) for s in seeds]
     results = run_many(tasks, workers=args.workers, progress=not args.quiet,
@@ -99,6 +142,7 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
         from simulation.errors import UserError
 
         raise UserError(f"--reps must be at least 1, got {args.reps}")
+    check_output_dir(args.out, "--out (the report folder)")
     cmp = compare(baseline, scenarios, reps=args.reps, seed=args.seed, years=args.years,
                   n_households=args.households, workers=args.workers,
                   progress=not args.quiet)
@@ -153,8 +197,10 @@ def _add_compare_options(p: argparse.ArgumentParser, *, reps: int, years: float 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``validate``, ``compare`` and ``demo`` to the ``terrinum`` command."""
-    v = subparsers.add_parser("validate", help="check scenario files (exit 2 on any error)")
-    v.add_argument("files", nargs="+", metavar="FILE", help="scenario files or built-in names")
+    v = subparsers.add_parser("validate", help="check scenario and experiment files (exit 2 "
+                                               "on any error)")
+    v.add_argument("files", nargs="+", metavar="FILE",
+                   help="scenario or experiment files, or built-in names")
     v.set_defaults(func=cmd_validate)
     c = subparsers.add_parser(
         "compare", help="compare scenarios with a baseline (common random numbers) and "

@@ -16,6 +16,7 @@ from typing import Any
 
 from simulation.engine.params import PARAMS, Param
 from simulation.engine.policies import MAP_WIDE, POLICY_CLASSES, Policy
+from simulation.errors import InputError
 
 _COMMON_FIELDS = frozenset(Policy.model_fields)
 
@@ -44,8 +45,12 @@ PARAM_POLICY: dict[str, str] = {
 }
 
 
-class LeverError(ValueError):
-    """A lever that cannot be applied (bad value, no territory, wrong moment)."""
+class LeverError(InputError):
+    """A lever that cannot be applied, or a scenario the picker cannot load.
+
+    A lever: a bad value, no territory, the wrong moment. A scenario: the message names the
+    file, the key and what is allowed.
+    """
 
 
 # ------------------------------------------------------------------------------- lever specs

@@ -47,6 +47,7 @@ from simulation.dashboard.levers import LeverError, PolicySpec, param_policy, po
 from simulation.engine.measures import MAP_MEASURES, TERRITORY_MEASURES
 from simulation.engine.params import PARAMS
 from simulation.engine.policies import Policy, make_policy
+from simulation.errors import InputError, bound_message
 from simulation.world.maps import KINDS, TerritoryMap, load_map
 
 # ------------------------------------------------------------------------------- defaults
@@ -440,9 +441,20 @@ class Session:
             self.baseline = None if not self.start_params else Run(self._build({}))
 
     def load(self, scenario: str) -> None:
-        """Start over from another scenario (starting parameters are dropped)."""
+        """Start over from another scenario (starting parameters are dropped).
+
+        Raises:
+            LeverError: the scenario cannot be loaded (a bad file, map or policy); the
+                session is left as it was, on its current scenario.
+        """
         with self.lock:
-            self._load(scenario)
+            before = dict(self.__dict__)
+            try:
+                self._load(scenario)
+            except (InputError, ValueError, TypeError, OSError) as exc:
+                self.__dict__.clear()
+                self.__dict__.update(before)
+                raise LeverError(bound_message(str(exc))) from None
 
     # ------------------------------------------------------------------ levers
     def _ensure_baseline(self) -> None:

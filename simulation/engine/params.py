@@ -17,14 +17,17 @@ Groups:
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulation.errors import InputError, clip_repr
+
 GROUPS = ("structure", "behaviour", "economy", "lever", "uncertainty")
 
 
-class ParameterError(ValueError):
+class ParameterError(InputError):
     """A parameter name, type or value that the registry does not allow."""
 
 
@@ -65,28 +68,32 @@ class Param:
             if isinstance(value, bool):
                 return value
             raise ParameterError(
-                f"{prefix}parameter '{self.name}' must be true or false, got {value!r}"
+                f"{prefix}parameter '{self.name}' must be true or false, got "
+                f"{clip_repr(value)}"
             )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ParameterError(
                 f"{prefix}parameter '{self.name}' must be a number ({self.unit}), "
-                f"got {type(value).__name__} {value!r}; allowed range {self.range_text()}"
+                f"got {type(value).__name__} {clip_repr(value)}; allowed range "
+                f"{self.range_text()}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(
+                f"{prefix}parameter '{self.name}' must be a finite number, got {value!r}; "
+                f"allowed range {self.range_text()}"
             )
         if self.kind == "int":
-            if float(value) != int(value):
+            if isinstance(value, float) and not value.is_integer():
                 raise ParameterError(
                     f"{prefix}parameter '{self.name}' must be a whole number, got {value!r}; "
                     f"allowed range {self.range_text()}"
                 )
-            value = int(value)
-        else:
-            value = float(value)
         if not (self.lo <= value <= self.hi):
             raise ParameterError(
-                f"{prefix}parameter '{self.name}' = {value!r} is out of range; "
+                f"{prefix}parameter '{self.name}' = {clip_repr(value)} is out of range; "
                 f"allowed range {self.range_text()} ({self.doc})"
             )
-        return value
+        return int(value) if self.kind == "int" else float(value)
 
     def range_text(self) -> str:
         """Human-readable allowed range with unit."""
@@ -533,11 +540,12 @@ def defaults() -> dict[str, float | int | bool]:
 
 def unknown_message(name: str, where: str = "") -> str:
     """Build the error message for an unknown parameter name, with close matches."""
-    close = difflib.get_close_matches(name, PARAMS.keys(), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, PARAMS.keys(), n=3, cutoff=0.6) \
+        if len(name) <= 100 else []
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     prefix = f"{where}: " if where else ""
     return (
-        f"{prefix}unknown parameter '{name}'{hint} "
+        f"{prefix}unknown parameter {clip_repr(name)}{hint} "
         f"(run 'terrinum list params' for the {len(PARAMS)} declared parameters)"
     )
 

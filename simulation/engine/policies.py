@@ -32,12 +32,34 @@ STEPS_PER_YEAR = 12
 
 
 class Selector(BaseModel):
-    """Territories selected by code, kind or region (union); empty means all."""
+    """Territories selected by code, kind or region (union).
 
-    model_config = ConfigDict(extra="forbid")
-    codes: list[str] = Field(default_factory=list, description="territory codes")
-    kinds: list[Literal["metropolis", "city", "town", "rural"]] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list, description="region codes")
+    A selector read from a file must name something: an empty table or an empty list
+    (``codes = []``) is refused, since it would silently mean every territory; every
+    territory is written ``territories = "all"``. (Internally, the selector of ``"all"`` is
+    the empty one, built without validation.)
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    codes: list[str] = Field(default_factory=list, description="territory codes",
+                             max_length=10_000)
+    kinds: list[Literal["metropolis", "city", "town", "rural"]] = Field(
+        default_factory=list, max_length=4)
+    regions: list[str] = Field(default_factory=list, description="region codes",
+                               max_length=1_000)
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Selector:
+        empty = [k for k in ("codes", "kinds", "regions")
+                 if k in self.model_fields_set and not getattr(self, k)]
+        if empty:
+            raise ValueError(f"territories.{empty[0]} is empty: an empty list would select "
+                             'every territory; write territories = "all" for all of them, '
+                             "or name at least one")
+        if not (self.codes or self.kinds or self.regions):
+            raise ValueError('an empty territories table would select every territory; write '
+                             'territories = "all", or give codes, kinds or regions')
+        return self
 
     def resolve(self, tmap: TerritoryMap) -> np.ndarray:
         """Indices of the selected territories (ValueError naming what is allowed)."""
@@ -63,7 +85,7 @@ class Selector(BaseModel):
 class Policy(BaseModel):
     """Base of all policy types (fields documented in the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     type: str
     territories: Literal["all"] | Selector = "all"
     start: float = Field(0.0, ge=0.0, le=200.0, description="years from the start")
@@ -81,7 +103,7 @@ class Policy(BaseModel):
 
     # ------------------------------------------------------------------ timing
     def _selector(self) -> Selector:
-        return Selector() if self.territories == "all" else self.territories
+        return Selector.model_construct() if self.territories == "all" else self.territories
 
     def indices(self, model: TerritoryModel) -> np.ndarray:
         """Indices of the territories this policy applies to."""
@@ -452,10 +474,19 @@ def make_policy(spec: dict[str, Any] | Policy) -> Policy:
         return _ADAPTER.validate_python(spec.to_dict())
     if not isinstance(spec, dict) or "type" not in spec:
         raise ValueError(f"a policy needs a 'type', one of: {', '.join(POLICY_TYPES)}")
-    if spec["type"] not in POLICY_CLASSES:
-        raise ValueError(f"unknown policy type '{spec['type']}'; allowed: "
+    if not isinstance(spec["type"], str) or spec["type"] not in POLICY_CLASSES:
+        raise ValueError(f"unknown policy type {spec['type']!r:.60}; allowed: "
                          f"{', '.join(POLICY_TYPES)}")
-    return _ADAPTER.validate_python(spec)
+    return _ADAPTER.validate_python(_lists(spec))
+
+
+def _lists(spec: dict[str, Any]) -> dict[str, Any]:
+    """Tuples given by Python callers as lists (validation is strict: no other coercion)."""
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()}
+    if isinstance(out.get("territories"), dict):
+        out["territories"] = {k: list(v) if isinstance(v, tuple) else v
+                              for k, v in out["territories"].items()}
+    return out
 
 
 def describe_types() -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ import numpy as np
 from simulation.engine.measures import MEASURES
 from simulation.engine.rng import replication_seeds
 from simulation.errors import UserError
+from simulation.errors import clip_repr as _q
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
 
@@ -431,7 +432,7 @@ def sample_design(kind: str, bounds: Sequence[tuple[float, float]], *, seed: int
         from SALib.sample import morris
 
         return morris.sample(problem, int(trajectories), num_levels=int(levels), seed=seed)
-    raise ValueError(f"unknown design kind {kind!r}; allowed: lhs, sobol, morris")
+    raise ValueError(f"unknown design kind {_q(kind)}; allowed: lhs, sobol, morris")
 
 
 def design_size(design: Design, factors: Sequence[Factor]) -> int:

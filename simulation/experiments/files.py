@@ -93,7 +93,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
+import math
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -101,6 +101,8 @@ from typing import Any
 
 from simulation.engine.measures import MEASURES
 from simulation.engine.params import PARAMS, ParameterError, Parameters, unknown_message
+from simulation.errors import InputFileError, clip
+from simulation.errors import clip_repr as _q
 from simulation.experiments.design import (
     COMBINE,
     DESIGN_KINDS,
@@ -115,6 +117,13 @@ from simulation.experiments.design import (
     Outcome,
     design_size,
     selector_tag,
+)
+from simulation.safe_io import (
+    MAX_TOML_BYTES,
+    TomlSyntaxError,
+    parse_toml,
+    path_state,
+    read_text_file,
 )
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
@@ -169,13 +178,21 @@ _POLICY_FIXED_FIELDS = ("type", "territories", "label", "which")
 # ============================================================================ loading
 def experiment_path(path_or_name: str | Path) -> Path:
     """Resolve an experiment argument: a file path, or the name of a built-in experiment."""
-    p = Path(path_or_name)
-    if p.suffix.lower() == ".toml" or p.exists() or len(p.parts) > 1:
-        if not p.exists():
-            raise ExperimentError(f"{p}: no such experiment file")
-        return p
+    text = str(path_or_name)
+    state = path_state(text)
+    allowed = (f"a regular experiment file (TOML, at most {MAX_TOML_BYTES:,} bytes) or a "
+               f"built-in experiment: {', '.join(available_experiments()) or 'none'}")
+    if state == "file":
+        return Path(text)
+    if state != "missing":
+        what = f"is {state}" if state.startswith(("a ", "not ")) else state
+        raise ExperimentError(f"{clip(text or repr(text), 200)}: not an experiment file: "
+                              f"{what}; allowed: {allowed}")
+    p = Path(text)
+    if p.suffix.lower() == ".toml" or len(p.parts) > 1:
+        raise ExperimentError(f"{clip(text, 200)}: no such experiment file; allowed: {allowed}")
     cand = EXPERIMENTS_DIR / f"{p.name}.toml"
-    if cand.exists():
+    if path_state(cand) == "file":
         return cand
     names = available_experiments()
     close = difflib.get_close_matches(str(path_or_name), names, n=3, cutoff=0.5)
@@ -207,9 +224,9 @@ def load_experiment(path_or_name: str | Path, *, quick: bool = False,
     """
     path = experiment_path(path_or_name)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExperimentError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
+        text = read_text_file(path, "an experiment file (UTF-8 TOML)", MAX_TOML_BYTES)
+    except InputFileError as exc:
+        raise ExperimentError(str(exc)) from None
     return parse_experiment(text, path=path, quick=quick, with_scenario=with_scenario)
 
 
@@ -228,23 +245,37 @@ def parse_experiment(text: str, *, path: Path | None = None, quick: bool = False
     """
     where = str(path) if path is not None else "<experiment>"
     ctx = _Ctx(where)
+    if len(text) > MAX_TOML_BYTES:
+        raise ctx.err("", f"the text is {len(text):,} characters; allowed: at most "
+                      f"{MAX_TOML_BYTES:,}")
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{where}: not valid TOML: {exc}") from None
+        raw = parse_toml(text, where)
+    except TomlSyntaxError as exc:
+        raise ExperimentError(str(exc).replace("not a valid TOML file", "not valid TOML")
+                              ) from None
+    if not raw:
+        raise ctx.err("", "the file is empty; allowed: an experiment with [experiment], "
+                      "[design], [[factors]] and [[outcomes]] tables")
     ctx.keys(raw, "", _TOP_KEYS)
     for key in ("experiment", "design"):
         if key not in raw:
-            raise ctx.err(key, f"missing table [{key}]")
+            raise ctx.err(key, f"missing table [{key}]; required: [experiment], [design], "
+                          "[[factors]] and [[outcomes]]")
     for key in ("factors", "outcomes"):
         if key not in raw:
-            raise ctx.err(key, f"missing [[{key}]] (at least one)")
+            raise ctx.err(key, f"missing [[{key}]]; required: at least one [[{key}]] table")
     exp = ctx.table(raw["experiment"], "experiment")
     ctx.keys(exp, "experiment", _EXP_KEYS)
     quick_t = ctx.table(raw.get("quick", {}), "quick")
     ctx.keys(quick_t, "quick", _QUICK_KEYS)
     if quick and not quick_t:
         raise ctx.err("quick", "--quick needs a [quick] table in the experiment file")
+    if "values" in quick_t:
+        qv = ctx.table(quick_t["values"], "quick.values")
+        for k, v in qv.items():
+            if not isinstance(v, list) or not v:
+                raise ctx.err(f"quick.values.{k}", f"must be a non-empty array of values, got "
+                              f"{_q(v)}")
     q = quick_t if quick else {}
 
     name = ctx.text(exp.get("name", path.stem if path else "experiment"), "experiment.name")
@@ -255,7 +286,7 @@ def parse_experiment(text: str, *, path: Path | None = None, quick: bool = False
     scenario_ref = ctx.text(scenario_ref, "experiment.scenario")
     replace = exp.get("replace_policies", False)
     if not isinstance(replace, bool):
-        raise ctx.err("experiment.replace_policies", f"must be true or false, got {replace!r}")
+        raise ctx.err("experiment.replace_policies", f"must be true or false, got {_q(replace)}")
     scenario = None
     if with_scenario:
         scenario = _load_scenario(scenario_ref, path, ctx)
@@ -277,13 +308,13 @@ def parse_experiment(text: str, *, path: Path | None = None, quick: bool = False
     nh = ctx.param("n_households", nh, nh_key)
     seed = exp.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ctx.err("experiment.seed", f"must be a non-negative whole number, got {seed!r}")
+        raise ctx.err("experiment.seed", f"must be a non-negative whole number, got {_q(seed)}")
     rep_key = "quick.replications" if "replications" in q else "experiment.replications"
     reps = q.get("replications", exp.get("replications", 1))
     reps = ctx.integer(reps, rep_key, lo=1, hi=10_000)
     store = exp.get("store_territories", False)
     if not isinstance(store, bool):
-        raise ctx.err("experiment.store_territories", f"must be true or false, got {store!r}")
+        raise ctx.err("experiment.store_territories", f"must be true or false, got {_q(store)}")
 
     params = _parse_params(raw.get("params", {}), ctx)
     policies = _parse_policies(raw.get("policies", []), ctx)
@@ -311,6 +342,8 @@ def parse_experiment(text: str, *, path: Path | None = None, quick: bool = False
                       f"{n_points * reps:,} runs; at most {MAX_RUNS:,} allowed")
     if scenario is not None:
         _check_selectors(outcomes, scenario, ctx)
+        _check_against_scenario(scenario, years, "quick.years" if "years" in q else
+                                "experiment.years", nh, params, policies, factors, ctx)
 
     return Experiment(
         name=name, path=path, text=text,
@@ -350,21 +383,21 @@ class _Ctx:
 
     def text(self, v: Any, key: str) -> str:
         if not isinstance(v, str):
-            raise self.err(key, f"must be a string, got {_tname(v)} {v!r}")
+            raise self.err(key, f"must be a string, got {_tname(v)} {_q(v)}")
         return v
 
     def number(self, v: Any, key: str, *, lo: float, hi: float, what: str = "") -> float:
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.err(key, f"must be a number, got {_tname(v)} {v!r}")
+            raise self.err(key, f"must be a number, got {_tname(v)} {_q(v)}")
         if not (lo <= v <= hi):
-            raise self.err(key, f"{v!r} is out of range; allowed: {lo:g} to {hi:g} {what}")
+            raise self.err(key, f"{_q(v)} is out of range; allowed: {lo:g} to {hi:g} {what}")
         return float(v)
 
     def integer(self, v: Any, key: str, *, lo: int, hi: int) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise self.err(key, f"must be a whole number, got {_tname(v)} {v!r}")
+            raise self.err(key, f"must be a whole number, got {_tname(v)} {_q(v)}")
         if not (lo <= v <= hi):
-            raise self.err(key, f"{v!r} is out of range; allowed: {lo} to {hi}")
+            raise self.err(key, f"{_q(v)} is out of range; allowed: {lo} to {hi}")
         return int(v)
 
     def param(self, name: str, v: Any, key: str) -> Any:
@@ -388,7 +421,7 @@ def _load_scenario(ref: str, path: Path | None, ctx: _Ctx) -> Any:
     target: str | Path = ref
     if path is not None and (ref.endswith(".toml") or "/" in ref):
         cand = (path.parent / ref)
-        if cand.exists():
+        if path_state(cand) != "missing":
             target = cand
     try:
         return load_scenario(target)
@@ -407,7 +440,8 @@ def _parse_params(raw: Any, ctx: _Ctx) -> dict[str, Any]:
 
 
 def _parse_policies(raw: Any, ctx: _Ctx) -> list[dict[str, Any]]:
-    from simulation.engine.policies import POLICY_TYPES, make_policy
+    from simulation.engine.policies import POLICY_TYPES
+    from simulation.scenarios.files import ScenarioError, _build_policy
 
     if not isinstance(raw, list):
         raise ctx.err("policies", "must be an array of tables ([[policies]])")
@@ -418,9 +452,10 @@ def _parse_policies(raw: Any, ctx: _Ctx) -> list[dict[str, Any]]:
         if "type" not in p:
             raise ctx.err(f"{key}.type", f"missing; allowed: {', '.join(POLICY_TYPES)}")
         try:
-            make_policy(p)
-        except ValueError as exc:
-            raise ctx.err(key, _pydantic_msg(exc)) from None
+            _build_policy(ctx.where, key, p)
+        except ScenarioError as exc:  # the scenario loader's messages: key path and allowed
+            raise ctx.err(exc.key, exc.problem + (f"; allowed: {exc.allowed}" if exc.allowed
+                                                  else "")) from None
         out.append(dict(p))
     return out
 
@@ -431,9 +466,10 @@ def _pydantic_msg(exc: Exception) -> str:
     if callable(errors):
         parts = []
         for e in errors():
-            loc = ".".join(str(x) for x in e.get("loc", ()) if not str(x).startswith("function"))
+            loc = ".".join(str(x) for x in e.get("loc", ())
+                           if not str(x).startswith(("function", "literal[", "Selector")))
             parts.append(f"{loc + ': ' if loc else ''}{e.get('msg')} (got "
-                         f"{e.get('input')!r})")
+                         f"{_q(e.get('input'))})")
         return "; ".join(parts)
     return str(exc)
 
@@ -467,7 +503,7 @@ def _parse_design(raw: Any, q: Mapping[str, Any], ctx: _Ctx) -> Design:
                           "64, 128, ...)")
         so = d.get("second_order", False)
         if not isinstance(so, bool):
-            raise ctx.err("design.second_order", f"must be true or false, got {so!r}")
+            raise ctx.err("design.second_order", f"must be true or false, got {_q(so)}")
         return Design(kind, base_samples=n, second_order=so)
     if kind == "morris":
         v, key = get("trajectories")
@@ -533,7 +569,7 @@ def _parse_factors(raw: Any, kind: str, policies: list[dict], q: Mapping[str, An
             raise fctx.err(key, "this factor is listed twice")
         role = fr.get("role")
         if role is not None and role not in ROLES:
-            raise fctx.err(f"{key}.role", f"{role!r}; allowed: {', '.join(ROLES)}")
+            raise fctx.err(f"{key}.role", f"{_q(role)}; allowed: {', '.join(ROLES)}")
         if name.startswith("policy."):
             out.append(_policy_factor(name, fr, kind, policies, q, key, role, fctx))
         else:
@@ -570,15 +606,17 @@ def _values_and_range(fr: Mapping[str, Any], kind: str, q: Mapping[str, Any], na
             n = q["n"]
     if values is not None:
         if not isinstance(values, list) or not values:
-            raise ctx.err(f"{key}.values", f"must be a non-empty array, got {values!r}")
-        if len({json.dumps(v) for v in values}) != len(values):
-            raise ctx.err(f"{key}.values", f"has duplicates: {values!r}")
+            raise ctx.err(f"{key}.values", f"must be a non-empty array, got {_q(values)}")
+        if len({json.dumps(v, default=str) for v in values}) != len(values):
+            raise ctx.err(f"{key}.values", f"has duplicates: {_q(values)}")
     if rng is not None:
         if (not isinstance(rng, list) or len(rng) != 2
                 or any(isinstance(x, bool) or not isinstance(x, int | float) for x in rng)):
-            raise ctx.err(f"{key}.range", f"must be [low, high] (two numbers), got {rng!r}")
+            raise ctx.err(f"{key}.range", f"must be [low, high] (two numbers), got {_q(rng)}")
+        if any(isinstance(x, float) and not math.isfinite(x) for x in rng):
+            raise ctx.err(f"{key}.range", f"must be two finite numbers, got {_q(rng)}")
         if not rng[0] < rng[1]:
-            raise ctx.err(f"{key}.range", f"low ({rng[0]!r}) must be below high ({rng[1]!r})")
+            raise ctx.err(f"{key}.range", f"low ({_q(rng[0])}) must be below high ({_q(rng[1])})")
     if n is not None:
         n = ctx.integer(n, f"{key}.n" if "n" not in q else "quick.n", lo=2, hi=10_000)
     return values, rng, n
@@ -594,8 +632,10 @@ def _param_factor(name: str, fr: Mapping[str, Any], kind: str, q: Mapping[str, A
     if p.kind == "bool" and values is None:
         raise ctx.err(f"{key}", f"'{name}' is true or false: only a grid with values = "
                       "[true, false] can vary it")
+    vkey = (f"quick.values.{name}" if "values" in q and name in q["values"]
+            else f"{key}.values")
     if values is not None:
-        values = [ctx.param(name, v, f"{key}.values") for v in values]
+        values = [ctx.param(name, v, vkey) for v in values]
     lo = hi = None
     if rng is not None:
         lo, hi = (ctx.param(name, x, f"{key}.range") for x in rng)
@@ -604,7 +644,7 @@ def _param_factor(name: str, fr: Mapping[str, Any], kind: str, q: Mapping[str, A
                           "repeat values")
     role = role or (p.group if p.group in ("lever", "uncertainty") else "parameter")
     return Factor(name=name, target="param", kind=p.kind, role=role,
-                  label=fr.get("label") or p.label_en, unit=p.unit, lo=lo, hi=hi,
+                  label=_label(fr, key, ctx) or p.label_en, unit=p.unit, lo=lo, hi=hi,
                   values=tuple(values) if values is not None else None, n=n)
 
 
@@ -641,25 +681,79 @@ def _policy_factor(name: str, fr: Mapping[str, Any], kind: str, policies: list[d
     elif values is not None:
         for v in values:
             if isinstance(v, bool) or not isinstance(v, int | float):
-                raise ctx.err(f"{key}.values", f"must be numbers, got {v!r}")
+                raise ctx.err(f"{key}.values", f"must be numbers, got {_q(v)}")
 
     def check(v: Any, k: str) -> None:
         try:
             make_policy({**mine[0], fname: v})
         except ValueError as exc:
-            raise ctx.err(k, f"{fname} = {v!r} is not allowed: {_pydantic_msg(exc)} "
+            raise ctx.err(k, f"{fname} = {_q(v)} is not allowed: {_pydantic_msg(exc)} "
                           f"(declared range {_range(flo, fhi)})") from None
 
+    vkey = (f"quick.values.{name}" if "values" in q and name in q["values"]
+            else f"{key}.values")
     for v in values or []:
-        check(v, f"{key}.values")
+        check(v, vkey)
     for v in rng or []:
         check(v, f"{key}.range")
-    label = fr.get("label") or f"{ptype.replace('_', ' ')} {fname.replace('_', ' ')}"
+    label = _label(fr, key, ctx) or f"{ptype.replace('_', ' ')} {fname.replace('_', ' ')}"
     return Factor(name=name, target="policy", kind="choice" if fkind == "choice" else "float",
                   role=role or "lever", label=label, unit=desc,
                   lo=float(rng[0]) if rng else None, hi=float(rng[1]) if rng else None,
                   values=tuple(float(v) if fkind != "choice" else v for v in values)
                   if values is not None else None, n=n, policy_type=ptype, field=fname)
+
+
+def _check_against_scenario(scenario: Any, years: float, years_key: str, nh: int,
+                            params: Mapping[str, Any], policies: list[dict],
+                            factors: Sequence[Factor], ctx: _Ctx) -> None:
+    """Everything the scenario loader checks, for the experiment's runs, before any is run.
+
+    The experiment's years, households, fixed parameters and added policies are applied to
+    the base scenario as overrides (so a policy naming a territory not on the map, or starting
+    or ramping past the end of the run, is refused here); a policy factor's values and range
+    ends are checked the same way.
+    """
+    from simulation.engine.policies import make_policy
+    from simulation.scenarios.files import ScenarioError, _check_start
+
+    try:
+        scenario.with_overrides(params=dict(params) or None, policies=list(policies) or None,
+                                years=years, n_households=nh)
+    except ScenarioError as exc:
+        allowed = f"; allowed: {exc.allowed}" if exc.allowed else ""
+        if exc.file == "<overrides>":
+            key = {"years": years_key, "n_households": "experiment.n_households"}.get(
+                exc.key, exc.key.replace("params.", "params.", 1))
+            raise ctx.err(key, f"{exc.problem}{allowed}") from None
+        raise ctx.err(years_key, f"with a run of {years:g} years, the scenario's "
+                      f"{exc.key or 'content'} ({exc.file}) does not fit: {exc.problem}"
+                      f"{allowed}") from None
+    for i, f in enumerate(factors):
+        if f.target != "policy":
+            continue
+        spec = next(p for p in policies if p["type"] == f.policy_type)
+        for sub, vals in (("values", f.values or ()), ("range", (f.lo, f.hi) if f.values is None
+                                                         else ())):
+            for v in vals:
+                try:
+                    _check_start(ctx.where, f"factors[{i}].{sub}",
+                                 make_policy({**spec, f.field: v}), years)
+                except ScenarioError as exc:
+                    raise ctx.err(f"factors[{i}].{sub}", f"{f.field} = {_q(v)}: "
+                                  f"{exc.problem}; allowed: {exc.allowed}") from None
+
+
+def _label(fr: Mapping[str, Any], key: str, ctx: _Ctx) -> str | None:
+    """A factor's optional ``label`` (a string of at most 200 characters)."""
+    label = fr.get("label")
+    if label is None:
+        return None
+    label = ctx.text(label, f"{key}.label")
+    if not 0 < len(label) <= 200:
+        raise ctx.err(f"{key}.label", f"a string of {len(label):,} characters; allowed: 1 to "
+                      "200 characters")
+    return label
 
 
 def _range(lo: float | None, hi: float | None) -> str:
@@ -692,10 +786,10 @@ def _parse_outcomes(raw: Any, years: float, ctx: _Ctx) -> list[Outcome]:
         measure = o.get("measure")
         if measure is None:
             raise ctx.err(f"{key}.measure", "missing (run 'terrinum list measures')")
-        if measure not in MEASURES:
+        if not isinstance(measure, str) or measure not in MEASURES:
             close = difflib.get_close_matches(str(measure), MEASURES, n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ctx.err(f"{key}.measure", f"unknown measure {measure!r}{hint} (run "
+            raise ctx.err(f"{key}.measure", f"unknown measure {_q(measure)}{hint} (run "
                           "'terrinum list measures')")
         m = MEASURES[measure]
         sel = o.get("territories")
@@ -713,7 +807,7 @@ def _parse_outcomes(raw: Any, years: float, ctx: _Ctx) -> list[Outcome]:
                     if (not isinstance(v, list) or not v
                             or not all(isinstance(x, str) for x in v)):
                         raise ctx.err(f"{key}.territories.{k}", f"must be a non-empty array "
-                                      f"of strings, got {v!r}")
+                                      f"of strings, got {_q(v)}")
                 if not sel:
                     raise ctx.err(f"{key}.territories", "empty selector; omit it for the map "
                                   "level")
@@ -729,10 +823,10 @@ def _parse_outcomes(raw: Any, years: float, ctx: _Ctx) -> list[Outcome]:
                           "territories")
         combine = o.get("combine", "weighted")
         if combine not in COMBINE:
-            raise ctx.err(f"{key}.combine", f"{combine!r}; allowed: {', '.join(COMBINE)}")
+            raise ctx.err(f"{key}.combine", f"{_q(combine)}; allowed: {', '.join(COMBINE)}")
         at = o.get("at", "end")
         if at not in ("end", "mean"):
-            raise ctx.err(f"{key}.at", f"{at!r}; allowed: end, mean")
+            raise ctx.err(f"{key}.at", f"{_q(at)}; allowed: end, mean")
         window = None
         if at == "end":
             for k in ("last", "window"):
@@ -745,9 +839,9 @@ def _parse_outcomes(raw: Any, years: float, ctx: _Ctx) -> list[Outcome]:
                 w = o["window"]
                 if (not isinstance(w, list) or len(w) != 2 or any(
                         isinstance(x, bool) or not isinstance(x, int | float) for x in w)):
-                    raise ctx.err(f"{key}.window", f"must be [from, to] in years, got {w!r}")
+                    raise ctx.err(f"{key}.window", f"must be [from, to] in years, got {_q(w)}")
                 if not (0 <= w[0] < w[1] <= years + 1e-9):
-                    raise ctx.err(f"{key}.window", f"{w!r} must satisfy 0 <= from < to <= "
+                    raise ctx.err(f"{key}.window", f"{_q(w)} must satisfy 0 <= from < to <= "
                                   f"{years:g} (the run's years)")
                 window = (float(w[0]), float(w[1]))
             else:
@@ -791,14 +885,14 @@ def _parse_discovery(raw: Any, factors: Sequence[Factor], outcomes: Sequence[Out
         ctx.keys(g, key, _GOAL_KEYS)
         oc = g.get("outcome")
         if oc not in names:
-            raise ctx.err(f"{key}.outcome", f"{oc!r} is not an outcome of this experiment; "
+            raise ctx.err(f"{key}.outcome", f"{_q(oc)} is not an outcome of this experiment; "
                           f"allowed: {', '.join(names)}")
         ops = [k for k in ("below", "above") if k in g]
         if len(ops) != 1:
             raise ctx.err(key, "give exactly one of below = <value> or above = <value>")
         v = g[ops[0]]
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ctx.err(f"{key}.{ops[0]}", f"must be a number, got {v!r}")
+            raise ctx.err(f"{key}.{ops[0]}", f"must be a number, got {_q(v)}")
         goals.append(Goal(oc, ops[0], float(v)))
     inputs = d.get("inputs", "levers")
     fnames = [f.name for f in factors]
@@ -812,10 +906,10 @@ def _parse_discovery(raw: Any, factors: Sequence[Factor], outcomes: Sequence[Out
     elif isinstance(inputs, list) and inputs:
         for x in inputs:
             if x not in fnames:
-                raise ctx.err("discovery.inputs", f"{x!r} is not a factor; allowed: "
+                raise ctx.err("discovery.inputs", f"{_q(x)} is not a factor; allowed: "
                               f"{', '.join(fnames)}")
     else:
-        raise ctx.err("discovery.inputs", f"{inputs!r}; allowed: \"levers\", \"all\" or a "
+        raise ctx.err("discovery.inputs", f"{_q(inputs)}; allowed: \"levers\", \"all\" or a "
                       "list of factor names")
     md = ctx.number(d.get("min_density", 0.8), "discovery.min_density", lo=0, hi=1)
     mb = ctx.integer(d.get("max_boxes", 3), "discovery.max_boxes", lo=1, hi=20)

@@ -295,14 +295,21 @@ def _versions() -> dict[str, str]:
 
 def read_manifest(out: str | Path) -> dict[str, Any]:
     """The manifest of a sweep folder (SweepError if there is none)."""
+    from simulation.errors import InputFileError
+    from simulation.safe_io import path_state, read_text_file
+
     path = Path(out) / MANIFEST
-    if not path.exists():
+    if path_state(path) == "missing":
         raise SweepError(f"{out}: not a sweep folder (no {MANIFEST}); run 'terrinum sweep "
                          "EXPERIMENT --out DIR' first")
-    try:
-        man = json.loads(path.read_text(encoding="utf-8"))
+    try:  # never read a device, a directory or a huge file as a manifest
+        man = json.loads(read_text_file(path, "a sweep manifest (JSON)", 100_000_000))
+    except InputFileError as exc:
+        raise SweepError(f"unreadable manifest: {exc}") from None
     except json.JSONDecodeError as exc:
         raise SweepError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(man, dict):
+        raise SweepError(f"{path}: unreadable manifest (not a JSON object)")
     if man.get("format") != FORMAT:
         raise SweepError(f"{path}: unknown sweep format {man.get('format')!r}; this version "
                          f"reads {FORMAT}")

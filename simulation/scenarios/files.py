@@ -21,6 +21,7 @@ the other; and it lists **timed policies** (``simulation.engine.policies``). Exa
     n_households = 50000
     seed = 1
     # map_seed = 1                     # generated maps only: one map for every replication
+    # partial_policies = true          # allow the run to end before a policy's ramp completes
 
     [parameters]                       # any declared parameter (terrinum list params)
     move_rate = 0.006
@@ -53,8 +54,8 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,14 @@ from simulation.engine.policies import (
     Selector,
     make_policy,
 )
+from simulation.errors import InputError, InputFileError, clip, clip_repr
+from simulation.safe_io import (
+    MAX_TOML_BYTES,
+    TomlSyntaxError,
+    parse_toml,
+    path_state,
+    read_text_file,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.engine.model import TerritoryModel
@@ -81,14 +90,15 @@ SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 DEFAULT_RUN: dict[str, Any] = {"map": "france-departements", "years": 20.0,
                                "n_households": int(PARAMS["n_households"].default), "seed": 1}
 MAX_EXTENDS_DEPTH = 20
-RUN_KEYS = ("map", "years", "n_households", "seed", "map_seed", "map_options")
+RUN_KEYS = ("map", "years", "n_households", "seed", "map_seed", "map_options",
+            "partial_policies")
 DESCRIPTION_KEYS = ("en", "fr", "question_en", "question_fr", "source")
 TOP_KEYS = ("name", "extends", "replace_policies", "description", "run", "parameters",
             "levers", "uncertainties", "policies")
 PARAM_SECTIONS = {"parameters": None, "levers": "lever", "uncertainties": "uncertainty"}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file (or scenario override) that cannot be used.
 
     The message is ``"<file>: <key path>: <problem>; allowed: <what is allowed>"``.
@@ -101,13 +111,13 @@ class ScenarioError(ValueError):
     """
 
     def __init__(self, file: str | Path, key: str, problem: str, allowed: str = "") -> None:
-        self.file = str(file)
-        self.key = key
+        self.file = clip(file, 200)
+        self.key = clip(key, 100)
         self.problem = problem
         self.allowed = allowed
         text = f"{self.file}: "
         if key:
-            text += f"{key}: "
+            text += f"{self.key}: "
         text += problem
         if allowed:
             text += f"; allowed: {allowed}"
@@ -128,19 +138,20 @@ class _Description(BaseModel):
 
 
 class _Run(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    map: str | None = Field(None, min_length=1)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    map: str | None = Field(None, min_length=1, max_length=4096)
     years: float | None = Field(None, gt=0.0, le=200.0)
     n_households: int | None = None
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     map_seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    map_options: dict[str, str | int | float | bool] | None = None
+    map_options: dict[str, Any] | None = None  # checked by check_map_options
+    partial_policies: bool | None = None
 
 
 class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     name: str | None = Field(None, min_length=1, max_length=100)
-    extends: str | None = Field(None, min_length=1)
+    extends: str | None = Field(None, min_length=1, max_length=4096)
     replace_policies: bool = False
     description: _Description = Field(default_factory=_Description)
     run: _Run = Field(default_factory=_Run)
@@ -162,7 +173,11 @@ _RUN_ALLOWED = {
     "n_households": f"a whole number in {PARAMS['n_households'].range_text()}",
     "seed": "a non-negative whole number",
     "map_seed": "a non-negative whole number (generated maps only)",
-    "map_options": "a table of map options (e.g. edges = \"edges.csv\" for a CSV map)",
+    "partial_policies": "true or false: true lets the run end before a policy's ramp is "
+                        "complete (a shortened run of a longer scenario, as exported by "
+                        "terrinum run --years)",
+    "map_options": "a table of map options (e.g. edges = \"edges.csv\" for a CSV map, "
+                   "n_rural = 20 for the synthetic map; terrinum list maps)",
 }
 
 
@@ -309,7 +324,7 @@ class Scenario:
             origins[id(pols[-1])] = (where, f"policies[{i}]")
         changes: dict[str, Any] = {}
         if map is not None:
-            changes["map"] = str(Path(map).resolve()) if _looks_like_path(str(map)) \
+            changes["map"] = _absolute(map) if _looks_like_path(str(map)) \
                 else str(map)
         if years is not None:
             if isinstance(years, bool) or not isinstance(years, int | float) or not (
@@ -338,7 +353,9 @@ class Scenario:
             _check_territories(new, origins)
         for p in pols:
             if years is not None or id(p) in origins and origins[id(p)][0] == where:
-                _check_start(*origins[id(p)], p, new.years)
+                # a shorter run may cut a scenario policy's ramp; a policy added here must fit
+                _check_start(*origins[id(p)], p, new.years,
+                             ramp=origins[id(p)][0] == where)
         if record:
             new = dataclasses.replace(new, sha256=_hash_overrides(self.sha256, record))
         return new
@@ -418,6 +435,8 @@ class Scenario:
             lines.append(f"map_seed = {_toml_value(int(self.map_seed))}")
         if self.map_options:
             lines.append(f"map_options = {_toml_value(self.map_options)}")
+        if any(p.ramp and p.start + p.ramp > self.years + 1e-9 for p in self.policies):
+            lines.append("partial_policies = true  # the run ends before a ramp is complete")
         for section, values in (("parameters", self.other_params), ("levers", self.levers),
                                 ("uncertainties", self.uncertainties)):
             if values:
@@ -483,15 +502,18 @@ def resolve(path_or_name: str | Path) -> Path:
     Raises:
         ScenarioError: nothing found (the message lists the built-in names).
     """
-    p = Path(path_or_name)
-    if p.is_file():
-        return p.resolve()
-    b = builtin_path(str(path_or_name))
+    text = str(path_or_name)
+    state = path_state(text)
+    if state == "file":
+        return Path(text).resolve()
+    b = builtin_path(text) if state == "missing" else None
     if b is not None:
         return b.resolve()
-    problem = "no such file" if not p.exists() else "not a regular file"
-    raise ScenarioError(str(path_or_name), "", f"{problem} and not a built-in scenario",
-                        "a path to a .toml file or a built-in name: "
+    problem = ("no such file and not a built-in scenario" if state == "missing" else
+               f"not a scenario file: {_state_text(state)}")
+    raise ScenarioError(text or "''", "", problem,
+                        "a path to a regular .toml file (at most "
+                        f"{MAX_TOML_BYTES:,} bytes) or a built-in name: "
                         + (", ".join(builtin_names()) or "(none found)"))
 
 
@@ -558,47 +580,45 @@ def _read_chain(path: Path) -> list[_Layer]:
     return layers[::-1]
 
 
+def _state_text(state: str) -> str:
+    """A :func:`~simulation.safe_io.path_state` answer as words after a path."""
+    return f"is {state}" if state.startswith(("a ", "an ", "not ")) else state
+
+
 def _resolve_extends(child: Path, target: str) -> Path:
     cand = Path(target)
-    if not cand.suffix:
+    if not cand.suffix and cand.name not in ("", ".", ".."):
         cand = cand.with_suffix(".toml")
-    tried = []
     p = cand if cand.is_absolute() else child.parent / cand
-    tried.append(str(p))
-    if p.is_file():
+    state = path_state(p)
+    if state == "file":
         return p.resolve()
-    b = builtin_path(target)
+    b = builtin_path(target) if state == "missing" else None
     if b is not None and not cand.is_absolute() and len(cand.parts) == 1:
         return b.resolve()
-    raise ScenarioError(child, "extends", f"file {target!r} not found (looked for {tried[0]} "
-                        "and among the built-in scenarios)",
-                        "a path relative to this file, or a built-in scenario: "
-                        + ", ".join(builtin_names()))
+    allowed = ("a regular scenario file (a path relative to this file), or a built-in "
+               "scenario: " + ", ".join(builtin_names()))
+    if state != "missing":
+        raise ScenarioError(child, "extends", f"{clip_repr(target)} is not a scenario file: "
+                            f"{clip(p, 200)}: {_state_text(state)}", allowed)
+    raise ScenarioError(child, "extends", f"file {clip_repr(target)} not found (looked for "
+                        f"{clip(p, 200)} and among the built-in scenarios)", allowed)
 
 
 def _read_file(path: Path) -> _Layer:
     try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(path, "", f"cannot read the file ({exc.strerror})",
-                            "a readable TOML file") from None
+        text = read_text_file(path, "a scenario file (UTF-8 TOML)", MAX_TOML_BYTES)
+    except InputFileError as exc:
+        raise ScenarioError(path, "", exc.problem, exc.allowed) from None
     try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(path, "", f"not UTF-8 text (byte {exc.start})",
-                            "a UTF-8 encoded TOML file") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        if m:
-            where = f"line {m.group(1)}, column {m.group(2)}"
-            msg = msg[:m.start()].strip()
-        else:
-            where = "end of file" if "end of document" in msg else ""
-        raise ScenarioError(path, where, f"not a valid TOML file: {msg}",
-                            "TOML syntax (https://toml.io), e.g. key = \"value\"") from None
+        raw = parse_toml(text, path)
+    except TomlSyntaxError as exc:
+        raise ScenarioError(path, exc.location, exc.problem, exc.allowed) from None
+    if not raw:
+        raise ScenarioError(path, "", "the file is empty (no key, no table); an empty file "
+                            "is not taken as the default scenario",
+                            'at least one key, e.g. extends = "baseline" to start from the '
+                            "baseline, or a [run] table")
     try:
         data = _File.model_validate(raw)
     except ValidationError as exc:
@@ -624,11 +644,11 @@ def _assemble(chain: list[_Layer]) -> Scenario:
             if key in (layer.raw.get("run") or {}):
                 val = getattr(d.run, key)
                 if key == "map" and _looks_like_path(val):
-                    val = str((path.parent / val).resolve())
+                    val = _absolute(path.parent / val)
                 if key == "map_options" and val:
                     val = dict(val)
                     if isinstance(val.get("edges"), str):
-                        val["edges"] = str((path.parent / val["edges"]).resolve())
+                        val["edges"] = _absolute(path.parent / val["edges"])
                 run[key] = val
                 run_origin[key] = path
         if "n_households" in run and run_origin.get("n_households") == path:
@@ -688,13 +708,19 @@ def _assemble(chain: list[_Layer]) -> Scenario:
                      for layer in chain})
     for p in policies:
         f, key = origins[id(p)]
-        _check_start(f, key, p, scen.years)
-    _check_map(scen, run_origin.get("map", last.path))
+        _check_start(f, key, p, scen.years, ramp=not full_run.get("partial_policies"))
+    _check_map_options(scen, run_origin.get("map_options", last.path))
+    _check_map(scen, run_origin.get("map", last.path), run_origin.get("map_options"))
     _check_territories(scen, origins)
     return scen
 
 
 # ============================================================================ checks
+def _absolute(path: str | Path) -> str:
+    """An absolute path without following symbolic links (a link loop cannot raise)."""
+    return os.path.abspath(os.fspath(path))
+
+
 def _looks_like_path(value: str) -> bool:
     return value.lower().endswith(".csv") or "/" in value or "\\" in value
 
@@ -725,12 +751,34 @@ def _check_combination(file: str | Path, params: dict[str, Any],
                             ) from None
 
 
-def _check_start(file: str | Path, key: str, pol: Policy, years: float) -> None:
+def _check_start(file: str | Path, key: str, pol: Policy, years: float, *,
+                 ramp: bool = True) -> None:
     if pol.start >= years:
         raise ScenarioError(file, f"{key}.start",
                             f"the policy starts in year {pol.start:g}, at or after the end of "
                             f"the run ({years:g} years)",
                             f"a start in [0, {years:g}) years")
+    if ramp and pol.ramp and pol.start + pol.ramp > years + 1e-9:
+        raise ScenarioError(file, f"{key}.ramp",
+                            f"the ramp ends in year {pol.start + pol.ramp:g}, after the end of "
+                            f"the run ({years:g} years): the policy would never reach its full "
+                            "effect",
+                            f"a ramp of at most {years - pol.start:g} years (start + ramp <= "
+                            "the run's years)")
+
+
+def _check_map_options(scen: Scenario, origin: Path | str) -> None:
+    """Check ``run.map_options`` against the map's declared options (before building it)."""
+    if not scen.map_options:
+        return
+    from simulation.world.maps import MapError, check_map_options
+
+    try:
+        check_map_options(scen.map, scen.map_options)
+    except MapError as exc:
+        key = f"run.map_options.{exc.option}" if exc.option else "run.map_options"
+        problem, _, allowed = str(exc).partition("; allowed: ")
+        raise ScenarioError(origin, key, problem, allowed) from None
 
 
 _MAP_CACHE: dict[tuple, Any] = {}
@@ -748,15 +796,21 @@ def _load_map_cached(scen: Scenario):
     return _MAP_CACHE[key]
 
 
-def _check_map(scen: Scenario, origin: Path | str) -> None:
+def _check_map(scen: Scenario, origin: Path | str, edges_origin: Path | str | None = None
+               ) -> None:
     from simulation.world.maps import MapError
 
     try:
         _load_map_cached(scen)
     except (MapError, ValueError, TypeError, OSError) as exc:
         problem, _, allowed = str(exc).partition("; allowed: ")
-        raise ScenarioError(origin, "run.map", f"cannot load map {scen.map!r}: {problem}",
-                            allowed or _RUN_ALLOWED["map"]) from None
+        edges = scen.map_options.get("edges")
+        if edges and getattr(exc, "file", None) == clip(edges, 200):
+            raise ScenarioError(edges_origin or origin, "run.map_options.edges",
+                                f"cannot read the edges file: {problem}",
+                                allowed or _RUN_ALLOWED["map_options"]) from None
+        raise ScenarioError(origin, "run.map", f"cannot load map {clip_repr(scen.map, 200)}: "
+                            f"{problem}", allowed or _RUN_ALLOWED["map"]) from None
 
 
 def _check_territories(scen: Scenario, origins: dict[int, tuple[Any, str]]) -> None:
@@ -767,8 +821,8 @@ def _check_territories(scen: Scenario, origins: dict[int, tuple[Any, str]]) -> N
     try:
         tmap = _load_map_cached(scen)
     except (MapError, ValueError, TypeError, OSError) as exc:
-        raise ScenarioError("<overrides>", "map", f"cannot load map {scen.map!r}: {exc}",
-                            _RUN_ALLOWED["map"]) from None
+        raise ScenarioError("<overrides>", "map", f"cannot load map "
+                            f"{clip_repr(scen.map, 200)}: {exc}", _RUN_ALLOWED["map"]) from None
     for pol in scen.policies:
         if not isinstance(pol.territories, Selector):
             continue
@@ -826,7 +880,7 @@ def _from_validation(file: str | Path, exc: ValidationError, raw: Any, *, prefix
                 val = raw.get("territories") if isinstance(raw, dict) else None
                 if loc[1] == "literal['all']" and isinstance(val, dict):
                     return False
-                if loc[1] == "Selector" and isinstance(val, str):
+                if "Selector" in str(loc[1]) and isinstance(val, str):
                     return False
             return True
         errors = [e for e in errors if keep(e)] or errors
@@ -834,7 +888,8 @@ def _from_validation(file: str | Path, exc: ValidationError, raw: Any, *, prefix
     loc = list(e["loc"])
     if cls is not None and loc and loc[0] == cls.model_fields["type"].default:
         loc = loc[1:]
-    loc = [x for x in loc if x not in ("Selector", "literal['all']")]
+    loc = [x for x in loc if x not in ("Selector", "literal['all']")
+           and not str(x).startswith("function-")]
     etype = e["type"]
     if etype == "value_error" and cls is not None and not loc:
         msg = str(e.get("ctx", {}).get("error", e["msg"]))
@@ -853,7 +908,10 @@ def _from_validation(file: str | Path, exc: ValidationError, raw: Any, *, prefix
     if etype == "missing":
         return ScenarioError(file, path, "required key is missing",
                              _field_allowed(model, fieldname))
-    problem = e["msg"]
+    problem = e["msg"] = re.sub(r" or instance of \w+", "", e["msg"])
+    if etype == "value_error" and fieldname == "territories":
+        return ScenarioError(file, path, str(e.get("ctx", {}).get("error", problem)),
+                             _field_allowed(model, fieldname))
     if etype.endswith("_type") or etype in ("model_type", "dict_type", "list_type",
                                             "literal_error", "float_parsing", "int_parsing",
                                             "bool_parsing", "string_type"):
@@ -940,6 +998,8 @@ def _field_allowed(model: type[BaseModel] | None, name: str) -> str:
 
 
 def _type_text(ann: Any) -> str:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "a table with the keys " + _allowed_keys(ann)
     origin = get_origin(ann)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(ann))
@@ -958,8 +1018,7 @@ def _type_text(ann: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return clip_repr(value, 60)
 
 
 def _fmt_value(v: Any) -> str:

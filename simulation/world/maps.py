@@ -71,13 +71,15 @@ Rules (units in brackets):
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -85,11 +87,17 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from simulation.errors import InputError, InputFileError, clip, clip_repr
+from simulation.safe_io import MAX_CSV_BYTES, path_state, read_text_file
+
 __all__ = [
     "KINDS",
     "HOUSEHOLD_SIZE",
     "KIND_DENSITY_THRESHOLDS",
     "MapError",
+    "MapOption",
+    "MAP_OPTIONS",
+    "check_map_options",
     "UnknownTerritoryError",
     "TravelRule",
     "TerritoryMap",
@@ -157,7 +165,7 @@ _ROW_SOURCE_COLUMNS = (
 )  # fmt: skip
 
 
-class MapError(ValueError):
+class MapError(InputError):
     """A map file or map definition is invalid.
 
     The message names the file, the line (1-based, the header is line 1), the column and what is
@@ -172,12 +180,13 @@ class MapError(ValueError):
         line: int | None = None,
         column: str | None = None,
     ) -> None:
-        self.file = str(file) if file is not None else None
+        self.file = clip(file, 200) if file is not None else None
         self.line = line
         self.column = column
+        self.option: str | None = None  # the map option at fault (check_map_options)
         where = []
         if file is not None:
-            where.append(str(file))
+            where.append(self.file)
         if line is not None:
             where.append(f"line {line}")
         if column is not None:
@@ -440,6 +449,148 @@ def available_maps() -> list[str]:
     return ["france-regions", "france-departements", "synthetic"]
 
 
+@dataclass(frozen=True)
+class MapOption:
+    """A declared option of a map generator (``run.map_options`` in a scenario file).
+
+    Attributes:
+        name: option name (keyword of the generator).
+        kind: ``"int"``, ``"float"`` or ``"str"`` (``"path"`` for a file, ``"choice"``).
+        lo: smallest value (numbers) or length (strings).
+        hi: largest value (numbers) or length (strings).
+        doc: meaning and unit.
+        choices: allowed values of a ``"choice"``.
+    """
+
+    name: str
+    kind: str
+    lo: float
+    hi: float
+    doc: str
+    choices: tuple[str, ...] = ()
+
+    def allowed(self) -> str:
+        """What the option accepts, in words."""
+        if self.kind == "int":
+            return f"a whole number in [{self.lo:g}, {self.hi:g}] ({self.doc})"
+        if self.kind == "float":
+            return f"a number in [{self.lo:g}, {self.hi:g}] ({self.doc})"
+        if self.kind == "choice":
+            return f"one of {', '.join(self.choices)} ({self.doc})"
+        if self.kind == "path":
+            return f"the path of a CSV file ({self.doc})"
+        return f"a string of {self.lo:g} to {self.hi:g} characters ({self.doc})"
+
+    def check(self, value: Any) -> Any:
+        """``value`` if allowed (ints accepted for floats), else a :class:`MapError`."""
+        bad = None
+        if self.kind in ("int", "float"):
+            if isinstance(value, bool) or not isinstance(
+                    value, int | float | np.integer | np.floating):
+                bad = f"wrong type {type(value).__name__} {clip_repr(value)}"
+            elif isinstance(value, float | np.floating) and not math.isfinite(value):
+                bad = f"{value!r} is not a finite number"
+            elif self.kind == "int" and not float(value).is_integer():
+                bad = f"{value!r} is not a whole number"
+            elif not (self.lo <= value <= self.hi):
+                bad = f"{clip_repr(value)} is out of range"
+        elif self.kind == "path" and isinstance(value, Path):
+            pass
+        elif not isinstance(value, str):
+            bad = f"wrong type {type(value).__name__} {clip_repr(value)}"
+        elif self.kind == "choice":
+            if value not in self.choices:
+                bad = f"{clip_repr(value)} is not a choice"
+        elif self.kind == "str" and not (self.lo <= len(value) <= self.hi):
+            bad = f"a string of {len(value):,} characters"
+        if bad is not None:
+            err = MapError(f"map option '{self.name}': {bad}; allowed: {self.allowed()}")
+            err.option = self.name
+            raise err
+        return int(value) if self.kind == "int" else float(value) if self.kind == "float" \
+            else value
+
+
+_NAME_OPTION = MapOption("name", "str", 1, 100, "the map's name")
+MAP_OPTIONS: dict[str, dict[str, MapOption]] = {
+    "synthetic": {o.name: o for o in (
+        MapOption("n_cities", "int", 0, 100, "number of cities"),
+        MapOption("n_towns", "int", 0, 200, "number of towns"),
+        MapOption("n_rural", "int", 0, 400, "number of rural areas"),
+        MapOption("metropolis_population", "float", 1_000, 20_000_000,
+                  "persons in the metropolis"),
+        MapOption("city_population", "float", 100, 10_000_000, "median persons per city"),
+        MapOption("town_population", "float", 100, 10_000_000, "median persons per town"),
+        MapOption("rural_population", "float", 10, 10_000_000,
+                  "median persons per rural area"),
+        MapOption("k_neighbours", "int", 1, 20, "links from each territory to its nearest"),
+        _NAME_OPTION)},
+    "random-geometric": {o.name: o for o in (
+        MapOption("n", "int", 1, 300, "number of territories"),
+        MapOption("radius", "float", 0.0, 1.5, "link radius, share of the side"),
+        MapOption("side_km", "float", 1.0, 5_000.0, "side of the square, km"),
+        MapOption("median_population", "float", 10, 10_000_000, "median persons"),
+        MapOption("population_sigma", "float", 0.0, 3.0, "sigma of log population"),
+        MapOption("median_density", "float", 0.1, 100_000, "median persons/km²"),
+        MapOption("density_sigma", "float", 0.0, 3.0, "sigma of log density"),
+        _NAME_OPTION)},
+    "france-departements": {},
+    "france-regions": {"kind_rule": MapOption(
+        "kind_rule", "choice", 0, 0, "how a region's kind is set",
+        ("median-resident", "density"))},
+    "csv": {o.name: o for o in (
+        MapOption("edges", "path", 0, 0, "edges file: source,target[,travel_min,notes]"),
+        MapOption("map_name", "str", 1, 100, "the map's name"))},
+}
+"""Options each map accepts with their ranges (``"csv"``: a nodes-CSV map). Python callers
+may also pass ``travel`` (every map) and ``ring_km`` (``synthetic``)."""
+
+_API_OPTIONS = {"synthetic": ("travel", "ring_km"), "random-geometric": ("travel",),
+                "france-departements": ("travel",), "france-regions": ("travel",),
+                "csv": ()}
+
+
+def map_family(name: str) -> str:
+    """The key of :data:`MAP_OPTIONS` for a map name (``"csv"`` for anything else)."""
+    return name if name in MAP_OPTIONS else "csv"
+
+
+def check_map_options(name: str, options: Mapping[str, Any], *, api: bool = False
+                      ) -> dict[str, Any]:
+    """Check map options against their declared types and ranges (before building anything).
+
+    Args:
+        name: the map name or nodes-CSV path.
+        options: the options.
+        api: also accept the Python-only options (``travel``, ``ring_km``).
+
+    Returns:
+        The options, numbers converted to their declared type.
+
+    Raises:
+        MapError: an unknown option or a bad value; ``exc.option`` names the option.
+    """
+    family = map_family(name)
+    declared = MAP_OPTIONS[family]
+    extra = _API_OPTIONS[family] if api else ()
+    out: dict[str, Any] = {}
+    for k, v in options.items():
+        if k in extra:
+            out[k] = v
+            continue
+        if k not in declared:
+            allowed = ", ".join([*declared, *extra]) or "(none)"
+            close = difflib.get_close_matches(str(k), list(declared), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            what = "a CSV map" if family == "csv" else f"map {name!r}"
+            err = MapError(f"unknown option {clip_repr(k)}{hint} for {what}; allowed: "
+                           f"{allowed}")
+            err.option = str(k)
+            raise err
+        out[k] = declared[k].check(v)
+    return out
+
+
 def load_map(name: str = "france-departements", *, seed: int = 0, **options) -> TerritoryMap:
     """Load a map by name.
 
@@ -459,6 +610,12 @@ def load_map(name: str = "france-departements", *, seed: int = 0, **options) -> 
         ValueError: unknown name or option, with what is allowed.
         MapError: invalid CSV map.
     """
+    if not isinstance(name, str | Path):
+        raise MapError(f"a map is named by a string, got {type(name).__name__}; allowed: "
+                       f"{', '.join(available_maps())}, 'random-geometric' or a nodes CSV path")
+    name = str(name)
+    if name in _BUILTIN or name in ("synthetic", "random-geometric"):
+        options = check_map_options(name, options, api=True)
     if name in _BUILTIN:
         allowed = {"travel"} | ({"kind_rule"} if name == "france-regions" else set())
         _check_options(name, options, allowed)
@@ -471,12 +628,13 @@ def load_map(name: str = "france-departements", *, seed: int = 0, **options) -> 
     if name == "random-geometric":
         return random_geometric(seed=seed, **options)
     path = Path(name)
-    if path.suffix.lower() == ".csv" or path.exists():
-        _check_options(name, options, {"edges", "map_name"})
+    state = path_state(name)
+    if path.suffix.lower() == ".csv" or state != "missing":
+        options = check_map_options(name, options, api=True)
         return load_csv_map(path, options.get("edges"), name=options.get("map_name"))
-    raise ValueError(
-        f"unknown map {name!r}; allowed: {', '.join(available_maps())}, 'random-geometric', "
-        "or the path of a nodes CSV file (with edges='edges.csv')"
+    raise MapError(
+        f"unknown map {clip_repr(name)}; allowed: {', '.join(available_maps())}, "
+        "'random-geometric', or the path of a nodes CSV file (with edges='edges.csv')"
     )
 
 
@@ -1095,8 +1253,8 @@ def _assemble(
         )
         more = f"; and {len(comps) - 6} more" if len(comps) > 6 else ""
         raise MapError(
-            f"the map is not connected: {len(comps)} components: {desc}{more}; add edges so "
-            "that every territory can be reached",
+            f"the map is not connected: {len(comps)} components: {desc}{more}; allowed: a "
+            "connected map (add edges so that every territory can be reached)",
             file=edges_file,
         )
 
@@ -1351,6 +1509,11 @@ def random_geometric(
 # User CSV maps
 # ---------------------------------------------------------------------------------------------
 
+MAX_MAP_TERRITORIES = 2_000
+"""Most territories in a CSV map (the travel-time matrix holds their square)."""
+MAX_TERRITORY_POPULATION = 2e9
+"""Largest population of one territory in a CSV map (persons)."""
+
 _NODE_REQUIRED = ("code", "name", "population", "area_km2")
 _NODE_OPTIONAL_NUM = {
     # column: (lower bound, upper bound, lower inclusive, description of what is allowed)
@@ -1375,15 +1538,10 @@ _FALSE = {"0", "false", "no", "n", "f", ""}
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Read a CSV into (header, [(line number, row dict)]), never raising a raw parser error."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise MapError("file not found", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise MapError(
-            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV", file=path
-        ) from None
-    except OSError as exc:
-        raise MapError(f"cannot read the file ({exc.strerror})", file=path) from None
+        text = read_text_file(path, "a map file (UTF-8 CSV)", MAX_CSV_BYTES)
+    except InputFileError as exc:
+        problem = "file not found" if exc.problem == "no such file" else exc.problem
+        raise MapError(f"{problem}; allowed: {exc.allowed}", file=path) from None
     reader = csv.reader(io.StringIO(text))
     header: list[str] | None = None
     rows = []
@@ -1413,7 +1571,8 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             if len(rec) != len(header):
                 raise MapError(
                     f"{len(rec)} fields but the header has {len(header)} "
-                    f"({', '.join(header)}); quote values that contain commas",
+                    f"({', '.join(header)}); allowed: {len(header)} fields per line (quote "
+                    "values that contain commas)",
                     file=path,
                     line=reader.line_num,
                 )
@@ -1441,7 +1600,7 @@ def _parse_number(
     except ValueError:
         hint = " (use '.' as the decimal separator)" if "," in value else ""
         raise MapError(
-            f"{value!r} is not a number{hint}; allowed: {allowed}",
+            f"{clip_repr(value)} is not a number{hint}; allowed: {allowed}",
             file=path,
             line=line,
             column=column,
@@ -1449,7 +1608,10 @@ def _parse_number(
     below = x < lo or (x == lo and not lo_inclusive)
     if not math.isfinite(x) or below or x > hi:
         raise MapError(
-            f"{value!r} is out of range; allowed: {allowed}", file=path, line=line, column=column
+            f"{clip_repr(value)} is out of range; allowed: {allowed}",
+            file=path,
+            line=line,
+            column=column,
         )
     return x
 
@@ -1521,14 +1683,26 @@ def load_csv_map(
         if (a in header) != (b in header):
             missing = b if a in header else a
             raise MapError(
-                f"column '{a if a in header else b}' needs its pair '{missing}'",
+                f"column '{a if a in header else b}' needs its pair '{missing}'; allowed: "
+                "both lat,lon or both x_km,y_km",
                 file=npath,
                 line=1,
                 column=missing,
             )
     coord_cols = ("lat", "lon") if has_ll else ("x_km", "y_km")
     if not rows:
-        raise MapError("no territories: the file has a header but no data rows", file=npath, line=2)
+        raise MapError(
+            "no territories: the file has a header but no data rows; allowed: at least one "
+            "territory per line after the header",
+            file=npath,
+            line=2,
+        )
+    if len(rows) > MAX_MAP_TERRITORIES:
+        raise MapError(
+            f"{len(rows):,} territories; allowed: at most {MAX_MAP_TERRITORIES:,} (the travel-time "
+            "matrix grows with the square of the number)",
+            file=npath,
+        )
 
     n = len(rows)
     codes, names, region = [], [], []
@@ -1547,7 +1721,8 @@ def load_csv_map(
         code = row["code"]
         if code in seen:
             raise MapError(
-                f"duplicate code {code!r} (first on line {seen[code]}); codes must be unique",
+                f"duplicate code {clip_repr(code)} (first on line {seen[code]}); codes must be "
+                "unique",
                 file=npath,
                 line=line,
                 column="code",
@@ -1562,7 +1737,8 @@ def load_csv_map(
             line=line,
             column="population",
             lo=0.0,
-            allowed="a number >= 0 (persons)",
+            hi=MAX_TERRITORY_POPULATION,
+            allowed=f"a number >= 0 and <= {MAX_TERRITORY_POPULATION:,.0f} (persons)",
         )
         area[i] = _parse_number(
             row["area_km2"],
@@ -1603,7 +1779,7 @@ def load_csv_map(
             k = row["kind"].strip().lower()
             if k not in KINDS:
                 raise MapError(
-                    f"unknown kind {row['kind']!r}; allowed: {', '.join(KINDS)} "
+                    f"unknown kind {clip_repr(row['kind'])}; allowed: {', '.join(KINDS)} "
                     "(or empty for the density rule)",
                     file=npath,
                     line=line,
@@ -1613,7 +1789,7 @@ def load_csv_map(
         cap = row.get("capital", "").strip().lower()
         if cap not in _TRUE | _FALSE:
             raise MapError(
-                f"{row['capital']!r} is not a yes/no value; allowed: 1/0, true/false, "
+                f"{clip_repr(row['capital'])} is not a yes/no value; allowed: 1/0, true/false, "
                 "yes/no, or empty",
                 file=npath,
                 line=line,
@@ -1632,6 +1808,13 @@ def load_csv_map(
                     lo_inclusive=inc,
                     allowed=allowed,
                 )
+    if not pop.sum() > 0:
+        raise MapError(
+            "every territory has population 0; allowed: at least one territory with a "
+            "population > 0 (persons)",
+            file=npath,
+            column="population",
+        )
 
     pos = {c: i for i, c in enumerate(codes)}
     edges: list[dict] = []
@@ -1666,7 +1849,7 @@ def load_csv_map(
                     )
                 if row[col] not in pos:
                     raise MapError(
-                        f"unknown territory code {row[col]!r}; allowed: codes of "
+                        f"unknown territory code {clip_repr(row[col])}; allowed: codes of "
                         f"{npath.name}: {_short_list(codes)}",
                         file=epath,
                         line=line,
@@ -1675,7 +1858,8 @@ def load_csv_map(
             u, v = row["source"], row["target"]
             if u == v:
                 raise MapError(
-                    f"self-loop {u!r} -> {v!r}; an edge must join two different territories",
+                    f"self-loop {clip_repr(u)} -> {clip_repr(v)}; an edge must join two "
+                    "different territories",
                     file=epath,
                     line=line,
                     column="target",
