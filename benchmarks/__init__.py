@@ -1,0 +1,1 @@
+"""Benchmarks and checks run outside the test suite (speed, plausibility against data)."""
