@@ -52,7 +52,7 @@ class HouseholdArrays(SlotArrays):
         "premise_u": float, "owner": bool, "wage": float, "income": float,
         "pretransfer": float, "savings": float, "cap_income": float, "unemp_months": np.int32,
         "taken_up": bool, "eligible": bool, "telework_days": float, "commute_km": float,
-        "newdeal_months": np.int32, "helped": bool, "hours": float,
+        "newdeal_months": np.int32, "helped": bool, "hours": float, "telework_u": float,
     }
 
     FILL = {"employer": -1}
@@ -403,6 +403,9 @@ def create(model: TerritoryModel, idx: np.ndarray, home: np.ndarray, age: np.nda
     h.commute_km[idx] = 0.0
     h.newdeal_months[idx] = 0
     h.savings[idx] = 0.0
+    # a worker with a remote-able job and access teleworks when this draw is below the
+    # month's uptake (telework_uptake; drawn last so that the draws above are unchanged)
+    h.telework_u[idx] = rng.random(n)
     for i, agent in zip(idx.tolist(), model.new_agents(Household, idx), strict=True):
         h.agents[i] = agent
     population_changed(model, added=idx)
@@ -570,7 +573,9 @@ def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> No
     A worker whose employer is in another territory beyond ``max_commute_min`` works fully
     remotely (5 days) if the job is remote-able and he has remote access. A
     worker with a remote-able job and remote access (home broadband or a tiers-lieu seat)
-    teleworks ``telework_days`` days a week; the others commute every working day. Commuting
+    teleworks ``telework_days`` days a week if he is among the ``telework_uptake`` share of
+    them who do (a uniform draw per household, kept for life); the others commute every
+    working day. Commuting
     distance is the travel time converted at ``KM_PER_MIN`` = 0.9 km/min (about 54 km/h; a
     documented simplification).
 
@@ -588,7 +593,8 @@ def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> No
     kernels.commute_pass(emp, population(model).home, h.employer, model.firms.terr,
                          model.travel_eff, model.reach, h.remote_capable, model.remote_ok,
                          float(p.telework_days), float(p.workdays_per_month),
-                         float(model.km_per_min), h.telework_days, h.commute_km)
+                         float(model.km_per_min), h.telework_days, h.commute_km,
+                         h.telework_u, float(p.telework_uptake))
 
 
 # --------------------------------------------------------------------------- services
