@@ -1,1 +1,4 @@
-"""Benchmarks and checks run outside the test suite (speed, plausibility against data)."""
+"""Benchmarks (scripts that print figures; not tests): ``python -m benchmarks.NAME``.
+
+Speed (bench, bench_sweep, bench_dashboard) and plausibility of the baseline against data.
+"""

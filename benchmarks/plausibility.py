@@ -75,7 +75,7 @@ def growth_figures(start: np.ndarray, end: np.ndarray, names: list[str]) -> dict
 
 def observed(years: int) -> dict:
     """Observed France figures from the shipped INSEE files over ``years`` years."""
-    from simulation import dept_data
+    from simulation.world import dept_data
 
     pop = dept_data.population_estimates()
     last = int(max(pop.columns))
@@ -104,8 +104,8 @@ class RunFigures:
 
 def model_figures(model) -> dict:
     """Figures of a model that has run (its first recorded step against its current one)."""
-    from simulation import measures
-    from simulation.agents.firm import SECTORS
+    from simulation.engine import measures
+    from simulation.engine.agents.firm import SECTORS
 
     hist = np.stack(model._history_terr)
     col = measures.TERRITORY_MEASURES.index

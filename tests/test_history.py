@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation import TerritoryModel, dept_data
-from simulation.policies import ObservedHistory, make_policy
-from simulation.scenario import load_scenario, validate
+from simulation import TerritoryModel
+from simulation.engine.policies import ObservedHistory, make_policy
+from simulation.scenarios.files import load_scenario, validate
+from simulation.world import dept_data
 
 
 def test_history_scenario_is_valid_and_starts_in_2019():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation import kernels
+from simulation.engine import kernels
 
 RNG = np.random.default_rng(7)
 N, K = 5_000, 9

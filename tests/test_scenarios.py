@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.agents.household import remote_access
-from simulation.measures import TERRITORY_MEASURES
-from simulation.policies import POLICY_TYPES
-from simulation.scenario import (
+from simulation.engine.agents.household import remote_access
+from simulation.engine.measures import TERRITORY_MEASURES
+from simulation.engine.policies import POLICY_TYPES
+from simulation.scenarios.files import (
     SCENARIO_DIR,
     Scenario,
     ScenarioError,

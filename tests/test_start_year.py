@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation import TerritoryModel, measures
-from simulation.dept_data import StartYearError
+from simulation import TerritoryModel
+from simulation.engine import measures
+from simulation.world.dept_data import StartYearError
 
 N = 12_000
 

@@ -1,4 +1,4 @@
-"""Tests of simulation.territory: real French maps, imputation rules, generators, CSV maps."""
+"""Tests of simulation.world.maps: real French maps, imputation rules, generators, CSV maps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.territory import (
+from simulation.world.maps import (
     HOUSEHOLD_SIZE,
     KINDS,
     MapError,
@@ -151,7 +151,7 @@ def test_broadband_rules(deps, regs):
     """Départements carry ARCEP's observed FttH coverage at the end of the quarter before the
     start (2022Q4 for 2023, 2018Q4 for 2019); regions their observed figure or the
     household-weighted mean of their départements."""
-    from simulation import dept_data
+    from simulation.world import dept_data
 
     ftth = dept_data.ftth_quarterly()
     np.testing.assert_allclose(deps.broadband, ftth.loc[deps.codes, "2022Q4"] / 100.0)

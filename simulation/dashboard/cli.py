@@ -181,7 +181,7 @@ def check_startup(args: argparse.Namespace) -> Path:
         raise DashboardError("the dashboard needs Solara: install the project with its "
                              "dashboard extra (bash setup.sh install, or "
                              "pip install -e '.[dashboard]')") from None
-    from simulation.scenario import load_scenario
+    from simulation.scenarios.files import load_scenario
 
     try:
         sc = load_scenario(args.scenario)
