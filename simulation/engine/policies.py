@@ -548,6 +548,8 @@ POLICY_CLASSES: dict[str, type[Policy]] = {
 }
 POLICY_TYPES = tuple(POLICY_CLASSES)
 MAP_WIDE = ("platform_dependence", "equalisation", "telework_norm", "observed_history")
+# policy types that replay data rather than stand for a decision (no dashboard lever)
+DATA_DRIVERS = ("observed_history",)
 
 AnyPolicy = Annotated[
     BroadbandRollout | PublicCounters | FranceServices | TiersLieux | DigitalMediators
