@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulation.engine.params import PARAMS, Param
-from simulation.engine.policies import MAP_WIDE, POLICY_CLASSES, Policy
+from simulation.engine.policies import DATA_DRIVERS, MAP_WIDE, POLICY_CLASSES, Policy
 from simulation.errors import InputError
 
 _COMMON_FIELDS = frozenset(Policy.model_fields)
@@ -189,9 +189,11 @@ def _field_spec(ptype: str, name: str, info: Any) -> FieldSpec:
 
 @functools.cache
 def policy_specs() -> dict[str, PolicySpec]:
-    """Lever widgets of every policy type, generated from :data:`POLICY_CLASSES`."""
+    """Lever widgets of every policy type but the data drivers, from :data:`POLICY_CLASSES`."""
     out = {}
     for ptype, cls in POLICY_CLASSES.items():
+        if ptype in DATA_DRIVERS:
+            continue  # replays observed series (scenario files), not a decision to pull
         fields = tuple(_field_spec(ptype, n, f) for n, f in cls.model_fields.items()
                        if n not in _COMMON_FIELDS)
         out[ptype] = PolicySpec(ptype, fields, ptype in MAP_WIDE)

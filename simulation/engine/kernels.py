@@ -447,12 +447,13 @@ def commute_pass(emp: np.ndarray, home: np.ndarray, employer: np.ndarray,
                  firm_terr: np.ndarray, travel: np.ndarray, reach: np.ndarray,
                  remote_capable: np.ndarray, remote_ok: np.ndarray, telework_days: float,
                  workdays: float, km_per_min: float, tw_out: np.ndarray,
-                 km_out: np.ndarray) -> None:
+                 km_out: np.ndarray, telework_u: np.ndarray, uptake: float) -> None:
     """Telework days (per week) and commuting km (per month) of employed households ``emp``.
 
-    A worker with a remote-able job and remote access teleworks ``telework_days``, or 5
-    days when the job is beyond commuting reach (``reach[home, work]`` false); the others
-    commute; ``km = 2 x travel[home, work] x km_per_min x workdays x (5 - days) / 5``.
+    A worker with a remote-able job and remote access teleworks ``telework_days`` if his
+    telework draw ``telework_u`` is below ``uptake`` (the share of such workers who do),
+    or 5 days when the job is beyond commuting reach (``reach[home, work]`` false); the
+    others commute; ``km = 2 x travel[home, work] x km_per_min x workdays x (5 - days) / 5``.
     """
     for j in range(emp.size):
         i = emp[j]
@@ -461,7 +462,8 @@ def commute_pass(emp: np.ndarray, home: np.ndarray, employer: np.ndarray,
         t = travel[k, w]
         remote = np.intp(remote_capable[i]) * np.intp(remote_ok[i])
         far = remote * (1 - np.intp(reach[k, w]))
-        tw = telework_days * remote * (1 - far) + 5.0 * far
+        takes = np.intp(telework_u[i] < uptake)
+        tw = telework_days * remote * takes * (1 - far) + 5.0 * far
         tw_out[i] = tw
         km_out[i] = 2.0 * t * km_per_min * (workdays * (5.0 - tw) / 5.0)
 
@@ -594,7 +596,7 @@ def warm_up() -> None:
     incomes_pass(b, f, i32, i32.copy(), f, f, f, 65.0, 12.0, 0.6, 0.5, f.copy(), f.copy(),
                  f.copy())
     commute_pass(np.arange(n), home, i32, i32, np.ones((K, K)), np.ones((K, K), dtype=bool),
-                 b, b, 1.0, 21.0, 0.9, f.copy(), f.copy())
+                 b, b, 1.0, 21.0, 0.9, f.copy(), f.copy(), f, 1.0)
     services_pass(b, f, f, 1000.0, f, home, K, b.copy(), b.copy(), np.empty(n, np.intp),
                   np.empty(n, np.intp))
     literacy_pass(b, f, b, f.copy(), 0.01, 0.01)

@@ -67,6 +67,19 @@ _M = [
             "per 1,000 households per year",
             "(Households moving in - moving out) this month x 12 / households x 1,000; map: "
             "inter-territory moves per 1,000 households per year.", None, None),
+    Measure("net_migration_rate", "Net migration rate", "Taux de variation dû au solde "
+            "migratoire", "% of population per year",
+            "INSEE's definition applied to household agents: (households moving in - moving "
+            "out) over the last 12 months / mean households over those months x 100 "
+            "(annualised over the months run in the first year); map: 0 (the map is closed "
+            "to migration).", None, None),
+    Measure("natural_balance_rate", "Natural balance rate", "Taux de variation dû au solde "
+            "naturel", "% of population per year",
+            "INSEE's definition applied to household agents: (households formed - households "
+            "dissolved) over the last 12 months / mean households over those months x 100 "
+            "(annualised over the months run in the first year). The model's unit is the "
+            "household, so this is the natural balance of households, not of persons.",
+            None, None),
     Measure("mean_income", "Mean disposable income", "Revenu disponible moyen",
             "EUR/month per household", "Mean disposable income of households.", None, None),
     Measure("gini", "Gini of incomes", "Gini des revenus", "index 0-1",
@@ -119,7 +132,9 @@ _M = [
     Measure("employment_rate", "Employment rate", "Taux d'emploi", "share 0-1",
             "Employed households over working-age households (by residence).", 0, 1),
     Measure("unemployment_rate", "Unemployment rate", "Taux de chômage", "share 0-1",
-            "Job-seeking households over labour force (by residence).", 0, 1),
+            "By residence, as INSEE's localised rate: resident households without a job / "
+            "resident labour force (households under the retirement age; the model has no "
+            "other inactivity), wherever the job is.", 0, 1),
     Measure("telework_share", "Telework share", "Part de télétravailleurs", "share 0-1",
             "Share of employed households teleworking at least one day a week.", 0, 1),
     Measure("telework_days", "Telework days", "Jours de télétravail", "days/week",
@@ -216,6 +231,9 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     mo = model.counters.get("moves_out", np.zeros(K))
     T["net_migration"] = np.divide((mi - mo) * 12_000.0, n_k, out=np.zeros(K), where=n_k > 0)
     M["net_migration"] = float(mi.sum() * 12_000.0 / N)
+    net_rate, nat_rate, nat_map = _annual_rates(model, mi - mo, n_k)
+    T["net_migration_rate"], M["net_migration_rate"] = net_rate, 0.0
+    T["natural_balance_rate"], M["natural_balance_rate"] = nat_rate, nat_map
     # incomes and inequality. Sorted incomes: map level by np.sort; by territory by sorting
     # the key home + income / (max + 1), which orders by territory, then income (exact to
     # ~1e-13); every sum by territory is then one pass over contiguous runs
@@ -356,6 +374,35 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
                 M[name] = float("nan")
     terr = np.column_stack([T[name] for name in TERRITORY_MEASURES])
     return {name: M[name] for name in MAP_MEASURES}, terr
+
+
+def _annual_rates(model: TerritoryModel, net: np.ndarray, n_k: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Net migration and natural balance rates over the last 12 months (% per year).
+
+    Keeps the months' flows and end-of-month households (agents) in ``model._demo_window``
+    (one entry per step; a second call in the same step does not add one). Returns the
+    territory rates and the map's natural balance rate.
+    """
+    K = model.K
+    win = model.__dict__.setdefault("_demo_window", {"step": -1, "rows": []})
+    if model.steps > 0 and win["step"] != model.steps:
+        form = model.counters.get("formations", np.zeros(K))
+        diss = model.counters.get("dissolutions", np.zeros(K))
+        win["rows"] = [*win["rows"][-11:],
+                       (np.asarray(net, float), np.asarray(form - diss, float), n_k.copy())]
+        win["step"] = model.steps
+    rows = win["rows"]
+    if not rows:
+        return np.zeros(K), np.zeros(K), 0.0
+    m = len(rows)
+    net_s = sum(r[0] for r in rows) * (12.0 / m)
+    nat_s = sum(r[1] for r in rows) * (12.0 / m)
+    mean_pop = sum(r[2] for r in rows) / m
+    pct = 100.0
+    net_rate = np.divide(net_s * pct, mean_pop, out=np.zeros(K), where=mean_pop > 0)
+    nat_rate = np.divide(nat_s * pct, mean_pop, out=np.zeros(K), where=mean_pop > 0)
+    return net_rate, nat_rate, float(nat_s.sum() * pct / max(mean_pop.sum(), 1.0))
 
 
 def _gini_sorted(xs: np.ndarray) -> float:

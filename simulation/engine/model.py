@@ -117,23 +117,33 @@ class TerritoryModel(ModelBase):
         scenario: scenario name recorded in the outputs.
         policies: policy objects applied at each step (see ``simulation.engine.policies``).
         map_options: options passed to :func:`~simulation.world.maps.load_map`.
+        start_year: calendar year of the start (1 January). On ``france-departements`` the
+            map is built from that year's data (2019 or 2023; default the latest); on other
+            maps it only dates the outputs (default 2023).
         **params: parameter overrides, by their declared names (``simulation.engine.params``).
 
     Raises:
         ParameterError: an unknown parameter or a value out of its declared range.
+        StartYearError: a start year without data on ``france-departements`` (or not an
+            integer year).
     """
 
     def __init__(self, map: str | TerritoryMap = "france-departements", seed: int = 0, *,
                  scenario: str = "custom", policies: Iterable[Any] | None = None,
-                 map_options: dict | None = None, **params: Any) -> None:
+                 map_options: dict | None = None, start_year: int | None = None,
+                 **params: Any) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
         super().__init__(rng=int(seed))
         self.seed = int(seed)
         self.scenario_name = scenario
         self.p = Parameters(params)
+        options = dict(map_options or {})
+        if start_year is not None and map == "france-departements":
+            options["start_year"] = start_year
         self.tmap = map if isinstance(map, TerritoryMap) else load_map(
-            map, seed=int(seed), **(map_options or {}))
+            map, seed=int(seed), **options)
+        self.start_year = _start_year(self.tmap, start_year)
         self.map_name = self.tmap.name
         self.K = K = self.tmap.n
         self.streams = Streams(self.seed)
@@ -206,7 +216,13 @@ class TerritoryModel(ModelBase):
         counts = self._allocate(N, self.real_households0, minimum=3)
         self.hh = HouseholdArrays(N)
         home = np.repeat(np.arange(self.K), counts).astype(np.int32)
-        band = rng.choice(len(AGE_BANDS), size=N, p=np.asarray(AGE_BAND_SHARES))
+        self.skill_probs = hh_mod.skill_probabilities(self)
+        if self.tmap.adults_by_age is not None:
+            # age bands of reference persons by territory, from the observed age structure
+            cum = np.cumsum(hh_mod.age_band_shares(self.tmap.adults_by_age), axis=1)
+            band = (rng.random(N)[:, None] > cum[home]).sum(axis=1).clip(0, len(AGE_BANDS) - 1)
+        else:
+            band = rng.choice(len(AGE_BANDS), size=N, p=np.asarray(AGE_BAND_SHARES))
         lo = np.array([b[0] for b in AGE_BANDS])[band]
         hi = np.array([b[1] for b in AGE_BANDS])[band]
         age = rng.uniform(lo, hi)
@@ -234,9 +250,13 @@ class TerritoryModel(ModelBase):
         f = self.firms
         f.listed_global[:] = (f.maturity > 0.5) & np.isin(sector, (0, 1)) & (rng.random(M) < 0.4)
         self.mean_productivity = float(firm_mod.productivity(self)[f.alive].mean())
-        # initial jobs: 92.5 % of working-age households, mostly in their own territory,
-        # 15 % in another territory within commuting reach
-        idx = np.flatnonzero(workers & (rng.random(h.capacity) < 0.925))
+        # initial jobs: 1 - the territory's observed unemployment rate of working-age
+        # households (92.5 % where not observed), mostly in their own territory, 15 % in
+        # another territory within commuting reach
+        employed = np.full(self.K, 0.925)
+        if self.tmap.unemployment is not None:
+            employed = 1.0 - np.asarray(self.tmap.unemployment, dtype=float)
+        idx = np.flatnonzero(workers & (rng.random(h.capacity) < employed[h.home]))
         reach = self.travel_base <= p.max_commute_min
         np.fill_diagonal(reach, False)
         job_terr = h.home[idx].copy()
@@ -542,6 +562,24 @@ class TerritoryModel(ModelBase):
         from simulation.engine.results import Results
 
         return Results.from_model(self)
+
+
+def _start_year(tmap: TerritoryMap, start_year: int | None) -> int:
+    """Calendar year of the start: the map's data year, else ``start_year``, else 2023."""
+    from simulation.world.dept_data import LATEST_START_YEAR, StartYearError
+
+    if tmap.start_year is not None:
+        if start_year is not None and int(start_year) != tmap.start_year:
+            raise StartYearError(f"start_year {start_year} differs from the map's data year "
+                                 f"{tmap.start_year}")
+        return int(tmap.start_year)
+    if start_year is None:
+        return LATEST_START_YEAR
+    if isinstance(start_year, bool) or not isinstance(start_year, int | np.integer) \
+            or not 1900 <= start_year <= 2200:
+        raise StartYearError(f"start_year must be a calendar year (an integer between 1900 "
+                             f"and 2200), got {start_year!r}")
+    return int(start_year)
 
 
 from simulation.engine.results import Results  # noqa: E402  (type of run())

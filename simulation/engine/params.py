@@ -450,6 +450,13 @@ _P: list[Param] = [
           "uncertainty", "Days a week a worker with a remote-able job and connectivity works "
           "from home or a tiers-lieu.",
           "DARES 2024: 26 % telework occasionally, 5 % at least 3 days (2023)"),
+    Param("telework_uptake", 1.0, "share 0-1", 0.0, 1.0, "Telework uptake",
+          "Recours au télétravail", "uncertainty",
+          "Share of workers with a remote-able job and connectivity who telework (the others "
+          "commute every day); the history scenario sets it month by month so that the "
+          "national share of teleworking employees follows the observed path.",
+          "1 (all who can) by default, to be calibrated; DARES 2024: 9 % of employees "
+          "teleworked in 2019, 31 % in early 2021, 26 % in 2023"),
     Param("tiers_lieu_seats", 20.0, "seats per tiers-lieu", 1, 500, "Seats per tiers-lieu",
           "Postes par tiers-lieu", "structure",
           "Workstations a tiers-lieu offers remote workers without home broadband.",

@@ -451,17 +451,132 @@ class TeleworkNorm(Policy):
         return f"Telework norm of {self.days:g} days a week"
 
 
+def _quarter_end(label: str) -> float:
+    """Calendar date (decimal year) of the end of quarter ``YYYYQn``: 2018Q4 -> 2019.0."""
+    return int(label[:4]) + int(label[-1]) / 4.0
+
+
+def _day_end(label: str) -> float:
+    """Calendar date of the end of the month of ``YYYY-MM-DD``: 2020-03-31 -> 2020.25."""
+    return int(label[:4]) + int(label[5:7]) / 12.0
+
+
+class ObservedHistory(Policy):
+    """Replays what was observed after the start (``france-departements`` only).
+
+    Every month (at its start, calendar date ``start_year + (step - 1) / 12``):
+
+    - ``ftth``: broadband coverage of each département is ARCEP's FttH coverage at the end of
+      the last quarter observed by then (quarter by quarter, never interpolated; after the
+      last quarter of the data it is left to the model). The works are not booked: the
+      roll-out was paid by operators and public networks outside the model's accounts.
+    - ``france_services``: the number of France services houses of each département is the
+      count labelled at the end of the last quarter observed by then (2020-2022).
+    - ``telework_path``: the national share of employed households teleworking follows the
+      path (linear between its points, constant outside them): the month's
+      ``telework_uptake`` is the target share over the share of employed households with a
+      remote-able job and remote access (capped at 1, so a target above what the
+      territories' jobs and connections allow is not reached).
+    """
+
+    type: Literal["observed_history"] = "observed_history"
+    ftth: bool = True
+    france_services: bool = True
+    telework_path: list[tuple[float, float]] = Field(
+        default_factory=list, description="[calendar year, share of employees] points")
+
+    @field_validator("telework_path")
+    @classmethod
+    def _path(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        years = [y for y, _ in v]
+        if years != sorted(years) or len(set(years)) != len(years):
+            raise ValueError("telework_path years must be increasing")
+        if any(not 0.0 <= sh <= 1.0 for _, sh in v):
+            raise ValueError("telework_path shares must be between 0 and 1")
+        return v
+
+    def _series(self, model: TerritoryModel) -> dict:
+        cached = self.__dict__.get("_data")
+        if cached is not None and cached[0] is model.tmap:
+            return cached[1]
+        from simulation.world import dept_data
+
+        if model.tmap.name != "france-departements":
+            raise ValueError("observed_history replays data by département: it needs the "
+                             f"france-departements map, not {model.tmap.name!r}")
+        codes = list(model.tmap.codes)
+        ftth = dept_data.ftth_quarterly().loc[codes]
+        fs = dept_data.france_services_quarterly().loc[codes]
+        data = {
+            "ftth": ([_quarter_end(c) for c in ftth.columns], ftth.to_numpy().T / 100.0),
+            "fs": ([_day_end(c) for c in fs.columns], fs.to_numpy().T),
+        }
+        self.__dict__["_data"] = (model.tmap, data)
+        return data
+
+    def apply(self, model: TerritoryModel) -> None:  # noqa: D102 (see the class)
+        step = model.steps
+        if self.progress(step) == 0.0:
+            return
+        date = model.start_year + (step - 1) / STEPS_PER_YEAR
+        data = self._series(model)
+        t = model.terr
+        changed = []
+        for key, on, arr in (("ftth", self.ftth, "broadband"),
+                             ("fs", self.france_services, "france_services")):
+            if not on:
+                continue
+            dates, values = data[key]
+            i = int(np.searchsorted(dates, date + 1e-9, side="right")) - 1
+            if i < 0 or self.__dict__.get(f"_last_{key}") == i:
+                continue  # before the series or nothing new observed since last month
+            self.__dict__[f"_last_{key}"] = i
+            new = values[i].astype(float)
+            if arr == "broadband":
+                t.broadband[:] = new
+                t.rollout_target[:] = np.maximum(t.rollout_target, new)
+            else:
+                t.france_services[:] = new
+            changed.append(f"{arr} observed at {date:.2f}")
+        if self.telework_path:
+            h = model.hh
+            emp = h.alive & (h.employer >= 0)
+            able = float((emp & h.remote_capable & model.remote_ok).sum())
+            ys, shares = zip(*self.telework_path, strict=True)
+            target = float(np.interp(date, ys, shares))
+            uptake = min(1.0, target * float(emp.sum()) / able) if able > 0 else 1.0
+            if uptake != model.p.telework_uptake:
+                model.set_param("telework_uptake", uptake, source="observed_history")
+        for what in changed:
+            model.log.append({"step": step, "what": self.type, "territories":
+                              "all territories", "progress": 1.0, "label": what})
+
+    def effect(self, model, idx, before, now):  # noqa: D102 (apply does the work)
+        return None
+
+    def describe(self) -> str:  # noqa: D102
+        parts = [name for name, on in (("FttH coverage", self.ftth),
+                                       ("France services", self.france_services)) if on]
+        if self.telework_path:
+            parts.append("the national telework path")
+        return "Observed history: " + ", ".join(parts)
+
+
 POLICY_CLASSES: dict[str, type[Policy]] = {
     c.model_fields["type"].default: c for c in (
         BroadbandRollout, PublicCounters, FranceServices, TiersLieux, DigitalMediators,
-        PlatformDependence, LocalPlatform, PlatformTax, NewDeal, Equalisation, TeleworkNorm)
+        PlatformDependence, LocalPlatform, PlatformTax, NewDeal, Equalisation, TeleworkNorm,
+        ObservedHistory)
 }
 POLICY_TYPES = tuple(POLICY_CLASSES)
-MAP_WIDE = ("platform_dependence", "equalisation", "telework_norm")
+MAP_WIDE = ("platform_dependence", "equalisation", "telework_norm", "observed_history")
+# policy types that replay data rather than stand for a decision (no dashboard lever)
+DATA_DRIVERS = ("observed_history",)
 
 AnyPolicy = Annotated[
     BroadbandRollout | PublicCounters | FranceServices | TiersLieux | DigitalMediators
-    | PlatformDependence | LocalPlatform | PlatformTax | NewDeal | Equalisation | TeleworkNorm,
+    | PlatformDependence | LocalPlatform | PlatformTax | NewDeal | Equalisation | TeleworkNorm
+    | ObservedHistory,
     Field(discriminator="type"),
 ]
 _ADAPTER = TypeAdapter(AnyPolicy)

@@ -1,8 +1,9 @@
 """Results of a run: tidy tables, a summary, provenance, and files on disk.
 
 ``Results.to_df()`` is a long table with one row per (step, territory, measure): columns
-``scenario, seed, step, year, territory, measure, value``; map-level rows have territory
-``"_map"``. ``Results.summary()`` is one row of map-level measures at the end.
+``scenario, seed, step, year, territory, measure, value``; ``year`` is the calendar year
+(``start_year + step / 12``: step 0 is 1 January of the start year); map-level rows have
+territory ``"_map"``. ``Results.summary()`` is one row of map-level measures at the end.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Results:
         params: parameter values of the run.
         log: policy and lever changes with their step.
         ledger: per-step totals of money flows by "category:src->dst" (EUR).
+        start_year: calendar year of step 0 (1 January).
     """
 
     scenario: str
@@ -63,6 +65,7 @@ class Results:
     ledger: list[dict[str, float]] = field(default_factory=list)
     version: str = field(default_factory=package_version)
     tmap: object = field(default=None, repr=False, compare=False)
+    start_year: int = 2023
 
     @classmethod
     def from_model(cls, model: TerritoryModel) -> Results:
@@ -77,6 +80,7 @@ class Results:
             codes=list(model.tmap.codes), names=list(model.tmap.names), map_values=mv,
             territory_values=np.stack(model._history_terr), params=model.p.to_dict(),
             log=list(model.log), ledger=ledger, tmap=model.tmap,
+            start_year=int(getattr(model, "start_year", 2023)),
         )
 
     @property
@@ -85,7 +89,7 @@ class Results:
         return len(self.map_values)
 
     def to_df(self, territories: bool = True) -> pd.DataFrame:
-        """Tidy long table: scenario, seed, step, year, territory, measure, value."""
+        """Tidy long table: scenario, seed, step, year (calendar), territory, measure, value."""
         mv = self.map_values.reset_index().melt(id_vars="step", var_name="measure",
                                                 value_name="value")
         mv.insert(1, "territory", MAP_CODE)
@@ -102,7 +106,7 @@ class Results:
         df["value"] = df["value"].astype(float)
         df.insert(0, "seed", self.seed)
         df.insert(0, "scenario", self.scenario)
-        df.insert(3, "year", df["step"] / 12.0)
+        df.insert(3, "year", self.start_year + df["step"] / 12.0)
         df["territory"] = df["territory"].astype(str)
         df["measure"] = df["measure"].astype(str)
         return df.sort_values(["step", "territory", "measure"], kind="stable").reset_index(
@@ -136,7 +140,8 @@ class Results:
 
         out = {
             "scenario": self.scenario, "seed": self.seed, "map": self.map_name,
-            "steps": self.steps - 1, "terrinum_version": self.version,
+            "start_year": self.start_year, "steps": self.steps - 1,
+            "terrinum_version": self.version,
             "python": _pf.python_version(), "parameters": self.params,
             "changed_parameters": {k: v for k, v in self.params.items()
                                    if _default(k) != v},

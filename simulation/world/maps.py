@@ -132,6 +132,13 @@ BROADBAND_CLIP = (0.2, 0.99)  # bounds after the regional rescaling (assumption)
 NATIONAL_MEDIAN_2018 = 21_650.0  # EUR/yr per consumption unit, Filosofi 2018 (INSEE)
 AMENITY_BY_KIND = (0.8, 0.6, 0.4, 0.3)  # assumption of this model
 CAPITAL_BONUS = 0.2  # added to the national capital's amenity (assumption), capped at 1
+# amenity of every territory of the French maps: no data describes amenity by territory, so
+# it is the same everywhere (a constant drops out of the location choice; the territory
+# constants of the location choice, fitted in calibration, stand for unobserved amenity)
+NEUTRAL_AMENITY = 0.5
+_NEUTRAL_AMENITY_NOTE = ("imputed: neutral, 0.5 in every territory (no data on amenity; the "
+                         "territory constants of the location choice stand for unobserved "
+                         "amenity)")
 COUNTER_TOTALS = {
     "counters_tax": 3_600.0,  # DGFiP contact points 2019 (Sénat), medium confidence
     "counters_social": 2_000.0,  # ASSUMPTION: no national count of CAF/CPAM counters was found
@@ -277,6 +284,12 @@ class TerritoryMap:
         capital: True for the national capital (bool array; all False when unknown).
         row_sources: column -> one note per territory ("observed..." or "imputed: <rule>").
         source_text: per-territory ``source`` text of the shipped CSVs (built-in maps), else None.
+        start_year: calendar year whose data the map holds (1 January; ``france-departements``),
+            None when the map is not dated.
+        unemployment: ILO unemployment rate at the start, share 0-1 (None: not observed).
+        adults_by_age: persons aged 20-39, 40-59, 60-74 and 75+ (K x 4; None: not observed).
+        income_deciles: D1, median and D9 of disposable income per consumption unit, EUR/yr
+            (K x 3; None: not observed).
     """
 
     name: str
@@ -308,6 +321,10 @@ class TerritoryMap:
     capital: np.ndarray | None = None
     row_sources: dict[str, list[str]] = field(default_factory=dict)
     source_text: list[str] | None = None
+    start_year: int | None = None
+    unemployment: np.ndarray | None = None
+    adults_by_age: np.ndarray | None = None
+    income_deciles: np.ndarray | None = None
 
     _ARRAYS = (
         "kind", "population", "households", "area_km2", "density", "lat", "lon", "x_km", "y_km",
@@ -600,8 +617,10 @@ def load_map(name: str = "france-departements", *, seed: int = 0, **options) -> 
             :func:`random_geometric`), or a path to a nodes CSV (options: ``edges`` = path of the
             edges CSV, ``map_name``).
         seed: seed of the synthetic generators (ignored by real maps).
-        **options: for built-in maps ``travel`` (a :class:`TravelRule` or dict of its fields) and,
-            for ``france-regions``, ``kind_rule`` (``"median-resident"`` default or ``"density"``).
+        **options: for built-in maps ``travel`` (a :class:`TravelRule` or dict of its fields);
+            for ``france-regions``, ``kind_rule`` (``"median-resident"`` default or
+            ``"density"``); for ``france-departements``, ``start_year`` (2019 or 2023, default
+            the latest: the data of 1 January of that year, see ``docs/MAPS.md``).
 
     Returns:
         A fresh :class:`TerritoryMap` (arrays may be modified by the caller).
@@ -617,11 +636,15 @@ def load_map(name: str = "france-departements", *, seed: int = 0, **options) -> 
     if name in _BUILTIN or name in ("synthetic", "random-geometric"):
         options = check_map_options(name, options, api=True)
     if name in _BUILTIN:
-        allowed = {"travel"} | ({"kind_rule"} if name == "france-regions" else set())
+        allowed = {"travel"} | ({"kind_rule"} if name == "france-regions" else {"start_year"})
         _check_options(name, options, allowed)
         travel = _travel_rule(options.get("travel"))
         if name == "france-departements":
-            return _build_departements(travel)
+            from simulation.world import dept_data
+
+            year = options.get("start_year")
+            year = dept_data.LATEST_START_YEAR if year is None else year
+            return _build_departements(travel, dept_data.check_start_year(year))
         return _build_regions(travel, options.get("kind_rule", "median-resident"))
     if name == "synthetic":
         return core_periphery(seed=seed, **options)
@@ -759,44 +782,28 @@ class _DepData:
     tiers_lieux: np.ndarray
     neighbours: list[list[tuple[str, float]]]
     source: list[str]
+    start_year: int = 2023
+    inputs: dict = field(default_factory=dict)
 
 
-def _departement_data() -> _DepData:
+def _departement_data(start_year: int = 2023) -> _DepData:
+    """The départements' observed data at 1 January ``start_year`` (see dept_data)."""
+    from simulation.world import dept_data
+
     dep = _read_builtin_csv("france_departements.csv")
     codes = dep["code_insee"].tolist()
     region = dep["region_code"].tolist()
-    pop = _num(dep["population_municipale_2023"])
+    inputs = dept_data.start_inputs(start_year, codes)
+    pop = np.asarray(inputs["population"][0], dtype=float)
     area = _num(dep["area_km2_computed"])
     kind = kind_from_density(pop / area)
-    hh = pop / HOUSEHOLD_SIZE
-    regions = _region_table()
     reg_arr = np.asarray(region)
 
-    broadband = np.asarray(BROADBAND_BY_KIND)[kind]
-    bb_note = [
-        f"imputed: zone figure for a {KINDS[k]} ({BROADBAND_BY_KIND[k]:.2f}, ARCEP c. 2023)"
-        for k in kind
-    ]
-    for rc in dict.fromkeys(region):
-        target = regions[rc]["ftth"]
-        if target is None:
-            continue
-        idx = np.flatnonzero(reg_arr == rc)
-        broadband[idx] = _rescale_to_mean(broadband[idx], hh[idx], target)
-        for i in idx:
-            bb_note[i] = (
-                f"imputed: zone figure for a {KINDS[kind[i]]} rescaled so the region's "
-                f"household-weighted mean is its observed {target:.0%} (ARCEP c. 2023), "
-                f"clipped to [{BROADBAND_CLIP[0]}, {BROADBAND_CLIP[1]}]"
-            )
-
-    income = np.array([regions[r]["income"] for r in region])
-    income_note = [
-        "imputed: region's value ("
-        + regions[r]["income_note"].replace("observed: ", "", 1).replace("imputed: ", "", 1)
-        + "); no départemental figure in the data"
-        for r in region
-    ]
+    broadband = np.asarray(inputs["broadband"][0], dtype=float)
+    bb_note = [inputs["broadband"][1]] * len(codes)
+    income = np.asarray(inputs["income_deciles"][0], dtype=float)[:, 1]
+    income_note = ["observed: INSEE Filosofi 2019 median disposable income per consumption "
+                   "unit of the département"] * len(codes)
 
     tl = np.zeros(len(codes))
     for rc, pct in TIERS_LIEUX_REGION_PCT.items():
@@ -825,6 +832,8 @@ def _departement_data() -> _DepData:
         tiers_lieux=tl,
         neighbours=neighbours,
         source=dep["source"].tolist(),
+        start_year=start_year,
+        inputs=inputs,
     )
 
 
@@ -856,8 +865,8 @@ def _builtin_provenance(src: dict[str, str], level: str) -> dict[str, str]:
     return prov
 
 
-def _build_departements(travel: TravelRule) -> TerritoryMap:
-    d = _departement_data()
+def _build_departements(travel: TravelRule, start_year: int = 2023) -> TerritoryMap:
+    d = _departement_data(start_year)
     n = len(d.codes)
     edges = []
     seen = set()
@@ -871,9 +880,12 @@ def _build_departements(travel: TravelRule) -> TerritoryMap:
         edges.append({"u": a, "v": b, "kind": "sea"})
     capital = np.array([c == CAPITAL_CODE["france-departements"] for c in d.codes])
     src = _parse_source(d.source[0])
+    fs, fs_note = d.inputs["france_services"]
     values = {
         "broadband": (d.broadband, d.broadband_note),
         "median_income": (d.income, d.income_note),
+        "france_services": (np.asarray(fs, dtype=float), [fs_note] * n),
+        "amenity": (np.full(n, NEUTRAL_AMENITY), [_NEUTRAL_AMENITY_NOTE] * n),
         "tiers_lieux": (
             d.tiers_lieux,
             [
@@ -883,7 +895,9 @@ def _build_departements(travel: TravelRule) -> TerritoryMap:
             * n,
         ),
     }
-    return _assemble(
+    prov = _builtin_provenance(src, "departements")
+    prov["population"] = d.inputs["population"][1]
+    tmap = _assemble(
         name="france-departements",
         codes=d.codes,
         names=d.names,
@@ -902,9 +916,16 @@ def _build_departements(travel: TravelRule) -> TerritoryMap:
         capital=capital,
         geometry=_geometry_for("france_departements_simplified.geojson", d.codes),
         attribution=ATTRIBUTION_FRANCE,
-        base_provenance=_builtin_provenance(src, "departements"),
+        base_provenance=prov,
         source_text=d.source,
     )
+    tmap.start_year = d.start_year
+    tmap.unemployment = np.asarray(d.inputs["unemployment"][0], dtype=float)
+    tmap.adults_by_age = np.asarray(d.inputs["adults"][0], dtype=float)
+    tmap.income_deciles = np.asarray(d.inputs["income_deciles"][0], dtype=float)
+    for key in ("unemployment", "adults", "income_deciles"):
+        tmap.provenance[key] = d.inputs[key][1]
+    return tmap
 
 
 def _build_regions(travel: TravelRule, kind_rule: str) -> TerritoryMap:
@@ -947,8 +968,8 @@ def _build_regions(travel: TravelRule, kind_rule: str) -> TerritoryMap:
         else:
             broadband[i] = float(np.average(d.broadband[idx], weights=dep_hh[idx]))
             bb_note.append(
-                "imputed: household-weighted mean of the départements' zone figures by kind "
-                "(0.92 / 0.89 / 0.77, ARCEP c. 2023)"
+                "imputed: household-weighted mean of the départements' observed FttH "
+                "coverage (ARCEP, end of 2022)"
             )
         tl[i] = _tiers_lieux_region_total(TIERS_LIEUX_REGION_PCT[rc])
     income = np.array([regions[c]["income"] for c in codes])
@@ -960,6 +981,7 @@ def _build_regions(travel: TravelRule, kind_rule: str) -> TerritoryMap:
     values = {
         "broadband": (broadband, bb_note),
         "median_income": (income, income_note),
+        "amenity": (np.full(n, NEUTRAL_AMENITY), [_NEUTRAL_AMENITY_NOTE] * n),
         "tiers_lieux": (
             tl,
             ["imputed: regional share (France Tiers-Lieux 2023) of 3,500, Réunion's 1 % dropped"]
@@ -975,10 +997,10 @@ def _build_regions(travel: TravelRule, kind_rule: str) -> TerritoryMap:
             np.array([per_dep[dep_region == rc].sum() for rc in codes]),
             [_counter_note(col, total) + ", summed over the region's départements"] * n,
         )
-    fs_dep = _france_services(d.population, d.area, d.kind)
+    fs_dep = np.asarray(d.inputs["france_services"][0], dtype=float)
     values["france_services"] = (
         np.array([fs_dep[dep_region == rc].sum() for rc in codes]),
-        [_FS_NOTE + ", summed over the region's départements (by their density kinds)"] * n,
+        [d.inputs["france_services"][1] + ", summed over the region's départements"] * n,
     )
 
     edges = []

@@ -53,7 +53,7 @@ class HouseholdArrays(SlotArrays):
         "premise_u": float, "owner": bool, "wage": float, "income": float,
         "pretransfer": float, "savings": float, "cap_income": float, "unemp_months": np.int32,
         "taken_up": bool, "eligible": bool, "telework_days": float, "commute_km": float,
-        "newdeal_months": np.int32, "helped": bool, "hours": float,
+        "newdeal_months": np.int32, "helped": bool, "hours": float, "telework_u": float,
     }
 
     FILL = {"employer": -1}
@@ -225,9 +225,15 @@ def create(model: TerritoryModel, idx: np.ndarray, home: np.ndarray, age: np.nda
     h.alive[idx] = True
     h.home[idx] = home
     h.age[idx] = age
-    kind_mult = np.array([1.5, 1.1, 0.8, 0.7])[model.tmap.kind[home]]
-    ph = np.clip(p.share_high_skill * kind_mult * (1.3 if young else 1.0), 0, 0.9)
-    pm = np.full(n, p.share_mid_skill * (1.1 if young else 1.0))
+    probs = getattr(model, "skill_probs", None)
+    if probs is not None:
+        # observed income distribution of the territory (skill_probabilities)
+        ph = np.clip(probs[home, 0] * (1.3 if young else 1.0), 0, 0.9)
+        pm = np.clip(probs[home, 1] * (1.1 if young else 1.0), 0, 1.0 - ph)
+    else:
+        kind_mult = np.array([1.5, 1.1, 0.8, 0.7])[model.tmap.kind[home]]
+        ph = np.clip(p.share_high_skill * kind_mult * (1.3 if young else 1.0), 0, 0.9)
+        pm = np.full(n, p.share_mid_skill * (1.1 if young else 1.0))
     u = rng.random(n)
     h.skill[idx] = np.where(u < ph, 2, np.where(u < ph + pm, 1, 0))
     band = np.searchsorted([b[1] for b in AGE_BANDS], age, side="right").clip(0, 4)
@@ -253,9 +259,87 @@ def create(model: TerritoryModel, idx: np.ndarray, home: np.ndarray, age: np.nda
     h.commute_km[idx] = 0.0
     h.newdeal_months[idx] = 0
     h.savings[idx] = 0.0
+    # a worker with a remote-able job and access teleworks when this draw is below the
+    # month's uptake (telework_uptake; drawn last so that the draws above are unchanged)
+    h.telework_u[idx] = rng.random(n)
     for i, agent in zip(idx.tolist(), model.new_agents(Household, idx), strict=True):
         h.agents[i] = agent
     population_changed(model, added=idx)
+
+
+# adult age classes of the population estimates (20-39, 40-59, 60-74, 75+) covering each age
+# band of reference persons: years of the band in each class (AGE_BANDS)
+_BAND_CLASS_YEARS = np.array([
+    [10, 0, 0, 0],    # 20-30
+    [10, 5, 0, 0],    # 30-45
+    [0, 15, 0, 0],    # 45-60
+    [0, 0, 15, 0],    # 60-75
+    [0, 0, 0, 20],    # 75-95
+], dtype=float)
+Z_D9 = 1.2815515655446004  # standard normal quantile of 0.9
+
+
+def age_band_shares(adults: np.ndarray) -> np.ndarray:
+    """Shares of reference persons by age band (AGE_BANDS), by territory (K x 5, rows sum 1).
+
+    The national shares :data:`AGE_BAND_SHARES` multiplied, for each band, by the ratio of
+    the territory's share of adults in the band's age classes to the national share (the
+    classes' ratios averaged over the band's years), then normalised.
+
+    Args:
+        adults: persons aged 20-39, 40-59, 60-74 and 75+ by territory (K x 4).
+    """
+    a = np.asarray(adults, dtype=float)
+    share = a / a.sum(axis=1, keepdims=True)
+    nat = a.sum(axis=0) / a.sum()
+    ratio = share / nat                                     # K x 4
+    w = _BAND_CLASS_YEARS / _BAND_CLASS_YEARS.sum(axis=1, keepdims=True)
+    out = np.asarray(AGE_BAND_SHARES) * (ratio @ w.T)       # K x 5
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def _above(t: float, deciles: np.ndarray) -> np.ndarray:
+    """P(income > t) by territory under a log-normal through D1/median and median/D9."""
+    from scipy.special import ndtr
+
+    d1, med, d9 = deciles[:, 0], deciles[:, 1], deciles[:, 2]
+    lt = np.log(t / med)
+    z = np.where(lt >= 0, Z_D9 * lt / np.log(d9 / med), Z_D9 * lt / np.log(med / d1))
+    return 1.0 - ndtr(z)
+
+
+def skill_probabilities(model: TerritoryModel) -> np.ndarray | None:
+    """Probability that a new household is high / mid skill, by territory (K x 2), or None.
+
+    Where the map has observed income deciles (``tmap.income_deciles``: D1, median, D9 of
+    disposable income per consumption unit), each territory's income distribution is a
+    log-normal on each side of its median (through D1 below, D9 above); a household is
+    high skill when its income is above the national threshold that the map's
+    ``share_high_skill`` of households exceed, mid skill above the threshold of
+    ``share_high_skill + share_mid_skill``, low skill below (thresholds solved for the
+    household-weighted map). None on maps without income deciles (the rule by kind applies).
+    """
+    dec = model.tmap.income_deciles
+    if dec is None:
+        return None
+    dec = np.asarray(dec, dtype=float)
+    w = np.asarray(model.tmap.households, dtype=float)
+    w = w / w.sum()
+    p = model.p
+
+    def threshold(share: float) -> float:
+        lo, hi = float(dec[:, 0].min()) / 20.0, float(dec[:, 2].max()) * 20.0
+        for _ in range(100):  # bisection on log income: the share above falls with t
+            mid = np.sqrt(lo * hi)
+            if float(w @ _above(mid, dec)) > share:
+                lo = mid
+            else:
+                hi = mid
+        return float(np.sqrt(lo * hi))
+
+    high = _above(threshold(p.share_high_skill), dec)
+    high_or_mid = _above(threshold(min(p.share_high_skill + p.share_mid_skill, 0.999)), dec)
+    return np.column_stack([high, high_or_mid - high])
 
 
 def reference_wage(model: TerritoryModel, skill: np.ndarray) -> np.ndarray:
@@ -345,7 +429,9 @@ def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> No
     A worker whose employer is in another territory beyond ``max_commute_min`` works fully
     remotely (5 days) if the job is remote-able and he has remote access. A
     worker with a remote-able job and remote access (home broadband or a tiers-lieu seat)
-    teleworks ``telework_days`` days a week; the others commute every working day. Commuting
+    teleworks ``telework_days`` days a week if he is among the ``telework_uptake`` share of
+    them who do (a uniform draw per household, kept for life); the others commute every
+    working day. Commuting
     distance is the travel time converted at ``KM_PER_MIN`` = 0.9 km/min (about 54 km/h; a
     documented simplification).
 
@@ -363,7 +449,8 @@ def work_and_commute(model: TerritoryModel, emp: np.ndarray | None = None) -> No
     kernels.commute_pass(emp, population(model).home, h.employer, model.firms.terr,
                          model.travel_eff, model.reach, h.remote_capable, model.remote_ok,
                          float(p.telework_days), float(p.workdays_per_month),
-                         float(model.km_per_min), h.telework_days, h.commute_km)
+                         float(model.km_per_min), h.telework_days, h.commute_km,
+                         h.telework_u, float(p.telework_uptake))
 
 
 # --------------------------------------------------------------------------- services
