@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulation import TerritoryModel  # noqa: E402
-from simulation.agents.household import AGE_BANDS  # noqa: E402
+from simulation.engine.agents.household import AGE_BANDS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

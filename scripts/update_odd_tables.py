@@ -2,8 +2,9 @@
 
 The tables live between marker comments::
 
-    <!-- params:start -->   ... output of `python -m simulation.params`   <!-- params:end -->
-    <!-- measures:start --> ... output of `python -m simulation.measures` <!-- measures:end -->
+    <!-- params:start -->   ... output of `python -m simulation.engine.params`   <!-- params:end -->
+    <!-- measures:start --> ... output of `python -m simulation.engine.measures` <!-- measures:end
+    -->
 
 Everything outside the markers is left untouched.
 

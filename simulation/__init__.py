@@ -8,10 +8,10 @@ Public API::
     results.to_df(); results.summary()
 """
 
-from simulation.model import TerritoryModel
-from simulation.params import PARAMS, ParameterError, Parameters
-from simulation.results import Results
-from simulation.territory import TerritoryMap, available_maps, load_map
+from simulation.engine.model import TerritoryModel
+from simulation.engine.params import PARAMS, ParameterError, Parameters
+from simulation.engine.results import Results
+from simulation.world.maps import TerritoryMap, available_maps, load_map
 
 __all__ = ["TerritoryModel", "Results", "PARAMS", "Parameters", "ParameterError",
            "TerritoryMap", "load_map", "available_maps"]

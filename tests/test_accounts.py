@@ -45,7 +45,7 @@ def test_global_platform_margin_is_exactly_what_it_sends_out_of_the_map():
 
 
 def test_unbalanced_flow_is_refused():
-    from simulation.ledger import Ledger, LedgerError
+    from simulation.engine.ledger import Ledger, LedgerError
 
     L = Ledger(3)
     with pytest.raises(LedgerError, match="unbalanced"):

@@ -9,15 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.analysis import (
+from simulation.experiments.analysis import (
     analyse,
     morris_indices,
     prim_boxes,
     run_outcomes,
     sobol_indices,
 )
-from simulation.experiment import Factor, load_experiment, parse_experiment, sample_design
-from simulation.sweep import SweepError, sweep
+from simulation.experiments.design import Factor, sample_design
+from simulation.experiments.files import load_experiment, parse_experiment
+from simulation.experiments.sweep import SweepError, sweep
 
 DATA = Path(__file__).parent / "data" / "experiments"
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from simulation.cli import main
-from simulation.scenario import SCENARIO_DIR
+from simulation.scenarios.files import SCENARIO_DIR
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,8 +148,8 @@ def run_outputs(tmp_path_factory):
 
 
 def test_run_writes_results_plots_and_manifest(run_outputs):
-    from simulation.results import package_version
-    from simulation.runner import replication_seed_list
+    from simulation.engine.results import package_version
+    from simulation.scenarios.runner import replication_seed_list
 
     a, _ = run_outputs
     for f in ("results.parquet", "results.csv", "summary.csv", "ledger.csv", "scenario.toml",
@@ -179,7 +179,7 @@ def test_run_is_identical_with_one_or_two_workers(run_outputs):
 
 
 def test_run_single_replication_replays_the_scenario_seed(tmp_path):
-    from simulation.scenario import load_scenario
+    from simulation.scenarios.files import load_scenario
 
     assert main(["run", "teaching_synthetic", "--years", "0.5", "--households", "1000",
                  "--quiet", "--no-plots", "--workers", "1", "--out", str(tmp_path)]) == 0

@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.compare import (
+from simulation.scenarios.compare import (
     compare,
     effect_numbers,
     effect_sentence,
     paired_effect,
     write_outputs,
 )
-from simulation.runner import replication_seed_list, run_many, run_replication
-from simulation.scenario import load_scenario
+from simulation.scenarios.files import load_scenario
+from simulation.scenarios.runner import replication_seed_list, run_many, run_replication
 
 SMALL = dict(years=1.0, n_households=1_500)
 
@@ -141,7 +141,7 @@ def test_common_random_numbers_and_effect_tables(teaching):
 
 
 def test_compare_rejects_another_map(teaching):
-    from simulation.scenario import ScenarioError
+    from simulation.scenarios.files import ScenarioError
 
     with pytest.raises(ScenarioError, match="run.map"):
         compare(teaching, ["baseline"], reps=1, workers=1, progress=False, **SMALL)

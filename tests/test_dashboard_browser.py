@@ -133,7 +133,7 @@ def tab(browser: object, server: str) -> Iterator[Tab]:
 
 # ------------------------------------------------------------------------------- tests
 def test_page_loads_with_every_territory_and_no_outside_request(tab: Tab) -> None:
-    from simulation.territory import load_map
+    from simulation.world.maps import load_map
 
     tmap = load_map("france-departements")
     page = tab.page
@@ -202,8 +202,8 @@ def test_branching_shows_two_runs_side_by_side(tab: Tab) -> None:
 
 
 def test_exported_scenario_replays_to_the_numbers_shown(tab: Tab, tmp_path: Path) -> None:
-    from simulation.measures import MAP_MEASURES
-    from simulation.scenario import load_scenario
+    from simulation.engine.measures import MAP_MEASURES
+    from simulation.scenarios.files import load_scenario
 
     page = tab.page
     tab.step(1)

@@ -9,12 +9,16 @@ import re
 import numpy as np
 import pytest
 
+from simulation.dashboard import charts as ch
 from simulation.dashboard import i18n
+from simulation.dashboard import levers as lv
+from simulation.dashboard import mapdraw as md
 from simulation.dashboard import state as st
-from simulation.measures import MAP_MEASURES, MEASURES
-from simulation.params import PARAMS, ParameterError
-from simulation.policies import POLICY_CLASSES, Policy
-from simulation.scenario import load_scenario
+from simulation.dashboard import view as vw
+from simulation.engine.measures import MAP_MEASURES, MEASURES
+from simulation.engine.params import PARAMS, ParameterError
+from simulation.engine.policies import DATA_DRIVERS, POLICY_CLASSES, Policy
+from simulation.scenarios.files import load_scenario
 
 HH = 2_000  # household agents: small and fast
 
@@ -39,10 +43,12 @@ def fresh(scenario: str = "baseline", **kw) -> st.Session:
 
 # ------------------------------------------------------------------ lever declarations
 def test_policy_specs_cover_every_policy_field_with_declared_ranges():
-    specs = st.policy_specs()
+    specs = lv.policy_specs()
     common = set(Policy.model_fields)
-    assert set(specs) == set(POLICY_CLASSES)
+    assert set(specs) == set(POLICY_CLASSES) - set(DATA_DRIVERS)
     for ptype, cls in POLICY_CLASSES.items():
+        if ptype in DATA_DRIVERS:
+            continue
         names = {f.name for f in specs[ptype].fields}
         assert names == set(cls.model_fields) - common, ptype
         for f in specs[ptype].fields:
@@ -61,7 +67,7 @@ def test_policy_specs_cover_every_policy_field_with_declared_ranges():
 
 
 def test_every_policy_type_and_field_is_translated():
-    for ptype, spec in st.policy_specs().items():
+    for ptype, spec in lv.policy_specs().items():
         assert ptype in i18n.POLICY_LABELS, f"no label for policy {ptype}"
         for f in spec.fields:
             if f.name == "payer":
@@ -82,23 +88,23 @@ def test_every_string_exists_in_both_languages():
 
 
 def test_param_levers_come_from_declared_groups():
-    levers = st.param_levers()
+    levers = lv.param_levers()
     names = {pl.name for pl in levers}
     expected = {p.name for p in PARAMS.values() if p.group in ("lever", "uncertainty")}
     assert names == expected
     for pl in levers:
-        assert pl.mid_run == (pl.name in st.PARAM_POLICY)
+        assert pl.mid_run == (pl.name in lv.PARAM_POLICY)
 
 
 def test_field_check_rejects_out_of_range_values():
-    f = next(x for x in st.policy_specs()["platform_tax"].fields if x.name == "rate")
+    f = next(x for x in lv.policy_specs()["platform_tax"].fields if x.name == "rate")
     assert f.check("0.05") == 0.05
-    with pytest.raises(st.LeverError):
+    with pytest.raises(lv.LeverError):
         f.check(0.9)
-    with pytest.raises(st.LeverError):
+    with pytest.raises(lv.LeverError):
         f.check("abc")
-    m = next(x for x in st.policy_specs()["public_counters"].fields if x.name == "which")
-    with pytest.raises(st.LeverError):
+    m = next(x for x in lv.policy_specs()["public_counters"].fields if x.name == "which")
+    with pytest.raises(lv.LeverError):
         m.check([])
 
 
@@ -121,13 +127,13 @@ def test_lever_takes_effect_next_step_and_is_logged():
     assert c.step == 2 and c.policy["start"] == pytest.approx(2 / 12)
     assert s.has_choices() and s.baseline is not None
     assert not s.applied(c), "must not act before the next month"
-    rural = np.flatnonzero(s.tmap.kind == st.KINDS.index("rural"))
+    rural = np.flatnonzero(s.tmap.kind == vw.KINDS.index("rural"))
     before = s.live.model.terr.counters_tax[rural].copy()
     s.step()
     assert s.applied(c)
     assert np.all(s.live.model.terr.counters_tax[rural] == 0), "rural tax offices closed"
     assert np.all(s.baseline.model.terr.counters_tax[rural] == before), "baseline untouched"
-    rows = st.build_view(s, st.ViewOptions(lang="en")).log
+    rows = vw.build_view(s, vw.ViewOptions(lang="en")).log
     pol = [r for r in rows if r["kind"] == "policy"]
     assert pol and pol[0]["step"] == 2 and "✓" in pol[0]["status"]
     assert "rural territories" in pol[0]["text"]
@@ -138,7 +144,7 @@ def test_lever_with_unknown_territory_changes_nothing():
     with pytest.raises(ValueError):
         s.pull({"type": "tiers_lieux", "places": 3, "territories": {"codes": ["XX"]}})
     assert not s.live.choices and s.baseline is None
-    with pytest.raises(st.LeverError):
+    with pytest.raises(lv.LeverError):
         st.Where("codes", ()).to_policy()
 
 
@@ -154,20 +160,20 @@ def test_map_wide_setting_is_a_policy_mid_run_and_a_start_param_at_month_0():
                         "level": 0.8}
     s.step()
     assert s.live.model.p.equalisation == pytest.approx(0.8)
-    with pytest.raises(st.LeverError):
+    with pytest.raises(lv.LeverError):
         s.set_param("platform_growth", 0.1)  # a starting assumption after month 0
     with pytest.raises(ParameterError):
         s.set_param("equalisation", 3.0)
-    with pytest.raises(st.LeverError):
-        st.param_policy("platform_tax", 0.0, 0.1)  # a tax policy can only add a rate
+    with pytest.raises(lv.LeverError):
+        lv.param_policy("platform_tax", 0.0, 0.1)  # a tax policy can only add a rate
 
 
 def test_param_policy_mapping():
-    assert st.param_policy("telework_days", 3, 1.5) == {"type": "telework_norm", "days": 3.0}
-    assert st.param_policy("platform_push", 1.0, 0.25)["push"] == pytest.approx(0.75)
-    assert st.param_policy("platform_tax", 0.05, 0.02)["rate"] == pytest.approx(0.03)
-    with pytest.raises(st.LeverError):
-        st.param_policy("fuel_price", 0.2, 0.1)
+    assert lv.param_policy("telework_days", 3, 1.5) == {"type": "telework_norm", "days": 3.0}
+    assert lv.param_policy("platform_push", 1.0, 0.25)["push"] == pytest.approx(0.75)
+    assert lv.param_policy("platform_tax", 0.05, 0.02)["rate"] == pytest.approx(0.03)
+    with pytest.raises(lv.LeverError):
+        lv.param_policy("fuel_price", 0.2, 0.1)
 
 
 # ------------------------------------------------------------------ branches and replay
@@ -195,12 +201,12 @@ def test_branch_then_back_to_its_starting_point_replays_exactly():
     assert br.run.steps == 7, "the compared branch follows the live run"
     assert br.run.model.platform_tax_terr.max() == pytest.approx(0.0)
     assert s.live.model.platform_tax_terr.min() == pytest.approx(0.05)
-    view = st.build_view(s, st.ViewOptions(lang="fr"))
+    view = vw.build_view(s, vw.ViewOptions(lang="fr"))
     assert [m.key for m in view.maps] == ["live", "branch"]
     s.back_to(0)
     assert s.steps == 4 and len(s.live.choices) == 1
     assert_same_measures(s.live.model.map_measures, at_fork, "back to fork")
-    rows = st.build_view(s, st.ViewOptions(lang="en")).log
+    rows = vw.build_view(s, vw.ViewOptions(lang="en")).log
     dropped = [r for r in rows if r["kind"] == "policy" and "dropped" in r["status"]]
     assert len(dropped) == 1, "the platform tax chosen after the fork is marked as dropped"
 
@@ -209,11 +215,11 @@ def test_branches_are_limited():
     s = fresh("teaching_synthetic")
     for _ in range(st.MAX_BRANCHES):
         s.save_branch()
-    with pytest.raises(st.LeverError):
+    with pytest.raises(lv.LeverError):
         s.save_branch()
     s.set_compare(None)
     assert s.compared() is None
-    with pytest.raises(st.LeverError):
+    with pytest.raises(lv.LeverError):
         s.set_compare(99)
 
 
@@ -275,24 +281,24 @@ def test_export_of_other_map(tmp_path):
 def test_charts_png_is_a_png():
     s = fresh("teaching_synthetic")
     s.step(2)
-    png = s.export_charts_png(["gini", "non_take_up"], "fr")
+    png = ch.export_charts_png(s, ["gini", "non_take_up"], "fr")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 # ------------------------------------------------------------------ map and charts
 def test_map_layout_has_one_shape_per_territory(session):
-    lay = st.map_layout(session.tmap)
+    lay = md.map_layout(session.tmap)
     assert [x["code"] for x in lay.shapes] == list(session.tmap.codes)
     assert all(x["d"].startswith("M") and x["d"].endswith("Z") for x in lay.shapes)
     assert len(lay.links) == session.tmap.graph.number_of_edges()
     assert lay.inset is not None and {x["code"] for x in lay.inset["shapes"]} == set(
-        st.INSET_CODES)
-    assert st.map_layout(session.tmap) is lay, "cached"
+        md.INSET_CODES)
+    assert md.map_layout(session.tmap) is lay, "cached"
 
 
 def test_node_map_layout_for_synthetic_maps():
     s = fresh("teaching_synthetic")
-    lay = st.map_layout(s.tmap)
+    lay = md.map_layout(s.tmap)
     assert not lay.shapes and len(lay.nodes) == s.tmap.n
     r = [n["r"] for n in lay.nodes]
     big = int(np.argmax(s.tmap.population))
@@ -300,17 +306,17 @@ def test_node_map_layout_for_synthetic_maps():
 
 
 def test_colour_scale():
-    cs = st.colour_scale(np.array([0.0, 0.5, 1.0, np.nan]), 0.0, 1.0)
-    assert cs.fills[3] == st.NO_DATA and cs.fills[0] != cs.fills[2]
-    div = st.colour_scale(np.array([0.5, 1.0, 2.0]), 0.25, 4.0, center=1.0, log=True)
+    cs = md.colour_scale(np.array([0.0, 0.5, 1.0, np.nan]), 0.0, 1.0)
+    assert cs.fills[3] == md.NO_DATA and cs.fills[0] != cs.fills[2]
+    div = md.colour_scale(np.array([0.5, 1.0, 2.0]), 0.25, 4.0, center=1.0, log=True)
     assert div.diverging and div.lo == pytest.approx(0.25) and div.hi == pytest.approx(4.0)
-    assert div.fills[1] == st._lut("RdBu")[128]
+    assert div.fills[1] == md._lut("RdBu")[128]
 
 
 def test_view_for_both_languages(session):
     session.step()
-    fr = st.build_view(session, st.ViewOptions(lang="fr", measure="non_take_up"))
-    en = st.build_view(session, st.ViewOptions(lang="en", measure="non_take_up"))
+    fr = vw.build_view(session, vw.ViewOptions(lang="fr", measure="non_take_up"))
+    en = vw.build_view(session, vw.ViewOptions(lang="en", measure="non_take_up"))
     assert fr.counter.startswith("Mois") and en.counter.startswith("Month")
     assert len(fr.maps[0].fills) == session.tmap.n == len(fr.maps[0].rows)
     assert fr.maps[0].legend["title"] == MEASURES["non_take_up"].label_fr
@@ -324,7 +330,7 @@ def test_view_for_both_languages(session):
 def test_chart_svg_breaks_lines_at_missing_values():
     series = {"live": np.array([np.nan, 0.2, 0.25, 0.3]),
               "baseline": np.array([np.nan, 0.2, 0.22, 0.21])}
-    svg = st.chart_svg("non_take_up", series, [2], "en")
+    svg = ch.chart_svg("non_take_up", series, [2], "en")
     assert svg.count('class="tn-line-live"') == 1 and 'class="tn-mark"' in svg
     assert 'data-last="0.3"' in svg
 

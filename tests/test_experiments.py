@@ -10,16 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.experiment import (
+from simulation.engine.params import PARAMS
+from simulation.engine.rng import replication_seeds
+from simulation.experiments.design import ExperimentError, run_id
+from simulation.experiments.files import (
     EXPERIMENTS_DIR,
-    ExperimentError,
     available_experiments,
     load_experiment,
     parse_experiment,
-    run_id,
 )
-from simulation.params import PARAMS
-from simulation.rng import replication_seeds
 
 DATA = Path(__file__).parent / "data" / "experiments"
 ROOT = Path(__file__).resolve().parents[1]

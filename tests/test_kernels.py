@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation import kernels
+from simulation.engine import kernels
 
 RNG = np.random.default_rng(7)
 N, K = 5_000, 9
@@ -257,11 +257,13 @@ def test_incomes_commute_services_literacy_passes():
     rc, ok = RNG.random(N) < 0.4, RNG.random(N) < 0.8
     emp = np.flatnonzero(employer >= 0)
     tw, km = np.zeros(N), np.zeros(N)
+    tu = RNG.random(N)
     kernels.commute_pass(emp, home, employer, fterr, travel, reach, rc, ok, 1.5, 21.0, 0.9,
-                         tw, km)
+                         tw, km, tu, 0.6)
     w = fterr[employer[emp]]
     remote = rc[emp] & ok[emp]
-    t_exp = np.where(remote, np.where(reach[home[emp], w], 1.5, 5.0), 0.0)
+    t_exp = np.where(remote, np.where(reach[home[emp], w], np.where(tu[emp] < 0.6, 1.5, 0.0),
+                                      5.0), 0.0)
     np.testing.assert_array_equal(tw[emp], t_exp)
     np.testing.assert_allclose(km[emp], 2 * travel[home[emp], w] * 0.9 * 21 * (5 - t_exp) / 5,
                                rtol=1e-14)

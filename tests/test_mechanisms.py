@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation import TerritoryModel, markets
-from simulation.agents import household as hh_mod
+from simulation import TerritoryModel
+from simulation.engine import markets
+from simulation.engine.agents import household as hh_mod
 
 N = 2_500
 
@@ -195,7 +196,7 @@ def test_budgets_feed_back_losing_households_loses_revenue():
 def test_equalisation_narrows_grants_dispersion_per_base():
     m = TerritoryModel(map="france-regions", seed=1, n_households=3_000)
     m.run(years=0.25)
-    from simulation.agents.authority import state_grant
+    from simulation.engine.agents.authority import state_grant
 
     g0 = state_grant(m) / m.real_households
     m.p = m.p.replace(equalisation=1.0)
@@ -216,7 +217,7 @@ def test_firms_close_after_sustained_losses():
     victim = int(np.flatnonzero(f.alive)[0])
     f.cash[victim] = -1e9
     f.loss_months[victim] = m.p.closure_months - 1
-    from simulation.agents import firm as firm_mod
+    from simulation.engine.agents import firm as firm_mod
 
     agent = f.agents[victim]
     workers = np.flatnonzero(m.hh.employer == victim)
@@ -241,7 +242,7 @@ def test_amenity_raises_a_territorys_share_of_relocation_choices():
         k = int(np.argmin(m.tmap.population))
         m.terr.amenity[k] += bonus
         res = m.run(years=1)
-        from simulation.measures import TERRITORY_MEASURES
+        from simulation.engine.measures import TERRITORY_MEASURES
 
         j = TERRITORY_MEASURES.index("choice_share")
         return float(np.mean(res.territory_values[1:, k, j]))

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from simulation import TerritoryModel
-from simulation.agents.authority import Authority
-from simulation.agents.firm import Firm
-from simulation.agents.household import Household
-from simulation.agents.platform import Platform
-from simulation.measures import MEASURES, TERRITORY_MEASURES
-from simulation.params import PARAMS, ParameterError
+from simulation.engine.agents.authority import Authority
+from simulation.engine.agents.firm import Firm
+from simulation.engine.agents.household import Household
+from simulation.engine.agents.platform import Platform
+from simulation.engine.measures import MEASURES, TERRITORY_MEASURES
+from simulation.engine.params import PARAMS, ParameterError
 
 
 def test_public_api_on_france(small_kwargs):
@@ -111,7 +111,7 @@ def test_same_seed_same_output_different_seed_different():
 
 def test_named_streams_isolate_processes():
     """Drawing more from one stream leaves the others' sequences untouched."""
-    from simulation.rng import Streams
+    from simulation.engine.rng import Streams
 
     s1, s2 = Streams(11), Streams(11)
     s1["relocation"].random(1000)

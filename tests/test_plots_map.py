@@ -1,4 +1,4 @@
-"""Tests of simulation.plots_map: choropleths of real and synthetic maps."""
+"""Tests of simulation.reports.maps: choropleths of real and synthetic maps."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
-from simulation.plots_map import TERRITORY_GID, geometry_path, plot_choropleth
-from simulation.territory import core_periphery, load_map
+from simulation.reports.maps import TERRITORY_GID, geometry_path, plot_choropleth
+from simulation.world.maps import core_periphery, load_map
 
 
 def territory_collection(fig):

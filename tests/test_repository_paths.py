@@ -91,7 +91,7 @@ def test_docs_cite_data_md():
 
 
 def test_data_md_lists_every_sourced_parameter():
-    from simulation.params import PARAMS
+    from simulation.engine.params import PARAMS
 
     data = (ROOT / "docs" / "DATA.md").read_text(encoding="utf-8")
     own = ("assumption", "choice", "model design", "scenario lever")

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.agents.household import remote_access
-from simulation.measures import TERRITORY_MEASURES
-from simulation.policies import POLICY_TYPES
-from simulation.scenario import (
+from simulation.engine.agents.household import remote_access
+from simulation.engine.measures import TERRITORY_MEASURES
+from simulation.engine.policies import POLICY_TYPES
+from simulation.scenarios.files import (
     SCENARIO_DIR,
     Scenario,
     ScenarioError,
@@ -296,6 +296,24 @@ def test_telework_norm_raises_telework_share():
     _, rb = _run([], 1, years=1, telework_days=0.5)
     _, rp = _run([{"type": "telework_norm", "days": 3.0}], 1, years=1, telework_days=0.5)
     assert _last(rp, "telework_share") > _last(rb, "telework_share") + 0.05
+
+
+def test_observed_history_raises_coverage_and_opens_france_services():
+    """Started in 2019, replaying the observed roll-out and labels gives more fibre and more
+    France services houses 16 months later (April 2020) than the same start without it."""
+    from simulation import TerritoryModel
+
+    def run(pols):
+        m = TerritoryModel(map="france-departements", seed=1, n_households=2_000,
+                           start_year=2019, policies=pols)
+        for _ in range(16):
+            m.step()
+        return m
+
+    base = run([])
+    hist = run([{"type": "observed_history"}])
+    assert hist.terr.broadband.mean() > base.terr.broadband.mean() + 0.05
+    assert hist.terr.france_services.sum() > 400 > base.terr.france_services.sum()
 
 
 def test_every_policy_type_has_a_directional_test():

@@ -1,6 +1,6 @@
 """Territory selectors: how the keys of one selector combine, and what shipped files select.
 
-The rule (``simulation.policies.Selector``): the filters ``kinds`` and ``regions`` combine
+The rule (``simulation.engine.policies.Selector``): the filters ``kinds`` and ``regions`` combine
 with AND (the values listed in one filter are alternatives); explicitly listed ``codes`` are
 added to the filtered set; ``codes`` alone selects exactly those territories.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from simulation.cli import main
-from simulation.experiment import available_experiments, load_experiment
-from simulation.policies import Selector, make_policy
-from simulation.scenario import ScenarioError, builtin_names, load_scenario
-from simulation.territory import load_map
+from simulation.experiments.files import available_experiments, load_experiment
+from simulation.engine.policies import Selector, make_policy
+from simulation.scenarios.files import ScenarioError, builtin_names, load_scenario
+from simulation.world.maps import load_map
 
 ROOT = Path(__file__).resolve().parents[1]
 

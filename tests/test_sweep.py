@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.experiment import load_experiment
-from simulation.sweep import (
+from simulation.experiments.files import load_experiment
+from simulation.experiments.sweep import (
     MANIFEST,
     RUNS,
     SweepError,
@@ -72,7 +72,7 @@ def test_dataset_layout_manifest_and_rows(tiny, tiny_local):
         "global_commission"]]
     assert one["step"].max() == 12 and one["seed"].iloc[0] == tiny.runs()[5].seed
     # a run file is what execute_run returns, and that is the runner's map-level table
-    from simulation.runner import run_replication
+    from simulation.scenarios.runner import run_replication
 
     t = make_tasks(tiny)[5]
     direct = run_replication(tiny.scenario, t.seed, years=1, params=t.params,
@@ -84,7 +84,7 @@ def test_dataset_layout_manifest_and_rows(tiny, tiny_local):
 
 def test_rural_series_is_household_weighted_mean(tiny):
     t = make_tasks(tiny)[0]
-    from simulation.runner import run_replication
+    from simulation.scenarios.runner import run_replication
 
     full = run_replication(tiny.scenario, t.seed, years=1, params=t.params,
                            policies=t.policies, n_households=1000, territories=True)
@@ -227,7 +227,7 @@ def test_two_sweeps_never_write_into_one_folder_at_once(tiny, tmp_path):
 
 
 def test_failed_runs_are_reported_and_retried(tiny, tmp_path, monkeypatch):
-    import simulation.sweep as sw
+    import simulation.experiments.sweep as sw
 
     out = tmp_path / "fail"
     bad = tiny.runs()[2].run_id
@@ -251,7 +251,7 @@ def test_failed_runs_are_reported_and_retried(tiny, tmp_path, monkeypatch):
 def test_mesa_batch_run_on_territory_model_still_works():
     import mesa
 
-    from simulation.model import TerritoryModel
+    from simulation.engine.model import TerritoryModel
 
     out = mesa.batch_run(TerritoryModel, parameters={"map": "synthetic", "n_households": 500,
                                                      "global_commission": [0.1, 0.2]},

@@ -1,4 +1,4 @@
-"""Tests of simulation.territory: real French maps, imputation rules, generators, CSV maps."""
+"""Tests of simulation.world.maps: real French maps, imputation rules, generators, CSV maps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.territory import (
+from simulation.world.maps import (
     HOUSEHOLD_SIZE,
     KINDS,
     MapError,
@@ -148,29 +148,33 @@ def test_kind_from_density_thresholds():
 
 
 def test_broadband_rules(deps, regs):
-    assert np.all((deps.broadband >= 0.2) & (deps.broadband <= 0.99))
+    """Départements carry ARCEP's observed FttH coverage at the end of the quarter before the
+    start (2022Q4 for 2023, 2018Q4 for 2019); regions their observed figure or the
+    household-weighted mean of their départements."""
+    from simulation.world import dept_data
+
+    ftth = dept_data.ftth_quarterly()
+    np.testing.assert_allclose(deps.broadband, ftth.loc[deps.codes, "2022Q4"] / 100.0)
+    early = load_map("france-departements", start_year=2019)
+    np.testing.assert_allclose(early.broadband, ftth.loc[early.codes, "2018Q4"] / 100.0)
+    assert early.broadband.mean() < deps.broadband.mean() - 0.3, "fibre spread 2019-2023"
     assert np.all((regs.broadband >= 0) & (regs.broadband <= 1))
     hh = deps.households
     observed = {"11": 0.94, "32": 0.91, "44": 0.88, "53": 0.53, "84": 0.72, "94": 0.69}
     for rc, target in observed.items():
-        s = deps.select(regions=rc)
-        assert np.average(deps.broadband[s], weights=hh[s]) == pytest.approx(target, abs=1e-6), rc
         assert regs.broadband[regs.index(rc)] == pytest.approx(target)
-    # a region without a figure keeps the zone values by kind
-    s = deps.select(regions="24")
-    np.testing.assert_allclose(deps.broadband[s], np.array([0.92, 0.89, 0.77, 0.77])[deps.kind[s]])
-    # the regions map is the household-weighted mean of its départements
+    frame = regs.to_frame().set_index("code")
     for rc in regs.codes:
+        if rc in observed:
+            continue
         s = deps.select(regions=rc)
         assert regs.broadband[regs.index(rc)] == pytest.approx(
             np.average(deps.broadband[s], weights=hh[s])
         )
-    # within a rescaled region denser kinds keep more fibre
-    s = deps.select(regions="53")
-    assert deps.broadband[deps.index("35")] > deps.broadband[deps.index("29")]
-    frame = regs.to_frame().set_index("code")
     assert frame.loc["53", "broadband_source"].startswith("observed")
     assert frame.loc["24", "broadband_source"].startswith("imputed")
+    assert deps.to_frame().set_index("code").loc["48", "broadband_source"].startswith(
+        "observed")
 
 
 def test_median_income_rules(deps, regs):
@@ -179,10 +183,17 @@ def test_median_income_rules(deps, regs):
     assert inc["11"] == 25210
     assert inc["24"] == pytest.approx(21560 * ratio)
     assert inc["28"] == pytest.approx(21650 * ratio)
-    for i, rc in enumerate(deps.region):
-        assert deps.median_income[i] == inc[rc]
+    # départements: Filosofi 2019 medians, with D1 and D9 (Paris richest, Seine-Saint-Denis
+    # among the poorest)
+    med = dict(zip(deps.codes, deps.median_income, strict=True))
+    assert med["01"] == 23490 and med["02"] == 19880
+    assert med["75"] > med["48"] > med["93"]
+    d1, m, d9 = deps.income_deciles.T
+    np.testing.assert_array_equal(m, deps.median_income)
+    assert np.all((d1 < m) & (m < d9))
     src = regs.to_frame().set_index("code")["median_income_source"]
     assert src["11"].startswith("observed") and src["24"].startswith("imputed")
+    assert deps.to_frame()["median_income_source"].str.startswith("observed").all()
 
 
 def test_counters_tiers_lieux_amenity(deps, regs):
@@ -196,10 +207,12 @@ def test_counters_tiers_lieux_amenity(deps, regs):
             + 0.5 * deps.area_km2[i] / deps.area_km2.sum()
         )
         assert getattr(deps, col)[i] == pytest.approx(expected)
-    assert deps.france_services.sum() == pytest.approx(2750)
-    assert regs.france_services.sum() == pytest.approx(2750)
+    # France services labelled at the end of 2022 (ANCT): 2,441 houses in the 96 départements
+    assert deps.france_services.sum() == pytest.approx(2441)
+    assert regs.france_services.sum() == pytest.approx(2441)
     rural = deps.select(kinds=["town", "rural"])
-    assert deps.france_services[rural].sum() / 2750 > 0.7
+    assert deps.france_services[rural].sum() / 2441 > 0.6  # 69 % in town/rural départements
+    assert load_map("france-departements", start_year=2019).france_services.sum() == 0
     metro_tl = 3500 * 98 / 99
     assert deps.tiers_lieux.sum() == pytest.approx(metro_tl)
     assert regs.tiers_lieux[regs.index("11")] == pytest.approx(metro_tl * 16 / 98)
@@ -207,10 +220,8 @@ def test_counters_tiers_lieux_amenity(deps, regs):
         assert deps.tiers_lieux[deps.select(regions=rc)].sum() == pytest.approx(
             regs.tiers_lieux[regs.index(rc)]
         )
-    assert deps.amenity[deps.index("75")] == 1.0
-    assert deps.amenity[deps.index("69")] == pytest.approx(0.8)
-    assert deps.amenity[deps.index("48")] == pytest.approx(0.3)
-    assert regs.amenity[regs.index("11")] == 1.0
+    # no data on amenity: neutral (the same everywhere) on the French maps
+    assert np.all(deps.amenity == 0.5) and np.all(regs.amenity == 0.5)
     assert deps.capital.sum() == 1 and deps.capital[deps.index("75")]
 
 

@@ -1,9 +1,12 @@
 """The live workshop dashboard (``terrinum dashboard``).
 
-Modules:
-    state: session state without a browser: runs, levers, branches, log, export, map layout
-        and charts (pure Python, unit-tested).
+Modules (none but app imports Solara; all are unit-tested without a browser):
     i18n: every audience-facing string in French and English, and number formatting.
+    levers: the fields of every policy type and the parameter levers (bounds, steps, units).
+    mapdraw: territory outlines as SVG paths, colour scales.
+    state: the session: runs, branches, choices, log, scenario export.
+    charts: measures over time as SVG, legend, PNG export.
+    view: everything the page draws for one session (map, hover rows, charts, log).
     app: the Solara page (imported only by the Solara server: it needs Solara).
     cli: the ``terrinum dashboard`` command.
 

@@ -33,8 +33,12 @@ import reacton.ipyvuetify as rv
 import solara
 import traitlets
 
+from simulation.dashboard import charts as ch
 from simulation.dashboard import i18n
+from simulation.dashboard import levers as lv
+from simulation.dashboard import mapdraw as md
 from simulation.dashboard import state as st
+from simulation.dashboard import view as vw
 from simulation.dashboard.i18n import t
 
 ENV_SCENARIO = "TERRINUM_DASHBOARD_SCENARIO"
@@ -311,22 +315,22 @@ def Message(msg: tuple[str, str]) -> None:
     """A feedback line under a form (ok or error)."""
     text, kind = msg
     if text:
-        solara.HTML(tag="div", unsafe_innerHTML=st._esc(text),
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(text),
                     classes=["tn-message", "tn-error" if kind == "error" else "tn-ok"])
 
 
 def FieldLabel(label: str, unit: str, extra: str = "") -> None:
     """A form label with its unit and range."""
-    bits = f"{st._esc(label)}"
+    bits = f"{ch._esc(label)}"
     tail = ", ".join(x for x in (unit, extra) if x)
     if tail:
-        bits += f' <span class="tn-field-unit">({st._esc(tail)})</span>'
+        bits += f' <span class="tn-field-unit">({ch._esc(tail)})</span>'
     solara.HTML(tag="div", unsafe_innerHTML=bits, classes=["tn-field-label"])
 
 
 # ------------------------------------------------------------------------------- components
 @solara.component
-def NumberField(spec: st.FieldSpec, value: Any, on_value: Callable[[Any], None], label: str,
+def NumberField(spec: lv.FieldSpec, value: Any, on_value: Callable[[Any], None], label: str,
                 unit: str, lang: str, classes: list[str] | None = None) -> None:
     """A slider plus a number box for a numeric lever field (range from its declaration)."""
     lo, hi = spec.lo, spec.hi
@@ -346,7 +350,7 @@ def NumberField(spec: st.FieldSpec, value: Any, on_value: Callable[[Any], None],
 def PolicyFields(ptype: str, values: dict[str, Any], set_values: Callable[[dict], None],
                  lang: str) -> None:
     """Widgets of one policy type, generated from its declared fields."""
-    spec = st.policy_specs()[ptype]
+    spec = lv.policy_specs()[ptype]
 
     def setter(name: str) -> Callable[[Any], None]:
         def set_one(v: Any) -> None:
@@ -400,15 +404,15 @@ def WhereFields(session: st.Session, where_mode: solara.Reactive[str],
               on_v_model=where_mode.set, items=[{"text": b, "value": a} for a, b in modes],
               class_="mt-2 tn-where")
     if where_mode.value == "kinds":
-        present = {st.KINDS[int(k)] for k in set(tm.kind.tolist())}
+        present = {vw.KINDS[int(k)] for k in set(tm.kind.tolist())}
         with solara.Row(classes=["tn-row-tight"]):
-            for k in st.KINDS:
+            for k in vw.KINDS:
                 if k not in present:
                     continue
                 cur = list(where_values.value)
                 solara.Checkbox(label=i18n.kind_label(k, lang), value=k in cur,
                                 on_value=lambda on, k=k, cur=cur: where_values.set(
-                                    [x for x in st.KINDS if (x in cur and x != k)
+                                    [x for x in vw.KINDS if (x in cur and x != k)
                                      or (x == k and on)]))
     elif where_mode.value == "regions":
         rn = st.region_names()
@@ -437,21 +441,21 @@ def LeverPanel(session: st.Session, lang: str, map_key: str,
     It does not read ``version``: the form is not re-rendered at every step.
     """
     ptype = solara.use_reactive("tiers_lieux")
-    values = solara.use_reactive(st.policy_specs()["tiers_lieux"].defaults())
+    values = solara.use_reactive(lv.policy_specs()["tiers_lieux"].defaults())
     where_mode = solara.use_reactive("codes")
     where_values = solara.use_reactive(cast_list([]))
     msg = solara.use_reactive(("", ""))
-    spec = st.policy_specs()[ptype.value]
+    spec = lv.policy_specs()[ptype.value]
 
     def choose_type(v: str) -> None:
         ptype.set(v)
-        values.set(st.policy_specs()[v].defaults())
+        values.set(lv.policy_specs()[v].defaults())
         msg.set(("", ""))
 
     def load_preset(key: str) -> None:
         p = dict(st.presets(session.tmap)[key])
         ptype.set(p["type"])
-        vals = st.policy_specs()[p["type"]].defaults()
+        vals = lv.policy_specs()[p["type"]].defaults()
         vals.update({k: v for k, v in p.items() if k in vals})
         values.set(vals)
         w = st.preset_where(p)
@@ -478,15 +482,15 @@ def LeverPanel(session: st.Session, lang: str, map_key: str,
             msg.set((f"{t('log_month', lang, step=choice.step)} · "
                      f"{st.describe_policy(choice.policy, session.tmap, lang)}", "ok"))
             _bump(version)
-        except st.LeverError as exc:
+        except lv.LeverError as exc:
             text = t("nothing_selected", lang) if "territor" in str(exc) else str(exc)
             msg.set((text, "error"))
         except Exception as exc:
             msg.set((_error_text(exc), "error"))
 
     with solara.Div(classes=["tn-card", "tn-levers"]):
-        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("levers", lang)))
-        solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("levers_help", lang)),
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("levers", lang)))
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("levers_help", lang)),
                     classes=["tn-help"])
         presets = st.presets(session.tmap)
         with solara.Column(gap="2px"):
@@ -498,10 +502,10 @@ def LeverPanel(session: st.Session, lang: str, map_key: str,
         rv.Select(label=t("policy_type", lang), v_model=ptype.value, on_v_model=choose_type,
                   dense=True, hide_details=True, class_="mt-3 tn-policy-type",
                   items=[{"text": i18n.policy_label(k, lang), "value": k}
-                         for k in st.policy_specs()])
+                         for k in lv.policy_specs()])
         PolicyFields(ptype.value, values.value, values.set, lang)
         if spec.map_wide:
-            solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("map_wide", lang)),
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("map_wide", lang)),
                         classes=["tn-help", "mt-2"])
         else:
             WhereFields(session, where_mode, where_values, selected, lang)
@@ -519,7 +523,7 @@ def cast_list(x: list[str]) -> list[str]:
 def SettingsPanel(session: st.Session, lang: str, version: solara.Reactive[int]) -> None:
     """Map-wide settings generated from the parameters of groups lever and uncertainty."""
     version.value  # noqa: B018  (re-render when the run changes: current value, month 0)
-    levers = st.param_levers()
+    levers = lv.param_levers()
     name = solara.use_reactive(levers[0].name)
     pending = solara.use_reactive(None)
     msg = solara.use_reactive(("", ""))
@@ -544,24 +548,24 @@ def SettingsPanel(session: st.Session, lang: str, version: solara.Reactive[int])
             msg.set((_error_text(exc), "error"))
 
     with solara.Div(classes=["tn-card", "tn-settings"]):
-        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("map_settings", lang)))
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("map_settings", lang)))
         rv.Select(label=t("setting", lang), v_model=name.value, on_v_model=choose, dense=True,
                   hide_details=True, class_="tn-setting-name",
                   items=[{"text": i18n.param_label(x.name, lang)
                           + ("" if x.mid_run else " *"), "value": x.name} for x in levers])
         unit = i18n.unit_label(p.unit, lang)
-        solara.HTML(tag="div", classes=["tn-help", "mt-1"], unsafe_innerHTML=st._esc(
+        solara.HTML(tag="div", classes=["tn-help", "mt-1"], unsafe_innerHTML=ch._esc(
             t("current_value", lang, value=f"{i18n.fmt_plain(current, lang)} {unit}".strip())))
         if p.kind == "bool":
             solara.Switch(label=i18n.param_label(p.name, lang), value=bool(value),
                           on_value=pending.set, disabled=not allowed)
         else:
-            spec = st.FieldSpec(p.name, "int" if p.kind == "int" else "float", lo=p.lo, hi=p.hi,
+            spec = lv.FieldSpec(p.name, "int" if p.kind == "int" else "float", lo=p.lo, hi=p.hi,
                                 step=pl.step, default=current, slider=True)
             NumberField(spec, value, pending.set, i18n.param_label(p.name, lang), unit, lang,
                         classes=["tn-setting-slider"])
         if not allowed or not pl.mid_run:
-            solara.HTML(tag="div", unsafe_innerHTML=st._esc("* " + t("month0_only", lang)),
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc("* " + t("month0_only", lang)),
                         classes=["tn-help"])
         solara.Button(t("apply_now", lang), on_click=apply, disabled=not allowed,
                       color="primary", outlined=True, block=True, classes=["tn-apply-setting"])
@@ -598,8 +602,8 @@ def BranchPanel(session: st.Session, lang: str, version: solara.Reactive[int],
         _bump(version)
 
     with solara.Div(classes=["tn-card", "tn-branches"]):
-        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("branches", lang)))
-        solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("branches_help", lang)),
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("branches", lang)))
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("branches_help", lang)),
                     classes=["tn-help"])
         solara.Button(t("save_branch", lang), on_click=save, color="primary", outlined=True,
                       block=True, icon_name="mdi-source-branch", classes=["tn-save-branch"],
@@ -628,8 +632,8 @@ def ExportPanel(session: st.Session, lang: str, version: solara.Reactive[int],
                 charts: solara.Reactive[list[str]]) -> None:
     """Download the session as a scenario file, and the charts as PNG (made on click)."""
     with solara.Div(classes=["tn-card", "tn-export"]):
-        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("export", lang)))
-        solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("export_help", lang)),
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("export", lang)))
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("export_help", lang)),
                     classes=["tn-help"])
         with solara.Row(classes=["tn-row-tight"]):
             with solara.FileDownload(lambda: session.export_toml(lang).encode("utf-8"),
@@ -637,7 +641,7 @@ def ExportPanel(session: st.Session, lang: str, version: solara.Reactive[int],
                                      mime_type="application/toml"):
                 solara.Button(t("export_scenario", lang), icon_name="mdi-file-download",
                               color="primary", outlined=True, classes=["tn-export-toml"])
-            with solara.FileDownload(lambda: session.export_charts_png(charts.value, lang),
+            with solara.FileDownload(lambda: ch.export_charts_png(session, charts.value, lang),
                                      filename=f"{session.scenario_name}_courbes.png",
                                      mime_type="image/png"):
                 solara.Button(t("export_charts", lang), icon_name="mdi-chart-line",
@@ -662,7 +666,7 @@ def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
 
     names = solara.use_memo(st.scenario_names, [])
     with solara.Div(classes=["tn-card", "tn-controls"]):
-        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("controls", lang)))
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("controls", lang)))
         with solara.Row(classes=["tn-row-tight"]):
             if playing.value:
                 solara.Button(t("pause", lang), icon_name="mdi-pause",
@@ -683,7 +687,7 @@ def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
         rv.Select(label=t("scenario", lang), v_model=session.scenario_name, items=names,
                   on_v_model=on_load, dense=True, hide_details=True,
                   class_="mt-4 tn-scenario", disabled=busy.value or playing.value)
-        solara.HTML(tag="div", classes=["tn-help", "mt-1"], unsafe_innerHTML=st._esc(
+        solara.HTML(tag="div", classes=["tn-help", "mt-1"], unsafe_innerHTML=ch._esc(
             f"{t('map_label', lang)} {session.map_name} · "
             f"{t('households_agents', lang, n=i18n.fmt_number(session.households, lang, 0))}"
             f" · {t('seed', lang, seed=session.seed)}"))
@@ -699,16 +703,16 @@ def Header(session: st.Session, lang: solara.Reactive[str], version: solara.Reac
     L = lang.value
     with solara.Row(classes=["tn-header"], style={"align-items": "center"}):
         with solara.Column(gap="0px"):
-            solara.HTML(tag="div", unsafe_innerHTML=st._esc(t("app_title", L)),
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("app_title", L)),
                         classes=["tn-title"])
             question = getattr(session.scenario, f"question_{L}", "") or \
                 st.scenario_description(session.scenario, L)
-            solara.HTML(tag="div", unsafe_innerHTML=st._esc(
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(
                 f"{session.scenario_name} — {question}"), classes=["tn-subtitle"])
         solara.v.Spacer()
         solara.HTML(tag="div", classes=["tn-counter"], attributes={
             "data-testid": "step-counter", "data-step": str(session.steps)},
-            unsafe_innerHTML=st._esc(st.month_text(session.steps, L)))
+            unsafe_innerHTML=ch._esc(vw.month_text(session.steps, L)))
         solara.ToggleButtonsSingle(value=lang, classes=["tn-lang"], mandatory=True,
                                    children=[solara.Button(x.upper(), value=x,
                                                            classes=[f"tn-lang-{x}"])
@@ -716,10 +720,10 @@ def Header(session: st.Session, lang: solara.Reactive[str], version: solara.Reac
 
 
 @solara.component
-def MapPanel(session: st.Session, view: st.PageView, lang: str,
+def MapPanel(session: st.Session, view: vw.PageView, lang: str,
              selected: solara.Reactive[list[str]], show: dict[str, bool]) -> None:
     """One map per run shown (live, and the compared branch), coloured on one shared scale."""
-    layout = solara.use_memo(lambda: json.dumps(st.map_layout(session.tmap).as_props(),
+    layout = solara.use_memo(lambda: json.dumps(md.map_layout(session.tmap).as_props(),
                                                 separators=(",", ":")),
                              [session.map_name, len(session.tmap.codes)])
     names = solara.use_memo(lambda: json.dumps(view.maps[0].names, ensure_ascii=False),
@@ -743,7 +747,7 @@ def MapPanel(session: st.Session, view: st.PageView, lang: str,
 
 
 @solara.component
-def ChartsPanel(view: st.PageView, wide: bool) -> None:
+def ChartsPanel(view: vw.PageView, wide: bool) -> None:
     """Line charts of the map-level measures (live, baseline, compared branch)."""
     # one HTML element for all charts: one message per step instead of one per chart
     cells = "".join(f'<div class="tn-chart-cell" data-chart-cell="{m}">{svg}</div>'
@@ -754,16 +758,16 @@ def ChartsPanel(view: st.PageView, wide: bool) -> None:
 
 
 @solara.component
-def LogPanel(view: st.PageView, lang: str) -> None:
+def LogPanel(view: vw.PageView, lang: str) -> None:
     """The log of choices, newest first."""
     with solara.Div(classes=["tn-card"]):
-        solara.HTML(tag="h3", unsafe_innerHTML=st._esc(t("log", lang)))
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("log", lang)))
         html = []
         for r in view.log:
             html.append(f'<div class="tn-log-row" data-log-kind="{r["kind"]}" '
                         f'data-log-step="{r["step"]}"><span class="tn-log-month">'
-                        f'{st._esc(r["month"])}</span><span>{st._esc(r["text"])}</span>'
-                        f'<span class="tn-log-status">{st._esc(r["status"])}</span></div>')
+                        f'{ch._esc(r["month"])}</span><span>{ch._esc(r["text"])}</span>'
+                        f'<span class="tn-log-status">{ch._esc(r["status"])}</span></div>')
         solara.HTML(tag="div", unsafe_innerHTML="".join(html), classes=["tn-log"],
                     attributes={"data-step": str(view.step)})
 
@@ -777,9 +781,9 @@ def MainArea(session: st.Session, lang: str, version: solara.Reactive[int],
     show_links = solara.use_reactive(True)
     show_circles = solara.use_reactive(True)
     show_labels = solara.use_reactive(True)
-    opts = st.ViewOptions(lang=lang, measure=measure.value, mode=mode.value,
+    opts = vw.ViewOptions(lang=lang, measure=measure.value, mode=mode.value,
                           charts=tuple(charts.value))
-    view = solara.use_memo(lambda: st.build_view(session, opts), [version.value, opts])
+    view = solara.use_memo(lambda: vw.build_view(session, opts), [version.value, opts])
     comparing = len(view.maps) > 1
     show = {"links": show_links.value, "circles": show_circles.value,
             "labels": show_labels.value}

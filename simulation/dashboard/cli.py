@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from simulation.errors import InputError
+
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 DEFAULT_PORT = 8765
 FETCH_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fetch_solara_assets.py"
@@ -165,7 +167,7 @@ def addresses(host: str, port: int) -> list[str]:
     return out
 
 
-class DashboardError(ValueError):
+class DashboardError(InputError):
     """A problem that stops the dashboard from starting (printed as one line, exit 2)."""
 
 
@@ -181,7 +183,7 @@ def check_startup(args: argparse.Namespace) -> Path:
         raise DashboardError("the dashboard needs Solara: install the project with its "
                              "dashboard extra (bash setup.sh install, or "
                              "pip install -e '.[dashboard]')") from None
-    from simulation.scenario import load_scenario
+    from simulation.scenarios.files import load_scenario
 
     try:
         sc = load_scenario(args.scenario)
@@ -216,7 +218,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         dest = check_startup(args)
     except DashboardError as exc:
-        print(f"terrinum: error: {exc}", file=sys.stderr)
+        from simulation.cli.common import print_error
+
+        print_error(exc)
         return 2
     env = server_env(args, dest)
     print("Terrinum dashboard / tableau de bord Terrinum")

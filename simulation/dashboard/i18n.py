@@ -1,7 +1,8 @@
 """Every audience-facing string of the dashboard, in French and English.
 
 Labels of parameters and measures come from their declarations (``label_fr`` / ``label_en`` in
-:mod:`simulation.params` and :mod:`simulation.measures`); this module adds the dashboard's own
+:mod:`simulation.engine.params` and :mod:`simulation.engine.measures`); this module adds the
+dashboard's own
 words, the names of policy types and of their fields, and number formatting in each language
 (French: decimal comma, narrow no-break space between thousands, ``12,5 %``).
 
@@ -314,16 +315,16 @@ def _pick(table: dict[str, str], lang: str) -> str:
 
 
 def measure_label(name: str, lang: str) -> str:
-    """Label of a measure (from its declaration in :mod:`simulation.measures`)."""
-    from simulation.measures import MEASURES
+    """Label of a measure (from its declaration in :mod:`simulation.engine.measures`)."""
+    from simulation.engine.measures import MEASURES
 
     m = MEASURES[name]
     return m.label_fr if lang == "fr" else m.label_en
 
 
 def param_label(name: str, lang: str) -> str:
-    """Label of a parameter (from its declaration in :mod:`simulation.params`)."""
-    from simulation.params import PARAMS
+    """Label of a parameter (from its declaration in :mod:`simulation.engine.params`)."""
+    from simulation.engine.params import PARAMS
 
     p = PARAMS[name]
     return p.label_fr if lang == "fr" else p.label_en

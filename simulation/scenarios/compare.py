@@ -1,0 +1,993 @@
+"""Paired comparison of scenarios with a baseline, and its self-contained report.
+
+Every scenario is run with the same replication seeds as the baseline (**common random
+numbers**: replication k of every scenario uses seed k, and each stochastic process draws from
+its own named stream), so a scenario compared with itself gives exactly zero difference and the
+differences measure the scenario, not reshuffled noise.
+
+Effects are ``scenario - baseline`` per replication, for every measure, map-level and per
+territory:
+
+* **at the end**: the mean of the last :data:`WINDOW_MONTHS` months of the run (flow measures
+  such as attractiveness are noisy month to month);
+* **over time**: every month for map-level measures, every year (mean of its 12 months) per
+  territory;
+
+each with its mean over replications and a 95 % confidence interval from the paired t
+distribution (``scipy.stats.t``; no interval with a single replication).
+
+:func:`write_outputs` writes tidy Parquet and CSV, PNG plots and ``report.html``: one file with
+its images embedded, no external resource, that a workshop facilitator can hand out.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as _dt
+import html
+import json
+import math
+import platform as _platform
+import re
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.engine.measures import HEADLINE, MAP_MEASURES, MEASURES, TERRITORY_MEASURES
+from simulation.engine.params import PARAMS
+from simulation.engine.policies import Selector
+from simulation.engine.results import (
+    MAP_CODE,
+    Results,
+    atomic_write_csv,
+    atomic_write_parquet,
+    atomic_write_text,
+    package_version,
+)
+from simulation.scenarios.files import Scenario, ScenarioError, describe_policy
+from simulation.scenarios.runner import (
+    ScenarioLike,
+    as_scenario,
+    default_workers,
+    replication_seed_list,
+    run_many,
+    run_results,
+    write_csv_parts,
+    write_parquet_parts,
+)
+
+WINDOW_MONTHS = 12
+"""Effects 'at the end' are means over this many last months."""
+
+KEY_MEASURES = [*HEADLINE, "gini_territories", "local_platform_share", "global_platform_share",
+                "leakage_global", "local_tax_base", "non_take_up", "service_access",
+                "unemployment_rate", "telework_share", "broadband_coverage", "mean_income",
+                "firms", "commute_co2"]
+"""Measures described in plain words in the report (every measure is in its tables)."""
+
+FOREST_MEASURES = ["attractiveness", "theil_between", "gini", "local_value_captured",
+                   "global_platform_share", "local_tax_base", "non_take_up",
+                   "unemployment_rate", "telework_share"]
+"""Measures of the summary figure of effects with their intervals."""
+
+MAP_EFFECT_MEASURES = ["attractiveness", "gini", "local_value_captured"]
+"""Territory measures drawn as maps of effects."""
+
+OVER_TIME_MEASURES = ["attractiveness", "gini", "theil_between", "local_value_captured",
+                      "global_platform_share", "local_platform_share", "non_take_up",
+                      "unemployment_rate", "telework_share", "broadband_coverage",
+                      "mean_income", "local_tax_base"]
+
+ASSUMPTION_PARAMS = ["agglomeration_elasticity", "housing_price_elasticity",
+                     "congestion_elasticity", "network_effect", "global_commission",
+                     "global_convenience", "platform_growth", "telework_days",
+                     "full_remote_share", "takeup_counter", "takeup_online", "takeup_mediated",
+                     "illiteracy_threshold", "mediator_caseload", "move_rate", "attachment",
+                     "beta_broadband", "birth_broadband_effect", "birth_tierslieux_effect",
+                     "digital_productivity_gain", "equalisation", "state_grant_per_household"]
+"""Main parameters listed in the report's assumptions (plus any a scenario changes)."""
+
+_POINT_UNITS = ("share 0-1", "index 0-1")
+
+
+# ============================================================================ statistics
+def paired_effect(base: np.ndarray, scen: np.ndarray, confidence: float = 0.95
+                  ) -> dict[str, np.ndarray]:
+    """Mean paired difference and its t confidence interval over replications (axis 0).
+
+    Args:
+        base: baseline values, shape (replications, ...).
+        scen: scenario values, same shape, replication k paired with replication k.
+        confidence: confidence level of the interval.
+
+    Returns:
+        dict of arrays of shape ``base.shape[1:]``: ``diff`` (mean of scen - base),
+        ``ci_low``, ``ci_high`` (NaN with fewer than 2 replications), ``sd`` (standard
+        deviation of the differences), ``n`` (replications with both values),
+        ``baseline_mean`` and ``scenario_mean``.
+    """
+    from scipy import stats
+
+    base = np.asarray(base, dtype=float)
+    scen = np.asarray(scen, dtype=float)
+    d = scen - base
+    n = np.sum(np.isfinite(d), axis=0)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(d, axis=0)
+        sd = np.where(n > 1, np.nanstd(d, axis=0, ddof=1) if d.shape[0] > 1 else np.nan,
+                      np.nan)
+        q = np.where(n > 1, stats.t.ppf(0.5 + confidence / 2.0, np.maximum(n - 1, 1)), np.nan)
+        half = q * sd / np.sqrt(np.maximum(n, 1))
+        half = np.where(sd == 0, 0.0, half)
+        bm = np.nanmean(base, axis=0)
+        sm = np.nanmean(scen, axis=0)
+    return {"diff": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd,
+            "n": n.astype(int), "baseline_mean": bm, "scenario_mean": sm}
+
+
+def _window(steps: int, months: int = WINDOW_MONTHS) -> slice:
+    """Index of the last ``months`` steps among 1..steps-1 (step 0 is the initial state)."""
+    last = steps - 1
+    return slice(max(1, last - months + 1), last + 1)
+
+
+def _excludes_zero(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (lo > 0) | (hi < 0)
+
+
+# ============================================================================ comparison
+@dataclasses.dataclass
+class Comparison:
+    """Outcome of :func:`compare`.
+
+    Attributes:
+        baseline: the baseline scenario.
+        scenarios: the compared scenarios (same order as ``labels[1:]``).
+        labels: unique labels, baseline first.
+        seeds: replication seeds (replication k of every scenario uses ``seeds[k]``).
+        master_seed: seed the replication seeds derive from.
+        years: simulated years of every run.
+        n_households: household agents of every run.
+        results: label -> one :class:`Results` per replication.
+        effects_map: map-level effects at the end (one row per scenario and measure).
+        effects_territory: per-territory effects at the end.
+        effects_groups: effects averaged over the territories a scenario targets and the
+            others (household-weighted, per replication, then t interval).
+        effects_time: map-level effects per month.
+        effects_time_territory: per-territory effects per year.
+        notes: remarks on the set-up (years or sizes that differ from a scenario's own).
+        workers: worker processes used.
+        elapsed_s: wall-clock time of the runs, seconds.
+    """
+
+    baseline: Scenario
+    scenarios: list[Scenario]
+    labels: list[str]
+    seeds: list[int]
+    master_seed: int
+    years: float
+    n_households: int
+    results: dict[str, list[Results]]
+    effects_map: pd.DataFrame
+    effects_territory: pd.DataFrame
+    effects_groups: pd.DataFrame
+    effects_time: pd.DataFrame
+    effects_time_territory: pd.DataFrame
+    notes: list[str]
+    workers: int
+    elapsed_s: float
+
+    @property
+    def all_scenarios(self) -> list[Scenario]:
+        """Baseline then the compared scenarios."""
+        return [self.baseline, *self.scenarios]
+
+
+def _unique_labels(names: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        label, k = n, 2
+        while label in out:
+            label = f"{n}#{k}"
+            k += 1
+        out.append(label)
+    return out
+
+
+def _same_map(a: Scenario, b: Scenario) -> bool:
+    return (a.map, a.map_seed, json.dumps(a.map_options, sort_keys=True)) == \
+        (b.map, b.map_seed, json.dumps(b.map_options, sort_keys=True))
+
+
+def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *, reps: int = 3,
+            seed: int | None = None, years: float | None = None,
+            n_households: int | None = None, workers: int | None = None,
+            progress: bool = True) -> Comparison:
+    """Run a baseline and scenarios with common random numbers and estimate the effects.
+
+    Args:
+        baseline: the reference scenario (object, dict, path or built-in name).
+        scenarios: scenarios to compare with it (same map).
+        reps: replications per scenario.
+        seed: master seed of the replication seeds (default: the baseline's seed).
+        years: simulated years (default: the baseline's).
+        n_households: household agents (default: the baseline's).
+        workers: worker processes (default: the usable cores).
+        progress: show a progress bar.
+
+    Returns:
+        A :class:`Comparison` with the runs and the effect tables.
+
+    Raises:
+        ScenarioError: a scenario on another map than the baseline, or invalid settings.
+    """
+    base = as_scenario(baseline)
+    scens = [as_scenario(s) for s in scenarios]
+    if not scens:
+        raise ScenarioError("<compare>", "scenarios", "no scenario to compare",
+                            "at least one scenario besides the baseline")
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise ScenarioError("<compare>", "reps", f"invalid number of replications {reps!r}",
+                            "a whole number >= 1")
+    for s in scens:
+        if not _same_map(base, s):
+            raise ScenarioError(s.path or s.name, "run.map",
+                                f"map {s.map!r} differs from the baseline's {base.map!r}",
+                                "scenarios compared with a baseline use the same map "
+                                "(and map_seed, map_options)")
+    years = float(base.years if years is None else years)
+    if not (0 < years <= 200):
+        raise ScenarioError("<compare>", "years", f"invalid value {years!r}", "(0, 200] years")
+    nh = int(base.n_households if n_households is None else n_households)
+    master = int(base.seed if seed is None else seed)
+    seeds = replication_seed_list(master, reps)
+    labels = _unique_labels([base.name, *[s.name for s in scens]])
+    notes = []
+    run_scens = []
+    for s in [base, *scens]:
+        if s.years != years:
+            notes.append(f"{s.name}: years = {years:g} in this comparison (its file says "
+                         f"{s.years:g}).")
+        if s.n_households != nh:
+            notes.append(f"{s.name}: n_households = {nh:,} in this comparison (its file "
+                         f"says {s.n_households:,}).")
+        if s.years != years or s.n_households != nh:
+            s = s.with_overrides(years=years, n_households=nh)
+        run_scens.append(s)
+    base, scens = run_scens[0], run_scens[1:]
+    tasks = [dict(scenario=s, seed=sd, years=years, n_households=nh)
+             for s in [base, *scens] for sd in seeds]
+    nworkers = default_workers(len(tasks)) if workers is None else max(1, int(workers))
+    t0 = time.perf_counter()
+    out = run_many(tasks, workers=nworkers, progress=progress,
+                   desc=f"compare {len(labels)} scenarios x {reps}", func=run_results)
+    elapsed = time.perf_counter() - t0
+    results = {lab: out[i * reps:(i + 1) * reps] for i, lab in enumerate(labels)}
+    tables = effects_from_results(results, labels, [base, *scens])
+    return Comparison(baseline=base, scenarios=scens, labels=labels, seeds=seeds,
+                      master_seed=master, years=years, n_households=nh, results=results,
+                      notes=notes, workers=min(nworkers, len(tasks)), elapsed_s=elapsed,
+                      **tables)
+
+
+def _stack(results: Sequence[Results]) -> tuple[np.ndarray, np.ndarray]:
+    m = np.stack([r.map_values[MAP_MEASURES].to_numpy(dtype=float) for r in results])
+    t = np.stack([np.asarray(r.territory_values, dtype=float) for r in results])
+    return m, t
+
+
+def _targets(scen: Scenario, tmap) -> np.ndarray | None:
+    """Boolean mask of the territories a scenario's policies select (None: map-wide only)."""
+    mask = np.zeros(tmap.n, dtype=bool)
+    any_sel = False
+    for p in scen.policies:
+        if isinstance(p.territories, Selector) and (
+                p.territories.codes or p.territories.kinds or p.territories.regions):
+            mask[p.territories.resolve(tmap)] = True
+            any_sel = True
+    return mask if any_sel and not mask.all() else None
+
+
+def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str],
+                         scenarios: Sequence[Scenario]) -> dict[str, pd.DataFrame]:
+    """Effect tables of every scenario against the first (the baseline).
+
+    Args:
+        results: label -> replications (same seeds in the same order for every label).
+        labels: labels, baseline first.
+        scenarios: the scenarios, in the order of ``labels``.
+
+    Returns:
+        dict with ``effects_map``, ``effects_territory``, ``effects_groups``,
+        ``effects_time`` and ``effects_time_territory`` (tidy DataFrames).
+    """
+    base_label = labels[0]
+    bres = results[base_label]
+    bm, bt = _stack(bres)
+    S = bm.shape[1]
+    w = _window(S)
+    codes = list(bres[0].codes)
+    names = list(bres[0].names)
+    K = len(codes)
+    Y = (S - 1) // 12
+    window_text = f"mean of the last {w.stop - w.start} months"
+    seeds = [r.seed for r in bres]
+    hh_j = TERRITORY_MEASURES.index("households")
+    try:
+        tmap = scenarios[0].load_map(seeds[0])
+    except Exception:  # noqa: BLE001 - groups need the map; the other tables do not
+        tmap = None
+    rows_map, rows_terr, rows_groups, rows_time, rows_tt = [], [], [], [], []
+    meas_t = np.asarray(TERRITORY_MEASURES, dtype=object)
+    for label, scen in zip(labels[1:], scenarios[1:], strict=True):
+        sres = results[label]
+        if [r.seed for r in sres] != seeds:
+            raise ValueError(f"{label}: replication seeds differ from the baseline's")
+        sm, st = _stack(sres)
+        if sm.shape != bm.shape or st.shape != bt.shape:
+            raise ValueError(f"{label}: runs differ in length or map from the baseline's")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            b_end_m, s_end_m = np.nanmean(bm[:, w], axis=1), np.nanmean(sm[:, w], axis=1)
+            b_end_t, s_end_t = np.nanmean(bt[:, w], axis=1), np.nanmean(st[:, w], axis=1)
+        e = paired_effect(b_end_m, s_end_m)
+        df = pd.DataFrame({"scenario": label, "baseline": base_label, "measure": MAP_MEASURES,
+                           "window": window_text,
+                           **{k: v for k, v in e.items()}})
+        rows_map.append(df)
+        e = paired_effect(b_end_t, s_end_t)   # (K, M)
+        rows_terr.append(pd.DataFrame({
+            "scenario": label, "baseline": base_label,
+            "territory": np.repeat(np.asarray(codes, dtype=object), len(meas_t)),
+            "name": np.repeat(np.asarray(names, dtype=object), len(meas_t)),
+            "measure": np.tile(meas_t, K), "window": window_text,
+            **{k: v.reshape(-1) for k, v in e.items()}}))
+        # targeted territories against the others (household-weighted per replication)
+        mask = _targets(scen, tmap) if tmap is not None and tmap.n == K else None
+        if mask is not None:
+            wts = b_end_t[:, :, hh_j]   # baseline households (R, K)
+            for gname, gmask in (("targeted", mask), ("elsewhere", ~mask)):
+                ww = wts[:, gmask]
+                ww = ww / np.maximum(ww.sum(axis=1, keepdims=True), 1e-12)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    bg = np.nansum(b_end_t[:, gmask, :] * ww[:, :, None], axis=1)
+                    sg = np.nansum(s_end_t[:, gmask, :] * ww[:, :, None], axis=1)
+                eg = paired_effect(bg, sg)
+                rows_groups.append(pd.DataFrame({
+                    "scenario": label, "baseline": base_label, "group": gname,
+                    "territories": ", ".join(c for c, m in zip(codes, gmask, strict=True)
+                                             if m),
+                    "n_territories": int(gmask.sum()), "measure": meas_t, "window": window_text,
+                    **{k: v for k, v in eg.items()}}))
+        # over time, map level, monthly
+        e = paired_effect(bm, sm)   # (S, M)
+        steps = np.arange(S)
+        rows_time.append(pd.DataFrame({
+            "scenario": label, "baseline": base_label,
+            "step": np.repeat(steps, len(MAP_MEASURES)),
+            "year": np.repeat(steps / 12.0, len(MAP_MEASURES)),
+            "measure": np.tile(np.asarray(MAP_MEASURES, dtype=object), S),
+            **{k: v.reshape(-1) for k, v in e.items()}}))
+        # over time, per territory, yearly means
+        if Y >= 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                by = np.nanmean(bt[:, 1:Y * 12 + 1].reshape(len(seeds), Y, 12, K, -1), axis=2)
+                sy = np.nanmean(st[:, 1:Y * 12 + 1].reshape(len(seeds), Y, 12, K, -1), axis=2)
+            e = paired_effect(by, sy)   # (Y, K, M)
+            M = len(meas_t)
+            rows_tt.append(pd.DataFrame({
+                "scenario": label, "baseline": base_label,
+                "year": np.repeat(np.arange(1, Y + 1), K * M),
+                "territory": np.tile(np.repeat(np.asarray(codes, dtype=object), M), Y),
+                "measure": np.tile(meas_t, Y * K),
+                **{k: v.reshape(-1) for k, v in e.items()}}))
+
+    def finish(parts: list[pd.DataFrame], cols_first: list[str]) -> pd.DataFrame:
+        if not parts:
+            return pd.DataFrame(columns=[*cols_first, "diff", "ci_low", "ci_high", "sd", "n",
+                                         "baseline_mean", "scenario_mean"])
+        df = pd.concat(parts, ignore_index=True)
+        if "measure" in df:
+            df.insert(df.columns.get_loc("measure") + 1, "label_en",
+                      df["measure"].map(lambda m: MEASURES[m].label_en))
+            df.insert(df.columns.get_loc("label_en") + 1, "label_fr",
+                      df["measure"].map(lambda m: MEASURES[m].label_fr))
+            df.insert(df.columns.get_loc("label_fr") + 1, "unit",
+                      df["measure"].map(lambda m: MEASURES[m].unit))
+        df["excludes_zero"] = _excludes_zero(df["ci_low"].to_numpy(), df["ci_high"].to_numpy())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bmv = df["baseline_mean"].to_numpy(dtype=float)
+            df["rel_diff_pct"] = np.where(np.abs(bmv) > 1e-12, 100.0 * df["diff"] / np.abs(
+                np.where(bmv == 0, 1.0, bmv)), np.nan)
+        for c in ("scenario", "baseline", "measure"):
+            if c in df:
+                df[c] = df[c].astype(str)
+        return df
+
+    return {
+        "effects_map": finish(rows_map, ["scenario", "baseline", "measure"]),
+        "effects_territory": finish(rows_terr, ["scenario", "baseline", "territory", "name",
+                                                "measure"]),
+        "effects_groups": finish(rows_groups, ["scenario", "baseline", "group", "territories",
+                                               "n_territories", "measure"]),
+        "effects_time": finish(rows_time, ["scenario", "baseline", "step", "year", "measure"]),
+        "effects_time_territory": finish(rows_tt, ["scenario", "baseline", "year",
+                                                   "territory", "measure"]),
+    }
+
+
+# ============================================================================ words, numbers
+def display_scale(measure: str) -> tuple[float, str, str]:
+    """How an effect on ``measure`` is shown: (factor, unit in English, unit in French).
+
+    Shares and 0-1 indices are shown in points (x 100); other measures in their unit.
+    """
+    unit = MEASURES[measure].unit
+    if unit in _POINT_UNITS:
+        return 100.0, "points", "points"
+    if unit.startswith("index") or unit == "ratio":
+        return 1.0, "", ""   # a pure number: no unit word after the effect
+    return 1.0, unit, unit
+
+
+def decimals_for(value: float, half_width: float) -> int:
+    """Decimals to show an effect.
+
+    The precision of the interval's half-width: its first significant digit (two digits
+    when it starts with 1), or three significant digits of the value when there is no
+    interval (single replication, or zero width).
+    """
+    if np.isfinite(half_width) and half_width > 1e-9 * max(abs(value), 1e-300):
+        e = math.floor(math.log10(half_width))
+        extra = 1 if half_width / 10.0 ** e < 2.0 else 0
+        return int(min(6, max(0, -e + extra)))
+    if not np.isfinite(value) or value == 0:
+        return 0
+    return int(min(6, max(0, 2 - math.floor(math.log10(abs(value))))))
+
+
+def fmt_num(x: float, decimals: int, lang: str = "en", sign: bool = True) -> str:
+    """Format a number with a fixed number of decimals (French: decimal comma)."""
+    if x is None or not np.isfinite(x):
+        return "n/a" if lang == "en" else "n.d."
+    if round(x, decimals) == 0:
+        x = 0.0
+    s = f"{x:+.{decimals}f}" if sign else f"{x:.{decimals}f}"
+    if sign and s.startswith("+") and float(s) == 0:
+        s = s[1:]
+    return s.replace(".", ",") if lang == "fr" else s
+
+
+def effect_numbers(row: pd.Series | dict, lang: str = "en") -> dict[str, str]:
+    """Formatted numbers of one effect row, in display units.
+
+    Returns:
+        dict with ``diff``, ``ci_low``, ``ci_high``, ``baseline``, ``scenario`` (levels),
+        ``unit``, ``decimals``, ``scale`` and ``level_unit``.
+    """
+    f, unit_en, unit_fr = display_scale(row["measure"])
+    lo, hi = float(row["ci_low"]) * f, float(row["ci_high"]) * f
+    hw = (hi - lo) / 2.0 if np.isfinite(lo) and np.isfinite(hi) else float("nan")
+    d = float(row["diff"]) * f
+    dec = decimals_for(d, hw)
+
+    def bound(x: float) -> str:
+        # a bound that rounds to 0 but is not 0 gets the digits that show its sign
+        b_dec = dec
+        if np.isfinite(x) and x != 0 and round(x, dec) == 0:
+            b_dec = min(8, max(dec, -math.floor(math.log10(abs(x)))))
+        return fmt_num(x, b_dec, lang)
+
+    lvl_f = 100.0 if f == 100.0 else 1.0
+    lvl_dec = max(dec, 0) if f == 1.0 else max(dec, 1)
+    return {"diff": fmt_num(d, dec, lang), "ci_low": bound(lo), "ci_high": bound(hi),
+            "baseline": fmt_num(float(row["baseline_mean"]) * lvl_f, lvl_dec, lang, sign=False),
+            "scenario": fmt_num(float(row["scenario_mean"]) * lvl_f, lvl_dec, lang, sign=False),
+            "unit": unit_fr if lang == "fr" else unit_en, "decimals": str(dec),
+            "scale": repr(f), "level_unit": ("%" if f == 100.0 else unit_en)}
+
+
+def effect_sentence(row: pd.Series | dict, lang: str = "en") -> str:
+    """One plain-words sentence on an effect, with its 95 % interval.
+
+    Example: ``Local value captured: +2.1 points (95 % CI +1.5 to +2.7); the interval
+    excludes zero.``
+    """
+    m = MEASURES[row["measure"]]
+    nums = effect_numbers(row, lang)
+    n = int(row["n"])
+    lo, hi = float(row["ci_low"]), float(row["ci_high"])
+    if lang == "fr":
+        head = f"{m.label_fr} : {nums['diff']} {nums['unit']}".rstrip()
+        if n < 2 or not np.isfinite(lo):
+            return head + " (une seule réplication : pas d'intervalle de confiance)."
+        tail = (" ; l'intervalle exclut zéro." if (lo > 0 or hi < 0)
+                else " ; l'intervalle contient zéro : pas d'effet net distinguable du "
+                     "hasard de la simulation.")
+        return head + f" (IC à 95 % {nums['ci_low']} à {nums['ci_high']})" + tail
+    head = f"{m.label_en}: {nums['diff']} {nums['unit']}".rstrip()
+    if n < 2 or not np.isfinite(lo):
+        return head + " (a single replication: no confidence interval)."
+    tail = ("; the interval excludes zero." if (lo > 0 or hi < 0)
+            else "; the interval includes zero: no effect distinguishable from the "
+                 "simulation's randomness.")
+    return head + f" (95 % CI {nums['ci_low']} to {nums['ci_high']})" + tail
+
+
+# ============================================================================ outputs
+def _safe(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "scenario"
+
+
+def _map_frames(cmp: Comparison) -> pd.DataFrame:
+    parts = []
+    for label in cmp.labels:
+        for r in cmp.results[label]:
+            df = r.to_df(territories=False)
+            df["scenario"] = label
+            parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _plot_effect_maps(cmp: Comparison, label: str, path: Path) -> Path | None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from simulation.reports.maps import plot_choropleth
+
+    try:
+        tmap = cmp.baseline.load_map(cmp.seeds[0])
+    except Exception:  # noqa: BLE001 - no map, no choropleth
+        return None
+    et = cmp.effects_territory
+    sub = et[et["scenario"] == label]
+    fig = Figure(figsize=(6.0 * len(MAP_EFFECT_MEASURES), 6.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    for i, name in enumerate(MAP_EFFECT_MEASURES):
+        ax = fig.add_subplot(1, len(MAP_EFFECT_MEASURES), i + 1)
+        s = sub[sub["measure"] == name].set_index("territory")["diff"]
+        f, unit_en, _ = display_scale(name)
+        vals = s.reindex(tmap.codes).to_numpy(dtype=float) * f
+        title = f"{MEASURES[name].label_en} / {MEASURES[name].label_fr}"
+        plot_choropleth(tmap, vals, title=title, label=f"{label} - baseline ({unit_en})",
+                        ax=ax, diverging=True)
+    fig.suptitle(f"Effect of '{label}' (last {WINDOW_MONTHS} months, mean of "
+                 f"{len(cmp.seeds)} paired replication(s)) / Effet du scénario", fontsize=12)
+    fig.savefig(path, dpi=80)
+    return path
+
+
+def _plot_forest(cmp: Comparison, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    meas = FOREST_MEASURES
+    em = cmp.effects_map
+    labels = cmp.labels[1:]
+    cols = 3
+    rows = int(math.ceil(len(meas) / cols))
+    fig = Figure(figsize=(5.0 * cols, 0.45 * len(labels) * rows + 1.6 * rows),
+                 layout="constrained")
+    FigureCanvasAgg(fig)
+    for i, name in enumerate(meas):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        f, unit_en, _ = display_scale(name)
+        sub = em[em["measure"] == name].set_index("scenario").reindex(labels)
+        y = np.arange(len(labels))[::-1]
+        d = sub["diff"].to_numpy(float) * f
+        lo = sub["ci_low"].to_numpy(float) * f
+        hi = sub["ci_high"].to_numpy(float) * f
+        err = np.vstack([d - lo, hi - d])
+        err = np.where(np.isfinite(err), err, 0.0)
+        colors = ["#b2182b" if (a > 0 or b < 0) else "#777777" for a, b in zip(lo, hi,
+                                                                               strict=True)]
+        for j in range(len(labels)):
+            if np.isfinite(d[j]):
+                ax.errorbar(d[j], y[j], xerr=err[:, j:j + 1], fmt="o", color=colors[j],
+                            elinewidth=2, capsize=3, markersize=4)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y, labels, fontsize=7)
+        ax.set_title(f"{MEASURES[name].label_en} / {MEASURES[name].label_fr}", fontsize=9)
+        ax.set_xlabel(unit_en, fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(alpha=0.3, axis="x")
+    fig.suptitle("Effects vs baseline with 95 % CI (red: the interval excludes zero) / "
+                 "Effets et IC à 95 %", fontsize=11)
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots: bool = True,
+                  title: str | None = None) -> Path:
+    """Write the comparison: data, plots, ``report.html`` and ``manifest.json``.
+
+    Files: ``runs.parquet`` (every run, tidy, monthly, map-level and per territory),
+    ``runs_map.csv`` (map-level rows of every run), ``effects_map``, ``effects_territory``,
+    ``effects_groups`` and ``effects_time`` (Parquet and CSV), ``effects_time_territory``
+    (Parquet only: per territory, measure and year it runs to tens of MB as CSV),
+    ``scenarios/<label>.toml`` (each scenario exactly as run), PNG plots, ``report.html``
+    and ``manifest.json``.
+
+    Args:
+        cmp: the comparison.
+        out: output folder (created).
+        command: the command line to record.
+        plots: draw PNG plots (the report then has no figures).
+        title: report title.
+
+    Returns:
+        Path of ``report.html``.
+    """
+    from simulation.reports import plots as _plots
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scenarios").mkdir(exist_ok=True)
+    files: list[str] = []
+
+    def all_runs():
+        for label in cmp.labels:
+            for r in cmp.results[label]:
+                df = r.to_df()
+                df["scenario"] = label
+                yield df
+
+    write_parquet_parts(all_runs(), out / "runs.parquet")
+    files.append("runs.parquet")
+    df_map = _map_frames(cmp)
+    write_csv_parts([df_map], out / "runs_map.csv")
+    files.append("runs_map.csv")
+    for name in ("effects_map", "effects_territory", "effects_groups", "effects_time",
+                 "effects_time_territory"):
+        df = getattr(cmp, name)
+        atomic_write_parquet(df, out / f"{name}.parquet")
+        files.append(f"{name}.parquet")
+        if name != "effects_time_territory":   # tens of MB as CSV for 96 territories
+            atomic_write_csv(df, out / f"{name}.csv")
+            files.append(f"{name}.csv")
+    for label, scen in zip(cmp.labels, cmp.all_scenarios, strict=True):
+        atomic_write_text(scen.to_toml(), out / "scenarios" / f"{_safe(label)}.toml")
+        files.append(f"scenarios/{_safe(label)}.toml")
+    images: dict[str, list[tuple[str, Path]]] = {"_all": []}
+    if plots:
+        p = _plots.timeseries(df_map, [m for m in OVER_TIME_MEASURES if m in MAP_MEASURES],
+                              out / "over_time_all.png",
+                              title="All scenarios, mean and 95 % band over replications / "
+                                    "Tous les scénarios")
+        images["_all"].append(("Measures over time, all scenarios / Indicateurs dans le "
+                               "temps, tous les scénarios", p))
+        p = _plot_forest(cmp, out / "effects_headline.png")
+        images["_all"].insert(0, ("Effects at the end with 95 % confidence intervals / "
+                                  "Effets en fin de période avec IC à 95 %", p))
+        for label in cmp.labels[1:]:
+            images[label] = []
+            sub = df_map[df_map["scenario"].isin([cmp.labels[0], label])]
+            p = _plots.timeseries(sub, [m for m in OVER_TIME_MEASURES if m in MAP_MEASURES],
+                                  out / f"over_time_{_safe(label)}.png",
+                                  title=f"{cmp.labels[0]} vs {label}: mean and 95 % band over "
+                                        f"{len(cmp.seeds)} replication(s)")
+            images[label].append((f"{cmp.labels[0]} vs {label} over time / dans le temps", p))
+            pm = _plot_effect_maps(cmp, label, out / f"effect_maps_{_safe(label)}.png")
+            if pm is not None:
+                images[label].insert(0, (f"Effects of {label} by territory / Effets par "
+                                         "territoire", pm))
+        for lst in images.values():
+            files += [p.name for _, p in lst]
+    created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    manifest = {
+        "kind": "terrinum comparison", "created": created, "command": command,
+        "terrinum_version": package_version(), "python": _platform.python_version(),
+        "map": cmp.baseline.map, "years": cmp.years, "n_households": cmp.n_households,
+        "replications": len(cmp.seeds), "master_seed": cmp.master_seed,
+        "seeds": cmp.seeds, "window_months": WINDOW_MONTHS,
+        "common_random_numbers": "replication k of every scenario uses seeds[k]",
+        "confidence_interval": "95 % paired t interval over replications (scipy.stats.t)",
+        "workers": cmp.workers, "elapsed_s": round(cmp.elapsed_s, 2), "notes": cmp.notes,
+        "scenarios": [_scenario_manifest(label, s) for label, s in
+                      zip(cmp.labels, cmp.all_scenarios, strict=True)],
+        "files": [*files, "report.html", "manifest.json"],
+        "data": {
+            "runs.parquet": "every run, tidy (scenario, seed, step, year, territory, measure, "
+                            "value), monthly, map-level (territory '_map') and per territory",
+            "runs_map.csv": "the map-level rows of runs.parquet",
+            "effects_map": "scenario - baseline per measure, mean of the last "
+                           f"{WINDOW_MONTHS} months, mean and 95 % CI over paired replications",
+            "effects_territory": "the same per territory",
+            "effects_groups": "the same, household-weighted over the territories a scenario's "
+                              "policies target and over the others",
+            "effects_time": "map-level effects per month",
+            "effects_time_territory": "per-territory effects per simulated year (Parquet only)",
+        },
+    }
+    report = render_report(cmp, images, manifest, title=title)
+    atomic_write_text(report, out / "report.html")
+    atomic_write_text(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
+    return out / "report.html"
+
+
+def _scenario_manifest(label: str, s: Scenario) -> dict[str, Any]:
+    return {"label": label, "name": s.name, "file": str(s.path) if s.path else None,
+            "sha256": s.sha256,
+            "files": [{"path": str(f), "sha256": s.file_hashes.get(str(f), "")}
+                      for f in s.files],
+            "overrides": s.overrides, "params": s.params, "levers": s.levers,
+            "uncertainties": s.uncertainties, "policies": s.policy_dicts()}
+
+
+# ============================================================================ HTML report
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;
+margin:0 auto;max-width:1180px;padding:1.2em 1.6em;color:#1a1a1a;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:2px solid #2b6cb0;
+padding-bottom:.2em}h3{margin-top:1.3em}.meta{color:#555}.fr{color:#2d4a6b}
+table{border-collapse:collapse;margin:.6em 0;font-size:.86em}
+th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top}
+th{background:#eef3f8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;
+white-space:nowrap}tr.sig td.diff{font-weight:bold;color:#b2182b}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}
+figcaption{font-size:.85em;color:#555}.box{background:#f7f9fb;border-left:4px solid #2b6cb0;
+padding:.5em 1em;margin:.8em 0}code{background:#f0f0f0;padding:0 .25em}
+ul.effects li{margin:.2em 0}.small{font-size:.85em;color:#555}
+"""
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _img(path: Path, caption: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return (f'<figure><img alt="{_esc(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{_esc(caption)}</figcaption></figure>")
+
+
+def _effects_table(df: pd.DataFrame, label: str, kind: str = "map") -> str:
+    head = ("<tr><th>Measure / Indicateur</th><th>Unit of the effect / Unité</th>"
+            "<th>Baseline / Référence</th><th>Scenario / Scénario</th>"
+            "<th>Effect / Effet</th><th>95 % CI / IC à 95 %</th>"
+            "<th>Interval excludes 0? / L'intervalle exclut 0 ?</th></tr>")
+    rows = []
+    for _, r in df.iterrows():
+        nums = effect_numbers(r)
+        sig = bool(r["excludes_zero"])
+        f = float(nums["scale"])
+        lvl = "%" if f == 100.0 else ""
+        rows.append(
+            f'<tr class="effect{" sig" if sig else ""}" data-scenario="{_esc(label)}" '
+            f'data-measure="{_esc(r["measure"])}" data-kind="{kind}" data-scale="{f!r}">'
+            f"<td>{_esc(MEASURES[r['measure']].label_en)} / "
+            f"<span class=fr>{_esc(MEASURES[r['measure']].label_fr)}</span></td>"
+            f"<td>{_esc(nums['unit'])}</td>"
+            f'<td class="num base" data-value="{float(r["baseline_mean"])!r}">'
+            f"{_esc(nums['baseline'])}{lvl}</td>"
+            f'<td class="num scen" data-value="{float(r["scenario_mean"])!r}">'
+            f"{_esc(nums['scenario'])}{lvl}</td>"
+            f'<td class="num diff" data-value="{float(r["diff"])!r}">{_esc(nums["diff"])}</td>'
+            f'<td class="num ci" data-low="{float(r["ci_low"])!r}" '
+            f'data-high="{float(r["ci_high"])!r}">'
+            f'<span class="lo">{_esc(nums["ci_low"])}</span> to '
+            f'<span class="hi">{_esc(nums["ci_high"])}</span></td>'
+            f"<td>{'yes / oui' if sig else 'no / non'}</td></tr>")
+    return f'<table class="effects" data-scenario="{_esc(label)}">{head}{"".join(rows)}</table>'
+
+
+def _params_table(cmp: Comparison) -> str:
+    names = list(ASSUMPTION_PARAMS)
+    for s in cmp.all_scenarios:
+        for k in s.params:
+            if k not in names:
+                names.append(k)
+    head = "<tr><th>Parameter / Paramètre</th><th>Group</th>"
+    for label in cmp.labels:
+        head += f"<th>{_esc(label)}</th>"
+    head += "<th>Unit</th><th>Source</th></tr>"
+    rows = []
+    for k in names:
+        p = PARAMS[k]
+        cells = "".join(f"<td class=num>{_esc(_fmtp(s.params.get(k, p.default)))}</td>"
+                        for s in cmp.all_scenarios)
+        rows.append(f"<tr><td><code>{_esc(k)}</code><br>{_esc(p.label_en)} / "
+                    f"<span class=fr>{_esc(p.label_fr)}</span></td><td>{_esc(p.group)}</td>"
+                    f"{cells}<td>{_esc(p.unit)}</td><td class=small>{_esc(p.source)}</td></tr>")
+    return f'<table class="assumptions">{head}{"".join(rows)}</table>'
+
+
+def _fmtp(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _rerun_command(cmp: Comparison, copies: bool = False) -> str:
+    def arg(s: Scenario) -> str:
+        return str(s.path) if s.path else s.name
+
+    import shlex
+
+    flags = ["--reps", str(len(cmp.seeds)), "--seed", str(cmp.master_seed), "--years",
+             f"{cmp.years:g}", "--households", str(cmp.n_households)]
+    if copies:
+        files = [f"scenarios/{_safe(label)}.toml" for label in cmp.labels]
+        return shlex.join(["terrinum", "compare", *files, *flags])
+    return shlex.join(["terrinum", "compare", arg(cmp.baseline),
+                       *[arg(s) for s in cmp.scenarios], *flags])
+
+
+def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
+                  manifest: dict[str, Any], *, title: str | None = None) -> str:
+    """The self-contained HTML report (images embedded as data URIs, no external resource).
+
+    Args:
+        cmp: the comparison.
+        images: ``"_all"`` and each label -> (caption, PNG path) to embed.
+        manifest: provenance (as written to ``manifest.json``).
+        title: page title.
+
+    Returns:
+        The HTML text.
+    """
+    title = title or "Terrinum: scenario comparison / comparaison de scénarios"
+    R = len(cmp.seeds)
+    base = cmp.baseline
+    h: list[str] = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+        f'<p class="meta">Map / carte: <b>{_esc(base.map)}</b> · {cmp.years:g} years / ans · '
+        f"{cmp.n_households:,} household agents / agents ménages · {R} replication(s) per "
+        f"scenario / réplication(s) par scénario · seeds / graines {_esc(cmp.seeds)} · "
+        f"Terrinum {_esc(manifest['terrinum_version'])} · {_esc(manifest['created'])}</p>",
+        '<div class="box"><p><b>How to read this report.</b> Each scenario was run '
+        f"{R} time(s) with the same random seeds as the baseline <i>{_esc(cmp.labels[0])}</i> "
+        "(common random numbers): replication k of every scenario meets the same chance "
+        "events, so differences come from the scenario, not from luck. An <b>effect</b> is "
+        f"scenario minus baseline, averaged over the last {WINDOW_MONTHS} months of the run "
+        "and over replications; shares are in percentage points. The <b>95 % confidence "
+        "interval</b> (paired t interval over replications) says how much the effect varies "
+        "with the simulation's randomness: when it excludes zero, the effect is unlikely to "
+        "be noise. It says nothing about whether the model's assumptions (listed below) are "
+        "right.</p>"
+        '<p class="fr"><b>Comment lire ce rapport.</b> Chaque scénario a été simulé '
+        f"{R} fois avec les mêmes graines aléatoires que la référence "
+        f"<i>{_esc(cmp.labels[0])}</i> (nombres aléatoires communs) : la réplication k de "
+        "chaque scénario rencontre les mêmes aléas, si bien que les écarts viennent du "
+        "scénario et non du hasard. Un <b>effet</b> est l'écart scénario moins référence, "
+        f"moyenné sur les {WINDOW_MONTHS} derniers mois et sur les réplications ; les parts "
+        "sont en points de pourcentage. L'<b>intervalle de confiance à 95 %</b> (intervalle "
+        "de Student apparié) dit combien l'effet varie avec le hasard de la simulation : "
+        "s'il exclut zéro, l'effet a peu de chances d'être du bruit. Il ne dit rien de la "
+        "justesse des hypothèses du modèle (listées plus bas).</p></div>",
+    ]
+    if cmp.notes:
+        h.append("<p><b>Notes:</b></p><ul>" + "".join(f"<li>{_esc(n)}</li>" for n in cmp.notes)
+                 + "</ul>")
+    h.append('<h2 id="overview">Overview / Vue d\'ensemble</h2>')
+    h.append("<ul>" + "".join(
+        f'<li><a href="#scenario-{_esc(_safe(label))}">{_esc(label)}</a>: '
+        f"{_esc(s.question_en)} <span class=fr>{_esc(s.question_fr)}</span></li>"
+        for label, s in zip(cmp.labels[1:], cmp.scenarios, strict=True)) + "</ul>")
+    h.append(f"<p>Baseline / référence: <b>{_esc(cmp.labels[0])}</b> — "
+             f"{_esc(base.description_en)} <span class=fr>{_esc(base.description_fr)}</span></p>")
+    for caption, p in images.get("_all", []):
+        h.append(_img(p, caption))
+    em = cmp.effects_map
+    eg = cmp.effects_groups
+    for label, s in zip(cmp.labels[1:], cmp.scenarios, strict=True):
+        h.append(f'<section class="scenario" id="scenario-{_esc(_safe(label))}">')
+        h.append(f"<h2>{_esc(label)}</h2>")
+        if s.question_en or s.question_fr:
+            h.append(f"<p><b>Question:</b> {_esc(s.question_en)}<br><span class=fr>"
+                     f"<b>Question :</b> {_esc(s.question_fr)}</span></p>")
+        h.append(f"<p>{_esc(s.description_en)}<br><span class=fr>{_esc(s.description_fr)}"
+                 "</span></p>")
+        if s.source:
+            h.append(f"<p class=small>Source text / texte source: {_esc(s.source)}</p>")
+        h.append("<h3>Levers and policies / Leviers et politiques</h3>")
+        base_pols = {json.dumps(d, sort_keys=True) for d in cmp.baseline.policy_dicts()}
+        items_en = [describe_policy(p) for p in s.policies
+                    if json.dumps(p.to_dict(), sort_keys=True) not in base_pols]
+        items_fr = [describe_policy(p, "fr") for p in s.policies
+                    if json.dumps(p.to_dict(), sort_keys=True) not in base_pols]
+        for k, v in s.params.items():
+            if cmp.baseline.params.get(k) != v:
+                prm = PARAMS[k]
+                items_en.append(f"{prm.label_en} ({prm.group}): {_fmtp(v)} {prm.unit} "
+                                f"(default {_fmtp(prm.default)})")
+                items_fr.append(f"{prm.label_fr} : {_fmtp(v)} {prm.unit} "
+                                f"(défaut {_fmtp(prm.default)})")
+        if not items_en:
+            items_en, items_fr = ["No change from the baseline."], ["Aucun changement."]
+        h.append("<ul>" + "".join(f"<li>{_esc(a)}<br><span class=fr>{_esc(b)}</span></li>"
+                                  for a, b in zip(items_en, items_fr, strict=True)) + "</ul>")
+        sub = em[em["scenario"] == label].set_index("measure")
+        h.append("<h3>Effects in plain words / Les effets en clair</h3>")
+        items = []
+        for m in KEY_MEASURES:
+            if m in sub.index:
+                row = sub.loc[m].to_dict() | {"measure": m}
+                items.append(f'<li data-measure="{_esc(m)}">{_esc(effect_sentence(row))}<br>'
+                             f"<span class=fr>{_esc(effect_sentence(row, 'fr'))}</span></li>")
+        h.append('<ul class="effects">' + "".join(items) + "</ul>")
+        g = eg[eg["scenario"] == label] if len(eg) else eg
+        if len(g):
+            tgt = g[g["group"] == "targeted"]
+            ntg = int(tgt["n_territories"].iloc[0]) if len(tgt) else 0
+            h.append("<h4>Where the policies apply / Là où les politiques s'appliquent</h4>"
+                     f"<p class=small>Targeted: {ntg} territories "
+                     f"({_esc(tgt['territories'].iloc[0] if len(tgt) else '')}); "
+                     "household-weighted means of the territories' effects.</p>")
+            items = []
+            for grp, en, fr in (("targeted", "In the targeted territories",
+                                 "Dans les territoires visés"),
+                                ("elsewhere", "Elsewhere", "Ailleurs")):
+                gg = g[g["group"] == grp].set_index("measure")
+                for m in ("attractiveness", "population_change", "local_value_captured",
+                          "gini", "non_take_up", "telework_share", "mean_income"):
+                    if m in gg.index:
+                        row = gg.loc[m].to_dict() | {"measure": m}
+                        items.append(f"<li>{_esc(en)} — {_esc(effect_sentence(row))}<br>"
+                                     f"<span class=fr>{_esc(fr)} — "
+                                     f"{_esc(effect_sentence(row, 'fr'))}</span></li>")
+            h.append('<ul class="groups">' + "".join(items) + "</ul>")
+        h.append("<h3>All map-level effects / Tous les effets (carte entière)</h3>")
+        h.append(_effects_table(em[em["scenario"] == label], label))
+        for caption, p in images.get(label, []):
+            h.append(_img(p, caption))
+        h.append("</section>")
+    h.append('<h2 id="assumptions">Assumptions / Hypothèses</h2>')
+    h.append("<p>The model's main parameters, their values in each scenario, units and "
+             "sources (every parameter is declared in <code>simulation/params.py</code>; "
+             "<code>terrinum list params</code> lists them). 'assumption' marks values not "
+             "estimated from data.<br><span class=fr>Principaux paramètres du modèle, leur "
+             "valeur dans chaque scénario, unité et source ; « assumption » signale une "
+             "valeur posée et non estimée.</span></p>")
+    h.append(_params_table(cmp))
+    h.append('<h2 id="provenance">Provenance / Traçabilité</h2>')
+    rows = []
+    for sm in manifest["scenarios"]:
+        for f in sm["files"]:
+            rows.append(f"<tr><td>{_esc(sm['label'])}</td><td><code>{_esc(f['path'])}</code>"
+                        f"</td><td><code>{_esc(f['sha256'])}</code></td></tr>")
+        if sm["overrides"]:
+            rows.append(f"<tr><td>{_esc(sm['label'])}</td><td>in-memory overrides</td>"
+                        f"<td><code>{_esc(json.dumps(sm['overrides'], default=str))}</code>"
+                        "</td></tr>")
+    h.append("<table class=provenance><tr><th>Scenario</th><th>File</th><th>SHA-256</th></tr>"
+             + "".join(rows) + "</table>")
+    h.append(
+        "<ul>"
+        f"<li>Seeds / graines: master {cmp.master_seed}; replications {_esc(cmp.seeds)}</li>"
+        f"<li>Terrinum version: {_esc(manifest['terrinum_version'])}; Python "
+        f"{_esc(manifest['python'])}</li>"
+        f"<li>Command / commande: <code>{_esc(manifest['command'] or '(Python API)')}</code></li>"
+        "<li>Re-run exactly / relancer à l'identique, from the folder of this report, with "
+        "the copies of the scenarios as run / depuis le dossier de ce rapport, avec les "
+        f"copies des scénarios tels que simulés: <code>{_esc(_rerun_command(cmp, True))}</code>"
+        f"; or from the original files / ou depuis les fichiers d'origine: "
+        f"<code>{_esc(_rerun_command(cmp))}</code>"
+        + (" (these files were modified in memory; see the overrides above)"
+           if any(s.overrides and any(k not in ("years", "n_households") for o in s.overrides
+                                      for k in o) for s in cmp.all_scenarios) else "")
+        + ". Results are identical whatever <code>--workers</code>.</li>"
+        f"<li>Runs took {cmp.elapsed_s:.0f} s with {cmp.workers} worker process(es).</li>"
+        "</ul>")
+    h.append("</body></html>")
+    return "\n".join(h)
+
+
+__all__ = ["Comparison", "compare", "effects_from_results", "paired_effect", "write_outputs",
+           "render_report", "effect_sentence", "effect_numbers", "display_scale",
+           "WINDOW_MONTHS", "KEY_MEASURES", "MAP_CODE"]

@@ -1,0 +1,77 @@
+"""Plausibility of the baseline against France's data: the figures' definitions, the observed
+figures computed from the shipped INSEE files, and a fast version of the model checks
+(``python -m benchmarks.plausibility`` prints the full one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import plausibility as pl
+
+
+def test_zipf_exponent_of_an_exact_rank_size_law():
+    """Sizes proportional to 1/(rank - 1/2)^(1/a) have exponent a; doubling all sizes
+    leaves it unchanged."""
+    for a in (0.8, 1.0, 1.25):
+        sizes = 1e6 * (np.arange(1, 97) - 0.5) ** (-1.0 / a)
+        assert pl.zipf_exponent(sizes) == pytest.approx(a, rel=1e-9)
+        assert pl.zipf_exponent(2 * sizes) == pytest.approx(a, rel=1e-9)
+
+
+def test_growth_figures_sign_and_names():
+    """Large territories growing faster give a positive correlation and a falling exponent
+    (more concentration); the extremes carry their names."""
+    start = np.array([100.0, 200.0, 400.0, 800.0])
+    end = start * np.array([0.9, 1.0, 1.1, 1.3])
+    g = pl.growth_figures(start, end, ["a", "b", "c", "d"])
+    assert g["corr_size_growth"] > 0.9
+    assert g["zipf_change"] < 0
+    assert g["growth_min_name"] == "a" and g["growth_min_pct"] == pytest.approx(-10.0)
+    assert g["growth_max_name"] == "d" and g["growth_max_pct"] == pytest.approx(30.0)
+
+
+def test_observed_france_figures_from_the_data_files():
+    """The figures of the data's README (INSEE estimates 2003-2023, unemployment 2019Q4)."""
+    o = pl.observed(20)
+    assert o["period"] == "2003-2023"
+    assert o["zipf_change"] == pytest.approx(-0.057, abs=0.001)
+    assert o["corr_size_growth"] == pytest.approx(0.30, abs=0.015)
+    assert o["growth_min_pct"] == pytest.approx(-12.2, abs=0.1)
+    assert o["growth_max_pct"] == pytest.approx(31.0, abs=0.1)
+    assert o["unemployment_sd_pts_2019Q4"] == pytest.approx(1.52, abs=0.01)
+    assert o["unemployment_max_pct_2019Q4"] == pytest.approx(13.2)
+    # France passes its own bounds
+    for name in ("zipf_change", "corr_size_growth", "growth_sd_pct", "growth_min_pct",
+                 "growth_max_pct", "unemployment_sd_pts", "unemployment_max_pct"):
+        assert pl.verdict(name, o[name]), name
+
+
+# Fast version: 10,000 households, 3 years. Bounds are tolerant for the sampling noise of
+# small territories (Lozère has about 11 household agents at this size) and the short run,
+# but a model whose baseline drifts as the issue measured fails them.
+FAST = {"households": 10_000, "years": 3.0, "seed": 1}
+TOLERANT = {
+    "zipf_change": (-0.12, 0.06),
+    "corr_size_growth": (-0.3, None),
+    "growth_sd_pct": (None, 13.5),
+    "growth_min_pct": (-30.0, None),
+    "growth_max_pct": (None, 60.0),
+    "unemployment_sd_pts": (None, 5.0),
+    "unemployment_max_pct": (None, 30.0),
+}
+
+
+@pytest.mark.xfail(strict=False, reason="issue 11: the baseline's drifts (location choice "
+                   "without size or constants, compounding tradable demand) fail the bounds "
+                   "until the location and firms branches land")
+def test_fast_baseline_within_tolerant_bounds():
+    r = pl.run_one(FAST["seed"], FAST["households"], FAST["years"]).values
+    failed = [f"{n} = {r[n]:+.3f} outside {TOLERANT[n]}" for n in TOLERANT
+              if not pl.verdict(n, r[n], TOLERANT)]
+    # no firm agent above 2 % of its sector's jobs, or 4 times an equal share where a
+    # sector has fewer than 200 firm agents at this size
+    cap = max(2.0, 400.0 / max(r["largest_firm_sector_firms"], 1))
+    if r["largest_firm_share_pct"] > cap:
+        failed.append(f"largest firm {r['largest_firm_share_pct']:.1f} % > {cap:.1f} %")
+    assert not failed, "; ".join(failed)
