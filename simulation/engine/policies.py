@@ -501,12 +501,14 @@ class ObservedHistory(Policy):
     type: Literal["observed_history"] = "observed_history"
     ftth: bool = True
     france_services: bool = True
-    telework_path: list[tuple[float, float]] = Field(
+    telework_path: list[list[float]] = Field(
         default_factory=list, description="[calendar year, share of employees] points")
 
     @field_validator("telework_path")
     @classmethod
-    def _path(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    def _path(cls, v: list[list[float]]) -> list[list[float]]:
+        if any(len(pt) != 2 for pt in v):
+            raise ValueError("each telework_path point is [calendar year, share]")
         years = [y for y, _ in v]
         if years != sorted(years) or len(set(years)) != len(years):
             raise ValueError("telework_path years must be increasing")

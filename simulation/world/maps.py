@@ -565,7 +565,9 @@ MAP_OPTIONS: dict[str, dict[str, MapOption]] = {
         MapOption("median_density", "float", 0.1, 100_000, "median persons/km²"),
         MapOption("density_sigma", "float", 0.0, 3.0, "sigma of log density"),
         _NAME_OPTION)},
-    "france-departements": {},
+    "france-departements": {"start_year": MapOption(
+        "start_year", "int", 2019, 2023,
+        "calendar year whose data the map holds, 1 January: 2019 or 2023")},
     "france-regions": {"kind_rule": MapOption(
         "kind_rule", "choice", 0, 0, "how a region's kind is set",
         ("median-resident", "density"))},
