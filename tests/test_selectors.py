@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from simulation.cli import main
-from simulation.experiments.files import available_experiments, load_experiment
 from simulation.engine.policies import Selector, make_policy
+from simulation.experiments.files import available_experiments, load_experiment
 from simulation.scenarios.files import ScenarioError, builtin_names, load_scenario
 from simulation.world.maps import load_map
 
@@ -43,6 +43,8 @@ SYN = "synthetic-core-periphery-seed1"
 EXPECTED: dict[tuple[str, str], tuple[str, list[str]]] = {
     ("scenarios/broadband_rollout.toml", "policies[0] broadband_rollout"): (DEP, DEP_TOWN_RURAL),
     ("scenarios/gafa_dependence.toml", "policies[0] platform_dependence"): (DEP, DEP_ALL),
+    # history.toml came with the layout change; territories = "all" meant every territory before
+    ("scenarios/history.toml", "policies[0] observed_history"): (DEP, DEP_ALL),
     ("scenarios/local_platform.toml", "policies[0] local_platform"): (DEP, DEP_ALL),
     ("scenarios/local_platform.toml", "policies[1] platform_tax"): (DEP, DEP_ALL),
     ("scenarios/new_deal_auvergne.toml", "policies[0] broadband_rollout"): (DEP, DEP_AUVERGNE),
@@ -152,7 +154,8 @@ def test_codes_add_to_the_filtered_set(deps):
 
 def test_codes_alone_select_exactly_those(deps):
     assert _names(deps, {"codes": ["75", "2A"]}) == ["Corse-du-Sud", "Paris"]
-    assert len(Selector().resolve(deps)) == deps.n  # no key: every territory
+    # no key: every territory (the selector of "all"; files must write territories = "all")
+    assert len(Selector.model_construct().resolve(deps)) == deps.n
 
 
 def test_describe_reads_like_the_rule():
