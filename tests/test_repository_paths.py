@@ -100,3 +100,25 @@ def test_data_md_lists_every_sourced_parameter():
     assert len(sourced) > 20
     missing = [n for n in sourced if f"| `{n}` |" not in data]
     assert not missing, f"parameters with a published source not in docs/DATA.md F: {missing}"
+
+
+
+def test_citation_metadata_and_report_line() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    cff = (root / "CITATION.cff").read_text(encoding="utf-8")
+    fields = dict(line.split(": ", 1) for line in cff.splitlines()
+                  if ": " in line and not line.startswith((" ", "-")))
+    version = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    assert fields["cff-version"] == "1.2.0"
+    assert fields["version"].strip('"') == version
+    assert "Terrinum" in fields["title"]
+    assert "## How to cite" in (root / "README.md").read_text(encoding="utf-8")
+    from simulation.reports.cite import cite_html, how_to_cite
+
+    assert "CITATION.cff" in how_to_cite("en") and "Pour citer" in how_to_cite("fr")
+    assert "How to cite" in cite_html()
+    # both HTML report writers end with it
+    for mod in ("scenarios/compare.py", "experiments/analysis.py"):
+        assert "cite_html()" in (root / "simulation" / mod).read_text(encoding="utf-8")

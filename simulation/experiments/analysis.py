@@ -753,8 +753,10 @@ def write_report(path: Path, exp: Experiment, man: Mapping[str, Any],
             "experiment sha256": man["experiment"]["sha256"],
             "scenario sha256": man["scenario"].get("sha256"),
             "terrinum": man.get("terrinum_version"), **man.get("versions", {})}
+    from simulation.reports.cite import cite_html
+
     parts += ["<h2>Provenance</h2><pre>", e(json.dumps(prov, indent=1)), "</pre>",
-              "</body></html>"]
+              cite_html(), "</body></html>"]
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 

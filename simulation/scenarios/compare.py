@@ -984,6 +984,9 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
         + ". Results are identical whatever <code>--workers</code>.</li>"
         f"<li>Runs took {cmp.elapsed_s:.0f} s with {cmp.workers} worker process(es).</li>"
         "</ul>")
+    from simulation.reports.cite import cite_html
+
+    h.append(cite_html())
     h.append("</body></html>")
     return "\n".join(h)
 
