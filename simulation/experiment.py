@@ -106,9 +106,10 @@ import numpy as np
 from simulation.cli import UserError
 from simulation.measures import MEASURES
 from simulation.params import PARAMS, ParameterError, Parameters, unknown_message
+from simulation.resources import builtin_experiments_dir
 from simulation.rng import replication_seeds
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS_DIR = builtin_experiments_dir()  # see simulation.resources
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris")
 ROLES = ("lever", "uncertainty", "parameter")
 COMBINE = ("weighted", "mean", "sum")
@@ -568,7 +569,7 @@ def experiment_path(path_or_name: str | Path) -> Path:
         if not p.exists():
             raise ExperimentError(f"{p}: no such experiment file")
         return p
-    cand = EXPERIMENTS_DIR / f"{p.name}.toml"
+    cand = builtin_experiments_dir() / f"{p.name}.toml"
     if cand.exists():
         return cand
     names = available_experiments()
@@ -581,7 +582,7 @@ def experiment_path(path_or_name: str | Path) -> Path:
 
 def available_experiments() -> list[str]:
     """Names of the built-in experiments (files in ``experiments/``)."""
-    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
+    return sorted(p.stem for p in builtin_experiments_dir().glob("*.toml"))
 
 
 def load_experiment(path_or_name: str | Path, *, quick: bool = False,

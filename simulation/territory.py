@@ -85,6 +85,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from simulation.resources import data_dir
+
 __all__ = [
     "KINDS",
     "HOUSEHOLD_SIZE",
@@ -147,7 +149,7 @@ SEA_LINKS = {
 }
 CAPITAL_CODE = {"france-regions": "11", "france-departements": "75"}
 ATTRIBUTION_FRANCE = "IGN / Admin Express COG 2018, via france-geojson (Licence Ouverte)"
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = data_dir()  # simulation/data, wherever the package lives (simulation.resources)
 EDGE_KINDS = ("land", "sea", "synthetic", "user")
 
 _BUILTIN = ("france-regions", "france-departements")
