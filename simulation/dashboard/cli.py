@@ -2,8 +2,10 @@
 
 The page is served by ``solara run`` on 127.0.0.1 (``--host`` opens it to a room's network).
 The server is started with telemetry off, no version check and Solara's front-end assets
-served from the local cache filled at install time (``scripts/fetch_solara_assets.py``): the
-page never reaches the internet, so it works in rooms without a connection.
+served from this computer (:func:`simulation.resources.dashboard_assets_dir`: the copy an
+installed wheel carries, or in a checkout the local cache filled at install time by
+``scripts/fetch_solara_assets.py``): the page never reaches the internet, so it works in rooms
+without a connection.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from simulation import resources
 from simulation.errors import InputError
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 DEFAULT_PORT = 8765
-FETCH_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fetch_solara_assets.py"
+FETCH_SCRIPT = resources.fetch_script()
+"""The script that checks and fetches the assets (in a checkout, or the wheel's copy)."""
 
 
 def register(subparsers: Any) -> None:
@@ -56,10 +60,12 @@ def register(subparsers: Any) -> None:
 
 
 def assets_dir() -> Path:
-    """Solara's CDN cache folder (filled by ``scripts/fetch_solara_assets.py``)."""
-    import solara.server.settings as server_settings
+    """Folder of Solara's front-end assets served to the page.
 
-    return Path(server_settings.assets.proxy_cache_dir)
+    The wheel's packaged copy, else Solara's CDN cache folder (filled by
+    ``scripts/fetch_solara_assets.py``); see :func:`simulation.resources.dashboard_assets_dir`.
+    """
+    return resources.dashboard_assets_dir()
 
 
 def missing_assets(dest: Path) -> list[str]:
@@ -68,7 +74,7 @@ def missing_assets(dest: Path) -> list[str]:
     Uses the fetch script's own check when the source tree is present; otherwise checks the
     packages the page cannot load without.
     """
-    if FETCH_SCRIPT.is_file():
+    if FETCH_SCRIPT is not None and FETCH_SCRIPT.is_file():
         try:
             spec = importlib.util.spec_from_file_location("_terrinum_fetch", FETCH_SCRIPT)
             mod = importlib.util.module_from_spec(spec)
@@ -203,10 +209,31 @@ def check_startup(args: argparse.Namespace) -> Path:
     if missing:
         raise DashboardError(
             f"Solara's front-end files are missing from {dest} ({', '.join(missing[:4])}); "
-            "without them the page stays blank offline. Fix: bash setup.sh install "
+            f"without them the page stays blank offline. Fix: {assets_fix()}")
+    return dest
+
+
+def assets_fix() -> str:
+    """How to get the missing front-end files, for this kind of install (one sentence)."""
+    import solara
+
+    if resources.is_wheel_install():
+        built = resources.assets_build_info().get("solara")
+        have = getattr(solara, "__version__", "?")
+        if resources.packaged_assets_dir() is not None:
+            if built and built != have:
+                return (f"this Terrinum package carries the files of Solara {built}, but "
+                        f"Solara {have} is installed: pip install 'solara=={built}'.")
+            return ("this Terrinum package's copy of them is incomplete: reinstall it "
+                    "(pip install --force-reinstall --no-deps terrinum-*.whl).")
+        script = resources.fetch_script()
+        if script is None:
+            return "this Terrinum package was built without them: install one built with them."
+        return (f"this Terrinum package was built without them; fetch them once, with access "
+                f"to the npm registry: {sys.executable} {script}")
+    return ("bash setup.sh install "
             f"(or {sys.executable} scripts/fetch_solara_assets.py) once, with access to the "
             "npm registry.")
-    return dest
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -267,7 +294,7 @@ def running_server(scenario: str = "baseline", *, port: int | None = None,
     missing = missing_assets(dest)
     if missing:
         raise RuntimeError(f"Solara's front-end assets are missing from {dest}: {missing}; "
-                           "run scripts/fetch_solara_assets.py (bash setup.sh install does it)")
+                           f"{assets_fix()}")
     port = port or free_port()
     args = argparse.Namespace(scenario=scenario, households=households, seed=seed, lang=lang,
                               map=map_name)

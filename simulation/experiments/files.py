@@ -118,6 +118,7 @@ from simulation.experiments.design import (
     design_size,
     selector_tag,
 )
+from simulation.resources import builtin_experiments_dir
 from simulation.safe_io import (
     MAX_TOML_BYTES,
     TomlSyntaxError,
@@ -126,7 +127,7 @@ from simulation.safe_io import (
     read_text_file,
 )
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENTS_DIR = builtin_experiments_dir()  # see simulation.resources
 
 _TOP_KEYS = ("experiment", "design", "params", "policies", "factors", "outcomes",
              "discovery", "quick")
@@ -204,7 +205,7 @@ def experiment_path(path_or_name: str | Path) -> Path:
 
 def available_experiments() -> list[str]:
     """Names of the built-in experiments (files in ``experiments/``)."""
-    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
+    return sorted(p.stem for p in builtin_experiments_dir().glob("*.toml"))
 
 
 def load_experiment(path_or_name: str | Path, *, quick: bool = False,

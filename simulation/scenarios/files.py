@@ -42,9 +42,9 @@ the child overrides the parent key by key; its policies are appended to the pare
 ``replace_policies = true``. Every error raises :class:`ScenarioError`, whose message names
 the file, the key path (``policies[2].target``) and what is allowed.
 
-Built-in scenarios are the ``*.toml`` files of the repository's ``scenarios/`` folder, found
-relative to this package (``Path(__file__).parents[2] / "scenarios"``), which works from a
-source checkout and from the project's editable install.
+Built-in scenarios are the ``*.toml`` files of the repository's ``scenarios/`` folder; an
+installed wheel carries a copy. :func:`simulation.resources.builtin_scenarios_dir` finds them
+(source checkout, editable install or wheel).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ from simulation.engine.policies import (
     make_policy,
 )
 from simulation.errors import InputError, InputFileError, clip, clip_repr
+from simulation.resources import builtin_scenarios_dir
 from simulation.safe_io import (
     MAX_TOML_BYTES,
     TomlSyntaxError,
@@ -84,8 +85,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulation.engine.model import TerritoryModel
     from simulation.world.maps import TerritoryMap
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-"""Folder of the built-in scenario files."""
+SCENARIO_DIR = builtin_scenarios_dir()
+"""Folder of the built-in scenario files (see :mod:`simulation.resources`)."""
 
 DEFAULT_RUN: dict[str, Any] = {"map": "france-departements", "years": 20.0,
                                "n_households": int(PARAMS["n_households"].default), "seed": 1}
@@ -487,13 +488,14 @@ def builtin_path(name: str) -> Path | None:
     stem = name[:-5] if name.endswith(".toml") else name
     if not stem or "/" in stem or "\\" in stem:
         return None
-    p = SCENARIO_DIR / f"{stem}.toml"
+    p = builtin_scenarios_dir() / f"{stem}.toml"
     return p if p.is_file() else None
 
 
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")) if SCENARIO_DIR.is_dir() else []
+    folder = builtin_scenarios_dir()
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
 
 
 def resolve(path_or_name: str | Path) -> Path:
@@ -548,7 +550,7 @@ def validate(path_or_name: str | Path) -> Scenario:
 
 def list_scenarios() -> list[Scenario]:
     """Every built-in scenario, loaded and validated, sorted by name."""
-    return [load_scenario(SCENARIO_DIR / f"{n}.toml") for n in builtin_names()]
+    return [load_scenario(builtin_scenarios_dir() / f"{n}.toml") for n in builtin_names()]
 
 
 @dataclass
@@ -1074,7 +1076,7 @@ def print_list(what: str = "all") -> None:
         print("Scenarios / Scénarios (built-in, in scenarios/):")
         for name in builtin_names():
             try:
-                s = load_scenario(SCENARIO_DIR / f"{name}.toml")
+                s = load_scenario(builtin_scenarios_dir() / f"{name}.toml")
             except ScenarioError as exc:
                 print(f"  {name:32s} INVALID: {exc}")
                 continue

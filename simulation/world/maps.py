@@ -88,6 +88,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from simulation.errors import InputError, InputFileError, clip, clip_repr
+from simulation.resources import data_dir
 from simulation.safe_io import MAX_CSV_BYTES, path_state, read_text_file
 
 __all__ = [
@@ -162,7 +163,7 @@ SEA_LINKS = {
 }
 CAPITAL_CODE = {"france-regions": "11", "france-departements": "75"}
 ATTRIBUTION_FRANCE = "IGN / Admin Express COG 2018, via france-geojson (Licence Ouverte)"
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = data_dir()  # simulation/data, wherever the package lives (simulation.resources)
 EDGE_KINDS = ("land", "sea", "synthetic", "user")
 
 _BUILTIN = ("france-regions", "france-departements")
