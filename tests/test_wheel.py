@@ -55,7 +55,8 @@ def test_checkout_layout_finds_the_repository_folders():
 
 
 def test_lookups_use_the_resources_module(tmp_path, monkeypatch):
-    from simulation import experiment, scenario
+    from simulation.experiments import files as experiment
+    from simulation.scenarios import files as scenario
 
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "only_one.toml").write_text('name = "only_one"\n')
