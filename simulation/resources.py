@@ -82,7 +82,7 @@ def data_dir() -> Path:
 
 
 def packaged_assets_dir() -> Path | None:
-    """The dashboard assets that a wheel carries (``_builtin/solara/cdn`` in the package), else None."""
+    """The dashboard assets a wheel carries (``_builtin/solara/cdn`` in the package), else None."""
     packaged = builtin_dir()
     if packaged is None:
         return None
