@@ -53,7 +53,27 @@ def cmd_list(args: argparse.Namespace) -> int:
         for m in MEASURES.values():
             print(f"  {m.name:26s} {m.unit:30s} {m.label_en} / {m.label_fr}")
     _list_extra(what)
+    if what in ("all", "experiments"):
+        print_experiments()
     return 0
+
+
+def print_experiments() -> None:
+    """Print the built-in experiments: name, scenario, design and title (``terrinum sweep``)."""
+    import tomllib
+
+    from simulation.experiments.files import EXPERIMENTS_DIR, available_experiments
+
+    print("Experiments / Expériences (built-in; run one with 'terrinum sweep NAME'):")
+    for name in available_experiments():
+        try:
+            exp = tomllib.loads((EXPERIMENTS_DIR / f"{name}.toml").read_text("utf-8"))
+            head = exp.get("experiment", {})
+            design = exp.get("design", {}).get("kind", "?")
+            print(f"  {name:26s} scenario {head.get('scenario', '?')}, design {design}")
+            print(f"      {head.get('title', '')}")
+        except (OSError, tomllib.TOMLDecodeError, AttributeError):
+            print(f"  {name:26s} (unreadable: run 'terrinum validate' on it)")
 
 
 def default_map() -> str:
@@ -134,11 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true", help="skip PNG plots")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
-    ls = sub.add_parser("list", help="list maps, scenarios, policy types, parameters, "
-                                     "measures, or a map's territories")
+    ls = sub.add_parser("list", help="list maps, scenarios, experiments, policy types, "
+                                     "parameters, measures, or a map's territories")
     ls.add_argument("what", nargs="?", default="all",
-                    choices=["all", "maps", "scenarios", "policies", "params", "measures",
-                             "territories"])
+                    choices=["all", "maps", "scenarios", "experiments", "policies", "params",
+                             "measures", "territories"])
     ls.add_argument("map", nargs="?", default=None, metavar="MAP",
                     help="with 'territories': a built-in map name or a nodes CSV (default: "
                          "the model's default map, france-departements)")

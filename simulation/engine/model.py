@@ -113,7 +113,10 @@ class TerritoryModel(ModelBase):
     Args:
         map: a built-in map name (``france-departements``, ``france-regions``, ``synthetic``),
             a path to a nodes CSV, or a :class:`~simulation.world.maps.TerritoryMap`.
-        seed: master seed (non-negative integer); fixes the whole run.
+        seed: master seed (non-negative integer); fixes the whole run. ``None`` (what
+            ``mesa.batch_run`` passes when it is given ``iterations`` and no seeds) draws a
+            fresh seed from the operating system's entropy, as Mesa's ``Model(rng=None)``
+            does, and records it in ``model.seed`` so that the run can be repeated exactly.
         scenario: scenario name recorded in the outputs.
         policies: policy objects applied at each step (see ``simulation.engine.policies``).
         map_options: options passed to :func:`~simulation.world.maps.load_map`.
@@ -128,10 +131,12 @@ class TerritoryModel(ModelBase):
             integer year).
     """
 
-    def __init__(self, map: str | TerritoryMap = "france-departements", seed: int = 0, *,
+    def __init__(self, map: str | TerritoryMap = "france-departements", seed: int | None = 0, *,
                  scenario: str = "custom", policies: Iterable[Any] | None = None,
                  map_options: dict | None = None, start_year: int | None = None,
                  **params: Any) -> None:
+        if seed is None:  # Mesa's convention: no seed means a fresh one (kept, so repeatable)
+            seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
         super().__init__(rng=int(seed))

@@ -310,6 +310,13 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
         raise SweepError(f"{path}: unreadable manifest ({exc})") from None
     if not isinstance(man, dict):
         raise SweepError(f"{path}: unreadable manifest (not a JSON object)")
+    if "format" not in man and ("kind" in man or "scenario" in man):
+        kind = ("a comparison folder (written by terrinum compare or demo)" if "kind" in man
+                else "a run folder (written by terrinum run)")
+        raise SweepError(f"{out}: {kind}, not a sweep folder; 'terrinum analyse' reads the "
+                         "folder of 'terrinum sweep EXPERIMENT --out DIR'. This folder's "
+                         "results are already in it (report.html and effects_*.csv for a "
+                         "comparison, results.csv and plots for a run)")
     if man.get("format") != FORMAT:
         raise SweepError(f"{path}: unknown sweep format {man.get('format')!r}; this version "
                          f"reads {FORMAT}")

@@ -511,7 +511,10 @@ def resolve(path_or_name: str | Path) -> Path:
     b = builtin_path(text) if state == "missing" else None
     if b is not None:
         return b.resolve()
-    problem = ("no such file and not a built-in scenario" if state == "missing" else
+    close = difflib.get_close_matches(Path(text).stem, builtin_names(), n=3, cutoff=0.6) \
+        if state == "missing" else []
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    problem = (f"no such file and not a built-in scenario{hint}" if state == "missing" else
                f"not a scenario file: {_state_text(state)}")
     raise ScenarioError(text or "''", "", problem,
                         "a path to a regular .toml file (at most "
