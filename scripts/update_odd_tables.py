@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from simulation import measures, params  # noqa: E402
+from simulation.engine import measures, params  # noqa: E402
 
 DEFAULT_ODD = ROOT / "docs" / "ODD.md"
 

@@ -91,7 +91,13 @@ def test_housing_prices_rise_with_occupancy_and_stock_follows():
     m.households_agents = m.households_agents.copy()
     m.households_agents[k] *= 1.2
     markets.housing_market(m)
-    assert m.terr.price[k] > p0 and m.terr.housing_stock[k] > s0
+    assert m.terr.price[k] > p0
+    # the stock follows through the price: construction once the price exceeds the cost of
+    # new supply (within two years)
+    for _ in range(24):
+        markets.housing_market(m)
+    assert m.terr.housing_stock[k] > s0
+    m.households_agents[k] /= 1.2
     j = 1
     p1 = m.terr.price[j]
     m.households_agents[j] *= 0.7

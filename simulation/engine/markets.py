@@ -152,10 +152,9 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
 def set_wages(model: TerritoryModel) -> np.ndarray:
     """Wages of employed households (EUR/month per real household).
 
-    ``wage = reference wage(skill) x productivity / current mean productivity x tightness^e``
-    where
-    tightness is the firm territory's vacancies per seeker relative to the map's, clipped to
-    [0.8, 1.25].
+    ``wage = reference wage(skill) x hours x wage productivity / its current mean x wage
+    curve``, with the firm's wage productivity from :func:`firm.wage_productivity` and the
+    wage-curve factor of the firm's territory from :func:`wage_curve`.
 
     Returns:
         The ascending indices of the employed households.
@@ -165,15 +164,12 @@ def set_wages(model: TerritoryModel) -> np.ndarray:
     f = model.firms
     K = model.K
     pop = population(model)
-    prod = firm_mod.productivity(model)
-    # wages follow productivity relative to the current mean (prices are fixed in the model:
-    # productivity gains raise a firm's share of sales, not the general wage level)
+    prod = firm_mod.wage_productivity(model)
+    # wages follow the productivity of the territory and sector and, in part, of the firm,
+    # relative to the current mean (prices are fixed in the model: productivity gains raise
+    # a firm's share of sales, not the general wage level)
     model.mean_productivity = float(prod[f.alive].mean()) if f.alive.any() else 1.0
-    V = getattr(model, "vacancies_terr", np.ones(model.K))
-    U = getattr(model, "seekers_terr", np.ones(model.K))
-    theta = (V + 1.0) / (U + 1.0)
-    theta /= (V.sum() + 1.0) / (U.sum() + 1.0)
-    tight = np.clip(theta ** p.tightness_elasticity, 0.8, 1.25)
+    tight = wage_curve(model)
     ref = hh_mod.slot_reference_wage(model)
     emp = np.empty(h.capacity, dtype=np.intp)
     employees = np.zeros(f.capacity, dtype=np.int64)
@@ -187,8 +183,28 @@ def set_wages(model: TerritoryModel) -> np.ndarray:
     f.wage_bill[:] = wage_bill * model.household_weight
     emp_k, lf, wage_sum, jobs = sums
     model.employment_rate_terr = np.where(lf > 0, emp_k / np.maximum(lf, 1), 0.0)
+    model.labour_force_terr = lf
     model.wage_level_terr = np.where(jobs > 0, wage_sum / np.maximum(jobs, 1), 1.0)
     return emp
+
+
+def wage_curve(model: TerritoryModel) -> np.ndarray:
+    """Wage factor of each territory from its unemployment rate (the wage curve).
+
+    ``(max(u_k, u_min) / max(u, u_min))^-wage_curve_elasticity`` with ``u_k`` the
+    unemployment rate by residence at the last wage setting (1 - employment rate of the
+    labour force), ``u`` the map's and ``u_min`` = ``wage_curve_min_unemployment``
+    (Blanchflower and Oswald 1994). All ones before the first wage setting.
+    """
+    p = model.p
+    rate = getattr(model, "employment_rate_terr", None)
+    lf = getattr(model, "labour_force_terr", None)
+    if rate is None or lf is None or lf.sum() <= 0:
+        return np.ones(model.K)
+    u_map = float(((1.0 - rate) * lf).sum() / lf.sum())
+    u = np.where(lf > 0, 1.0 - rate, u_map)  # no labour force: the map's rate
+    lo = p.wage_curve_min_unemployment
+    return (np.maximum(u, lo) / max(u_map, lo)) ** -p.wage_curve_elasticity
 
 
 # =========================================================================== incomes
@@ -308,33 +324,37 @@ class Allocation:
         self.terr = f.terr.astype(np.intp)  # territory of each firm slot
         self.revenue = np.zeros(f.capacity)
         cap = np.where(f.alive, np.maximum(f.employees, 0.5) * firm_mod.productivity(model), 0.0)
-        self.cap = cap
+        self.cap = cap  # capacity (employees x productivity), for measures
+        # demand weights: capacity^scale_elasticity (decreasing returns; firm.demand_weight)
+        self.weight = weight = firm_mod.demand_weight(model)
         K = model.K
         self.C = np.stack([np.bincount(self.terr, weights=cap * (f.sector == s), minlength=K)
                            for s in range(4)])
+        self.D = np.stack([np.bincount(self.terr, weights=weight * (f.sector == s), minlength=K)
+                           for s in range(4)])
         T = model.travel_eff
-        self.W_shop = _gravity(self.C[PROXIMITY], T, SHOP_DECAY_MIN, relative=True)
-        self.W_tour = _gravity(self.C[TOURISM] * model.terr.amenity, T, TOURISM_DECAY_MIN)
-        self.W_ind = _gravity(self.C[INDUSTRY], T, INDUSTRY_DECAY_MIN)
-        self.W_dig = _gravity(self.C[DIGITAL] * model.terr.broadband, T, DIGITAL_DECAY_MIN)
+        self.W_shop = _gravity(self.D[PROXIMITY], T, SHOP_DECAY_MIN, relative=True)
+        self.W_tour = _gravity(self.D[TOURISM] * model.terr.amenity, T, TOURISM_DECAY_MIN)
+        self.W_ind = _gravity(self.D[INDUSTRY], T, INDUSTRY_DECAY_MIN)
+        self.W_dig = _gravity(self.D[DIGITAL] * model.terr.broadband, T, DIGITAL_DECAY_MIN)
         self._shares: dict[int, np.ndarray] = {}
 
     def sector_shares(self, sector: int) -> np.ndarray:
-        """Each firm's share of its territory's capacity in ``sector`` (0 for other firms)."""
+        """Each firm's share of its territory's demand weight in ``sector`` (0 for others)."""
         share = self._shares.get(sector)
         if share is None:
-            Ct = self.C[sector][self.terr]
-            share = self.cap / np.maximum(Ct, 1e-12)
+            Ct = self.D[sector][self.terr]
+            share = self.weight / np.maximum(Ct, 1e-12)
             share *= (self.model.firms.sector == sector) & (Ct > 0)
             self._shares[sector] = share
         return share
 
     def to_sector(self, sector: int, spend_by_origin: np.ndarray, W: np.ndarray) -> np.ndarray:
         """Send spending (by origin territory) to a sector's firms; return receipts by dest."""
-        Cs = self.C[sector]
+        Cs = self.D[sector]
         if Cs.sum() <= 0:
             # no firm of this sector anywhere: the spending goes to proximity firms
-            sector, W, Cs = PROXIMITY, self.W_shop, self.C[PROXIMITY]
+            sector, W, Cs = PROXIMITY, self.W_shop, self.D[PROXIMITY]
         elif (W.sum(axis=1) <= 0).any():
             W = _gravity(Cs, self.model.travel_eff, 1e9)
         dest = spend_by_origin @ W
@@ -343,13 +363,13 @@ class Allocation:
         return np.bincount(self.terr, weights=rec, minlength=self.model.K)
 
     def to_listed(self, amount: float, listed: np.ndarray) -> np.ndarray:
-        """Send an amount to listed firms map-wide in proportion to capacity; return by dest."""
+        """Send an amount to listed firms map-wide by demand weight; return by dest."""
         f = self.model.firms
-        w = self.cap * listed
+        w = self.weight * listed
         tot = w.sum()
         if tot <= 0:
-            # no listed seller: the platform's sales go to proximity shops by capacity
-            w = self.cap * (f.sector == PROXIMITY)
+            # no listed seller: the platform's sales go to proximity shops by demand weight
+            w = self.weight * (f.sector == PROXIMITY)
             tot = w.sum()
         rec = amount * w / tot
         self.revenue += rec
@@ -361,7 +381,7 @@ class Allocation:
         K = self.model.K
         terr = self.terr
         listed = f.listed_local & f.alive
-        w = self.cap * listed
+        w = self.weight * listed
         tot = np.bincount(terr, weights=w, minlength=K)
         # territories with no listed seller: all proximity firms there (or nearest shops)
         fallback = tot <= 0
@@ -496,7 +516,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     model.tl_effective = np.divide(t.tiers_lieux - t.tl_supported * (1.0 - t.tl_funded),
                                    t.tiers_lieux, out=np.ones(K), where=t.tiers_lieux > 0)
     t.broadband_funded = funded["broadband"]
-    local_w = np.eye(K) if (alloc.C[PROXIMITY] > 0).all() else alloc.W_shop
+    local_w = np.eye(K) if (alloc.D[PROXIMITY] > 0).all() else alloc.W_shop
     dst = alloc.to_sector(PROXIMITY, current, local_w)
     L.book("local_services", "authority", "firm", current, dst)
     auth_paid = np.zeros(K)
@@ -536,7 +556,8 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
         pool = model.export_pool[s] * growth
         if pool <= 0:
             continue
-        w = alloc.cap * (f.sector == s) * f.export_weight
+        # firms compete for it by demand weight (productivity and decreasing returns)
+        w = alloc.weight * (f.sector == s)
         if s == TOURISM:
             w = w * t.amenity[f_terr]
         tot = w.sum()
@@ -614,19 +635,75 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
 
 
 # =========================================================================== housing
-def housing_market(model: TerritoryModel) -> None:
-    """Price index and housing stock respond to occupancy (monthly).
+def init_housing(model: TerritoryModel) -> None:
+    """Record the start of the housing market: prices, densities and incomes by territory.
 
-    ``P *= 1 + housing_price_elasticity / 12 x (occupancy / target - 1)`` (floored at 0.2);
-    the stock grows by ``housing_supply_rate / 12 x max(0, occupancy / target - 1)``.
+    Called once, when households' first incomes are known.
+    """
+    model.price0 = model.terr.price.copy()
+    model.income0_terr = mean_income_by_home(model)
+    model.income0_map = float(model.hh.income[model.hh.alive].mean()) \
+        if model.hh.alive.any() else 1.0
+
+
+def mean_income_by_home(model: TerritoryModel) -> np.ndarray:
+    """Mean disposable income of live households by home territory (EUR/month)."""
+    pop = population(model)
+    K = model.K
+    inc = np.bincount(pop.home_or_k, weights=model.hh.income, minlength=K + 1)[:K]
+    return np.divide(inc, pop.n_k, out=np.zeros(model.K), where=pop.n_k > 0)
+
+
+def housing_fundamentals(model: TerritoryModel) -> tuple[np.ndarray, np.ndarray]:
+    """Cost of new supply and fundamental price of each territory (price index units).
+
+    Density factor ``d_k = ((n_k / n_k0) / (n / n_0))^density_price_elasticity`` (the
+    initial price-density law applied to the change of relative density: land gets dearer
+    where the territory grows faster than the map). Cost of new supply
+    ``S_k = max(construction_cost_index, P_k0 x d_k)`` (building plus land); fundamental
+    price ``A_k = P_k0 x d_k x (y_k / y_k0) / (y / y_0)`` (the initial price-to-income ratio,
+    ``y`` mean disposable income by home territory, ``y`` without index the map's).
+    """
+    p = model.p
+    h = model.hh
+    n0 = np.maximum(model.households0, 1.0)
+    n = np.maximum(model.households_agents, 0.0)
+    rel = (n / n0) / (n.sum() / n0.sum())
+    d = np.maximum(rel, 1e-6) ** p.density_price_elasticity
+    cost = np.maximum(p.construction_cost_index, model.price0 * d)
+    y = mean_income_by_home(model)
+    y_map = float(h.income[h.alive].mean()) if h.alive.any() else 1.0
+    y0 = model.income0_terr
+    inc = np.where((y > 0) & (y0 > 0), y / np.maximum(y0, 1e-9), 1.0) \
+        / max(y_map / max(model.income0_map, 1e-9), 1e-9)
+    return cost, model.price0 * d * np.clip(inc, 0.2, 5.0)
+
+
+def housing_market(model: TerritoryModel) -> None:
+    """Price index and housing stock (monthly; stock-flow model).
+
+    Prices respond to occupancy and return towards their fundamental level::
+
+        P <- P x exp((housing_price_elasticity x (occupancy / target - 1)
+                      - housing_anchor_speed x ln(P / A)) / 12)      (floored at 0.2)
+
+    the stock is built where the price is above the cost of new supply and depreciates::
+
+        stock <- stock x (1 + (housing_supply_rate x max(0, P / S - 1)
+                               - housing_depreciation) / 12)
+
+    (``A`` and ``S`` from :func:`housing_fundamentals`).
     """
     p = model.p
     t = model.terr
     occ = model.households_agents / np.maximum(t.housing_stock, 1e-9)
     gap = occ / p.target_occupancy - 1.0
-    t.price = np.maximum(t.price * (1.0 + p.housing_price_elasticity / 12.0 * gap), 0.2)
-    t.housing_stock = t.housing_stock * (1.0 + p.housing_supply_rate / 12.0
-                                         * np.maximum(gap, 0.0))
+    cost, anchor = housing_fundamentals(model)
+    drift = p.housing_price_elasticity * gap \
+        - p.housing_anchor_speed * np.log(np.maximum(t.price, 1e-9) / np.maximum(anchor, 1e-9))
+    t.price = np.maximum(t.price * np.exp(drift / 12.0), 0.2)
+    build = p.housing_supply_rate * np.maximum(t.price / cost - 1.0, 0.0)
+    t.housing_stock = t.housing_stock * (1.0 + (build - p.housing_depreciation) / 12.0)
     model.occupancy = occ
 
 

@@ -254,7 +254,7 @@ class TerritoryModel(ModelBase):
         firm_mod.create(self, np.arange(M), terr, sector, rng)
         f = self.firms
         f.listed_global[:] = (f.maturity > 0.5) & np.isin(sector, (0, 1)) & (rng.random(M) < 0.4)
-        self.mean_productivity = float(firm_mod.productivity(self)[f.alive].mean())
+        self.mean_productivity = float(firm_mod.wage_productivity(self)[f.alive].mean())
         # initial jobs: 1 - the territory's observed unemployment rate of working-age
         # households (92.5 % where not observed), mostly in their own territory, 15 % in
         # another territory within commuting reach
@@ -388,8 +388,9 @@ class TerritoryModel(ModelBase):
                 topup = np.where(h.taken_up, np.maximum(p.minimum_income - h.pretransfer, 0), 0)
                 out_ = (self.benefit + self.pension + topup).sum() * W \
                     + p.state_grant_per_household * self.real_households.sum() \
-                    + sum(c[self.auth.payer[prog] == 0].sum() for prog, c in
-                          auth_mod.programme_costs(self).items())
+                    + sum(np.where(self.auth.payer[prog] == 0, c,
+                                   auth_mod.state_share(self, prog) * c).sum()
+                          for prog, c in auth_mod.programme_costs(self).items())
                 corp = (p.corporate_tax_rate * np.maximum(profit, 0)).sum()
                 self.tax_rate = float(np.clip((out_ - corp) / (h.pretransfer.sum() * W),
                                               0.0, 0.8))
@@ -414,6 +415,7 @@ class TerritoryModel(ModelBase):
         self.prox_capacity = alloc.C[0]
         self._update_shop_utility()
         h.income[:] = markets.household_demand(self).disposable
+        markets.init_housing(self)
         t.rollout_target = t.broadband.copy()
         self.employment_rate_terr = getattr(self, "employment_rate_terr", np.ones(self.K))
 
@@ -531,6 +533,8 @@ class TerritoryModel(ModelBase):
         self._update_shop_utility()
         hh_mod.relocate(self)
         self._refresh_aggregates()
+        if self.steps % 12 == 0:
+            firm_mod.update_agglomeration(self)  # yearly, from the current density
         markets.congestion(self)
         self._collect()
 

@@ -174,10 +174,20 @@ _P: list[Param] = [
           "Combes, Duranton, Gobillon & Roux (2010), 'Estimating agglomeration economies with "
           "history, geology, and worker effects', and Combes et al. (2008, 2012): about 0.02-0.05 "
           "on French data"),
-    Param("tightness_elasticity", 0.03, "elasticity", 0.0, 0.3, "Wage-tightness elasticity",
-          "Élasticité salaire-tension", "behaviour",
-          "Elasticity of wages with respect to local labour-market tightness (vacancies per "
-          "job seeker relative to the national level).", "assumption"),
+    Param("wage_curve_elasticity", 0.1, "elasticity", 0.0, 0.5, "Wage-curve elasticity",
+          "Élasticité de la courbe des salaires", "behaviour",
+          "Minus the elasticity of wages with respect to the unemployment rate of the "
+          "workplace's territory relative to the map's (the wage curve: w proportional to "
+          "(u / u_map)^-elasticity).",
+          "Blanchflower & Oswald (1994, 'The Wage Curve'; 1995, JEP 9(3)): about -0.1 in "
+          "many countries; Nijkamp & Poot (2005) meta-analysis: about -0.07"),
+    Param("wage_curve_min_unemployment", 0.02, "share 0-1", 0.001, 0.2,
+          "Wage-curve unemployment floor", "Plancher de chômage de la courbe des salaires",
+          "structure",
+          "Unemployment rates below this are taken at this value in the wage curve (keeps "
+          "log(u) finite where no one is out of work).",
+          "assumption: frictional unemployment; no French département was below 4 % in "
+          "2019-2023 (INSEE), so it binds only for small territories' sampling noise"),
     Param("remote_share_high", 0.60, "share 0-1", 0.0, 1.0, "Remote-able jobs, high skill",
           "Emplois télétravaillables, cadres", "behaviour",
           "Share of high-skill households whose job can be done remotely.",
@@ -343,6 +353,21 @@ _P: list[Param] = [
     Param("labour_share", 0.62, "share of sales", 0.1, 1.0, "Labour share", "Part salariale",
           "behaviour", "Share of expected sales a firm aims to spend on wages (sets its "
           "employment target).", "INSEE: labour share of value added about 60-65 %"),
+    Param("scale_elasticity", 0.7, "elasticity", 0.0, 0.95, "Returns to scale in sales",
+          "Rendements d'échelle des ventes", "behaviour",
+          "Elasticity of a firm's demand weight with respect to its capacity (employees x "
+          "productivity): its share of a market is proportional to capacity^elasticity "
+          "(below 1: decreasing returns, so a firm's sales grow less than its workforce).",
+          "gamma = alpha (sigma - 1) / sigma with returns to scale of variable inputs alpha "
+          "about 0.85-0.9 (span of control; Atkeson & Kehoe 2005, JPE 113(5)) and elasticity "
+          "of substitution sigma about 5-6 (Head & Mayer 2014, Handbook of International "
+          "Economics vol. 4: median trade elasticity about 5): 0.68-0.75"),
+    Param("rent_sharing_elasticity", 0.1, "elasticity", 0.0, 1.0, "Rent sharing",
+          "Partage de la rente", "behaviour",
+          "Elasticity of a firm's wages with respect to its own productivity (relative to "
+          "its sector and territory); the rest of a productivity gain lowers its unit cost.",
+          "Card, Cardoso, Heining & Kline (2018, JOLE 36(S1)): wage elasticities with "
+          "respect to firm value added per worker mostly 0.05-0.15"),
     Param("firm_birth_rate", 0.008, "1/month", 0.0, 0.1, "Firm birth rate",
           "Taux de création d'entreprises", "behaviour",
           "Monthly firm creations per existing firm agent, before local modifiers.",
@@ -387,8 +412,28 @@ _P: list[Param] = [
           "INSEE: about 8 % of dwellings vacant"),
     Param("housing_supply_rate", 0.1, "1/year", 0.0, 1.0, "Housing supply response",
           "Réponse de l'offre de logements", "behaviour",
-          "Yearly growth of the housing stock per unit relative excess occupancy (new "
-          "building responds slowly to demand).", "assumption"),
+          "Yearly growth of the housing stock per unit relative excess of the price index "
+          "over the cost of new supply (construction happens only where the price is above "
+          "that cost; new building responds slowly).",
+          "assumption; stock-flow model of DiPasquale & Wheaton (1992, JUE 20(2))"),
+    Param("housing_depreciation", 0.003, "1/year", 0.0, 0.05, "Housing depreciation",
+          "Dépréciation du parc de logements", "structure",
+          "Yearly share of the housing stock that disappears (demolition, merging, change "
+          "of use).", "assumption: order of magnitude of dwellings disappearing each year in "
+          "France (some tens of thousands out of about 37 million)"),
+    Param("housing_anchor_speed", 0.2, "1/year", 0.0, 2.0, "House-price anchoring",
+          "Rappel des prix du logement", "behaviour",
+          "Yearly speed at which the price index returns towards its fundamental level (the "
+          "initial price-to-income ratio and the density of the territory).",
+          "assumption; error-correction of house prices towards incomes (Malpezzi 1999, "
+          "JHE 8(1); Gallin 2006, Real Estate Economics 34(3))"),
+    Param("construction_cost_index", 0.6, "housing price index", 0.0, 3.0,
+          "Construction cost", "Coût de construction", "structure",
+          "Cost of building a dwelling, in units of the housing price index (1 = the map's "
+          "mean price at start): the lowest cost of new supply anywhere; above it, the cost "
+          "of new supply rises with density (land).",
+          "assumption: building costs of about 1,500-2,000 EUR/m2 against a mean price of "
+          "about 3,000 EUR/m2 for existing dwellings (orders of magnitude)"),
     Param("density_price_elasticity", 0.2, "elasticity", 0.0, 1.0, "Price-density elasticity",
           "Élasticité prix-densité", "structure",
           "Initial housing price index = (density / national density)^elasticity.",
@@ -514,10 +559,28 @@ _P: list[Param] = [
     Param("france_services_cost", 9_000.0, "EUR/month per house", 0, 1e6,
           "France Services running cost", "Coût d'une maison France Services", "economy",
           "Monthly running cost of a France Services house.",
-          "State funding 30 k EUR/year per site plus local staff (assumption for the total)"),
+          "IGA via Senate report r21-778 (2022): mean running cost about 110,000 EUR/year in "
+          "2020 (94,000 in rural areas)"),
     Param("mediator_cost", 4_200.0, "EUR/month per mediator", 0, 1e5, "Mediator cost",
           "Coût d'un médiateur", "economy", "Monthly cost of a digital mediator.",
           "ANCT: about 50 k EUR/year per conseiller numérique (4,000 posts, >200 M EUR)"),
+    Param("france_services_state_subsidy", 2_917.0, "EUR/month per house", 0, 1e6,
+          "State subsidy per France Services", "Forfait de l'État par France Services",
+          "lever",
+          "State and national operators' flat subsidy to each France Services house (FNADT "
+          "and Fonds national France services); the local authority that runs it pays the "
+          "rest.",
+          "30,000 EUR/year in 2019-2022, 35,000 EUR/year in 2023 (Banque des Territoires, 10 "
+          "March 2023), rising to 50,000 EUR/year by 2026 (answer to AN question 16-10490QE, "
+          "23 April 2024); mean running cost about 110,000 EUR/year (IGA, Senate report "
+          "r21-778, 2022)"),
+    Param("mediator_state_subsidy", 1_250.0, "EUR/month per mediator", 0, 1e5,
+          "State subsidy per mediator", "Subvention de l'État par médiateur", "lever",
+          "State subsidy to the employer of a digital mediator (conseiller numérique); the "
+          "local authority pays the rest.",
+          "conseillers numériques France Services from 2023: 17,500 EUR the first year and "
+          "12,500 EUR the next for public employers (about 15,000 EUR/year; La Gazette des "
+          "communes, 2023); 50,000 EUR over two years in 2021-2022 (France Relance)"),
     Param("tiers_lieu_grant", 4_200.0, "EUR/month per tiers-lieu", 0, 1e6, "Tiers-lieu grant",
           "Subvention d'un tiers-lieu", "economy",
           "Monthly public grant keeping one supported tiers-lieu open.",

@@ -12,7 +12,10 @@ Spending: current local services, ``authority_service_share`` of the smoothed re
 bought from the territory's proximity firms; then the programmes it pays for (counters,
 France Services, mediators, tiers-lieux grants, broadband works, New-Deal subsidies,
 support to local cooperative platforms), each
-with a payer (the state, the authority or the region's authorities together). Without
+with a payer (the state, the authority or the region's authorities together). By default
+(``DEFAULT_PAYERS``, French practice) the state pays the counters of national operators
+and authorities run France Services and mediators with a flat state subsidy per house
+or post (``COFUNDING``), so a shrinking tax base can force them to close. Without
 ``allow_debt`` an authority never spends money it does not have: the programmes it pays for
 are scaled down to its available cash, and the services they provide shrink accordingly.
 """
@@ -30,6 +33,16 @@ if TYPE_CHECKING:  # pragma: no cover
 PAYERS = ("state", "authority", "region")
 PROGRAMMES = ("counters", "france_services", "mediators", "tiers_lieux", "broadband",
               "new_deal", "local_platform")
+# who pays each programme at start, following French practice (docs/ODD.md 7.12): the
+# counters of national operators (DGFiP, CAF, CPAM, La Poste) are paid nationally; France
+# Services houses and digital mediators are run and paid by communes and intercommunalities,
+# with a flat state subsidy (``state_share``); the others are set by their policies
+DEFAULT_PAYERS = {"counters": "state", "france_services": "authority",
+                  "mediators": "authority", "tiers_lieux": "state", "broadband": "state",
+                  "new_deal": "state", "local_platform": "state"}
+# flat state subsidy per unit of each co-funded programme (parameter) and the unit's cost
+COFUNDING = {"france_services": ("france_services_state_subsidy", "france_services_cost"),
+             "mediators": ("mediator_state_subsidy", "mediator_cost")}
 
 
 class Authority(Agent):
@@ -72,7 +85,21 @@ class AuthorityArrays:
         self.rev_ewma = np.zeros(K)
         self.own_base = np.zeros(K)
         self.spending = np.zeros(K)
-        self.payer = {prog: np.zeros(K, dtype=np.int8) for prog in PROGRAMMES}
+        self.payer = {prog: np.full(K, PAYERS.index(DEFAULT_PAYERS[prog]), dtype=np.int8)
+                      for prog in PROGRAMMES}
+
+
+def state_share(model: TerritoryModel, programme: str) -> float:
+    """Share of a programme run by a local authority that the state pays (0-1).
+
+    ``min(1, subsidy / unit cost)`` for the co-funded programmes (France Services,
+    mediators: a flat subsidy per house or post), 0 for the others.
+    """
+    if programme not in COFUNDING:
+        return 0.0
+    sub, cost = COFUNDING[programme]
+    unit = float(model.p[cost])
+    return 1.0 if unit <= 0 else min(1.0, float(model.p[sub]) / unit)
 
 
 def state_grant(model: TerritoryModel) -> np.ndarray:
@@ -109,7 +136,10 @@ def fund_programmes(model: TerritoryModel, available: np.ndarray) -> dict:
     Programmes paid by the state are always funded. Programmes paid by an authority are
     scaled by ``min(1, available cash / need)`` unless ``allow_debt``; programmes paid by the
     region are shared among the region's authorities pro rata their smoothed revenue, and
-    funded at the region's average scale.
+    funded at the region's average scale. Of a co-funded programme run by an authority or
+    a region, the state pays :func:`state_share` of what runs (its subsidy follows the
+    houses and posts that stay open) and the authorities the rest, which alone enters their
+    need.
 
     Args:
         model: the model.
@@ -130,10 +160,12 @@ def fund_programmes(model: TerritoryModel, available: np.ndarray) -> dict:
     pay_share = rev / rev_reg[reg]
     need = np.zeros(model.K)
     by_region = {}  # cost of each programme paid by the regions, by region
+    z = {prog: state_share(model, prog) for prog in costs}
     for prog, cost in costs.items():
         payer = a.payer[prog]
-        need += np.where(payer == 1, cost, 0.0)
-        regc = by_region[prog] = np.bincount(reg, weights=np.where(payer == 2, cost, 0.0),
+        local = (1.0 - z[prog]) * cost  # the authorities' part
+        need += np.where(payer == 1, local, 0.0)
+        regc = by_region[prog] = np.bincount(reg, weights=np.where(payer == 2, local, 0.0),
                                              minlength=R)
         need += regc[reg] * pay_share
     if p.allow_debt:
@@ -149,9 +181,9 @@ def fund_programmes(model: TerritoryModel, available: np.ndarray) -> dict:
         payer = a.payer[prog]
         funded = np.where(payer == 0, 1.0, np.where(payer == 1, scale, reg_scale[reg]))
         out["funded"][prog] = funded
-        out["spent_state"][prog] = np.where(payer == 0, cost, 0.0)
-        out["spent_auth"][prog] = np.where(payer == 0, 0.0, cost * funded)
-        out["paid_auth"][prog] = np.where(payer == 1, cost * scale, 0.0) \
+        out["spent_state"][prog] = np.where(payer == 0, cost, z[prog] * cost * funded)
+        out["spent_auth"][prog] = np.where(payer == 0, 0.0, (1.0 - z[prog]) * cost * funded)
+        out["paid_auth"][prog] = np.where(payer == 1, (1.0 - z[prog]) * cost * scale, 0.0) \
             + by_region[prog][reg] * pay_share * scale
     return out
 

@@ -45,7 +45,7 @@ class FirmArrays(SlotArrays):
         "maturity": float, "listed_global": bool, "listed_local": bool, "cash": float,
         "rev_ewma": float, "revenue": float, "wage_bill": float, "profit": float,
         "loss_months": np.int32, "empty_months": np.int32, "employees": np.int32,
-        "target": float, "export_weight": float, "born_step": np.int32,
+        "target": float, "born_step": np.int32,
     }
 
     def pick_in_territory(self, terr: int, n: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -112,11 +112,68 @@ class Firm(Agent):
 
 
 def productivity(model: TerritoryModel, idx: np.ndarray | None = None) -> np.ndarray:
-    """Productivity of firms: base x density^agglomeration x (1 + gain x maturity)."""
+    """Productivity of firms: base x agglomeration x (1 + gain x maturity) (relative units)."""
     f = model.firms
     sl = slice(None) if idx is None else idx
     return (f.prod0[sl] * model.agglomeration[f.terr[sl]]
             * (1.0 + model.p.digital_productivity_gain * f.maturity[sl]))
+
+
+def own_productivity(model: TerritoryModel) -> np.ndarray:
+    """The firm's own productivity relative to its sector's: prod0 / sector x (1 + g maturity)."""
+    f = model.firms
+    return (f.prod0 / SECTOR_PRODUCTIVITY[f.sector]
+            * (1.0 + model.p.digital_productivity_gain * f.maturity))
+
+
+def wage_productivity(model: TerritoryModel) -> np.ndarray:
+    """The productivity that wages follow (relative units, before the wage curve).
+
+    ``agglomeration x sector productivity x own productivity^rent_sharing_elasticity``: the
+    territory's and the sector's productivity pass fully into wages (workers move between
+    firms), a firm's own productivity only in part (rent sharing); the rest lowers its unit
+    cost.
+    """
+    f = model.firms
+    return (model.agglomeration[f.terr] * SECTOR_PRODUCTIVITY[f.sector]
+            * own_productivity(model) ** model.p.rent_sharing_elasticity)
+
+
+def unit_cost(model: TerritoryModel) -> np.ndarray:
+    """Labour cost per unit of output, relative (wage productivity / productivity).
+
+    Equal to ``own productivity^(rent_sharing_elasticity - 1)``: a firm more productive than
+    its sector produces at a lower unit cost (the wage curve and the skill mix of its
+    workers come on top).
+    """
+    return wage_productivity(model) / productivity(model)
+
+
+def demand_weight(model: TerritoryModel) -> np.ndarray:
+    """Each firm's weight in the demand it competes for (0 for closed slots).
+
+    ``(max(employees, 0.5) x productivity)^scale_elasticity``: with an elasticity below 1
+    sales rise less than capacity (decreasing returns), so a firm that hires to its sales
+    converges to a size set by its unit cost instead of growing without bound.
+    """
+    f = model.firms
+    cap = np.maximum(f.employees, 0.5) * productivity(model)
+    return np.where(f.alive, cap ** model.p.scale_elasticity, 0.0)
+
+
+def update_agglomeration(model: TerritoryModel) -> None:
+    """Agglomeration factor of each territory from its current density (yearly).
+
+    ``a_k = (density_k / map density)^agglomeration_elasticity``, densities now: the
+    observed initial density x current / initial household agents, for the territory and
+    for the map (a territory that grows faster than the map becomes more productive).
+    """
+    tm = model.tmap
+    n0 = np.maximum(model.households0, 1.0)
+    density = np.asarray(tm.density, float) * np.maximum(model.households_agents, 0.0) / n0
+    nat = (np.asarray(tm.population, float).sum() / np.asarray(tm.area_km2, float).sum()
+           * model.households_agents.sum() / n0.sum())
+    model.agglomeration = (np.maximum(density, 1e-9) / nat) ** model.p.agglomeration_elasticity
 
 
 def create(model: TerritoryModel, idx: np.ndarray, terr: np.ndarray, sector: np.ndarray,
@@ -142,7 +199,6 @@ def create(model: TerritoryModel, idx: np.ndarray, terr: np.ndarray, sector: np.
     f.empty_months[idx] = 0
     f.employees[idx] = 0
     f.target[idx] = 0.0
-    f.export_weight[idx] = rng.lognormal(0.0, 0.3, n)
     f.born_step[idx] = model.steps
     for i, agent in zip(idx.tolist(), model.new_agents(Firm, idx), strict=True):
         f.agents[i] = agent
@@ -153,7 +209,7 @@ def update_employment_targets(model: TerritoryModel) -> None:
     f = model.firms
     p = model.p
     unit = np.where(f.employees > 0, f.wage_bill / np.maximum(f.employees, 1),
-                    p.wage_mid * productivity(model) / model.mean_productivity
+                    p.wage_mid * wage_productivity(model) / model.mean_productivity
                     * model.household_weight)
     f.target[:] = np.where(f.alive, f.rev_ewma * p.labour_share / np.maximum(unit, 1.0), 0.0)
 
