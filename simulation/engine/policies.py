@@ -264,7 +264,7 @@ class FranceServices(Policy):
     type: Literal["france_services"] = "france_services"
     per_territory: float = Field(0.0, ge=0.0, le=500.0)
     per_100k_households: float = Field(0.0, ge=0.0, le=500.0)
-    payer: Payer = "state"
+    payer: Payer = "authority"  # French practice: the host pays, with the state subsidy
 
     def effect(self, model, idx, before, now):  # noqa: D102
         n = self.__dict__.setdefault(
@@ -317,7 +317,7 @@ class DigitalMediators(Policy):
     per_10k_households: float = Field(0.0, ge=0.0, le=100.0)
     per_territory: float = Field(0.0, ge=0.0, le=1000.0)
     change: float = Field(0.0, ge=-1.0, le=10.0, description="relative change of existing")
-    payer: Payer = "state"
+    payer: Payer = "authority"  # the employer pays, with the state subsidy (ODD 7.12)
 
     def effect(self, model, idx, before, now):  # noqa: D102
         t = model.terr
