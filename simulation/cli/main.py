@@ -26,7 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Print maps, parameters (with units and ranges) and measures; or a map's territories."""
+    """Print what is available (maps, scenarios, experiments, parameters...) or territories."""
     from simulation.engine.measures import MEASURES
     from simulation.engine.params import PARAMS
     from simulation.world.maps import available_maps
@@ -53,6 +53,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         for m in MEASURES.values():
             print(f"  {m.name:26s} {m.unit:30s} {m.label_en} / {m.label_fr}")
     _list_extra(what)
+    if what in ("all", "experiments"):
+        from simulation.cli.experiment_commands import print_experiments
+
+        print_experiments()
     return 0
 
 
@@ -134,11 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true", help="skip PNG plots")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
-    ls = sub.add_parser("list", help="list maps, scenarios, policy types, parameters, "
-                                     "measures, or a map's territories")
+    ls = sub.add_parser("list", help="list maps, scenarios, experiments, policy types, "
+                                     "parameters, measures, or a map's territories")
     ls.add_argument("what", nargs="?", default="all",
-                    choices=["all", "maps", "scenarios", "policies", "params", "measures",
-                             "territories"])
+                    choices=["all", "maps", "scenarios", "experiments", "policies", "params",
+                             "measures", "territories"])
     ls.add_argument("map", nargs="?", default=None, metavar="MAP",
                     help="with 'territories': a built-in map name or a nodes CSV (default: "
                          "the model's default map, france-departements)")
