@@ -7,8 +7,8 @@ Public API::
     results = model.run(years=20)
     results.to_df(); results.summary()
 
-The agent classes (``Household``, ``Firm``, ``Authority``, ``Platform``) are exported too, for
-``model.agents_by_type[Household]`` and Mesa's own tools.
+The agent classes are exported too (``from simulation import Household, Firm, Authority,
+Platform``), e.g. for ``model.agents_by_type[Household]``.
 """
 
 from simulation.engine.agents.authority import Authority

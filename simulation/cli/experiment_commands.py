@@ -57,6 +57,30 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     return run
 
 
+def print_experiments() -> None:
+    """Print the built-in experiments (``terrinum list experiments``): name, design, size.
+
+    An experiment file that does not load is listed as INVALID with its message.
+    """
+    from simulation.experiments.files import (
+        available_experiments,
+        builtin_experiments_dir,
+        load_experiment,
+    )
+
+    print("Experiments / Expériences (built-in, in experiments/; run with terrinum sweep NAME):")
+    for name in available_experiments():
+        try:
+            e = load_experiment(builtin_experiments_dir() / f"{name}.toml", with_scenario=False)
+        except _user_errors() as exc:
+            print(f"  {name:32s} INVALID: {exc}")
+            continue
+        print(f"  {name:32s} {e.design.kind} design, {len(e.factors)} factor(s), "
+              f"{e.n_runs():,} run(s) of {e.years:g} years on scenario {e.scenario_ref}")
+        if e.question:
+            print(f"      {e.question}")
+
+
 def default_out(name: str, quick: bool) -> Path:
     """Default dataset folder of an experiment: ``out/sweep-<name>[-quick]``."""
     return Path("out") / f"sweep-{name}{'-quick' if quick else ''}"

@@ -26,7 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Print maps, parameters (with units and ranges) and measures; or a map's territories."""
+    """Print what is available (maps, scenarios, experiments, parameters...) or territories."""
     from simulation.engine.measures import MEASURES
     from simulation.engine.params import PARAMS
     from simulation.world.maps import available_maps
@@ -54,26 +54,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"  {m.name:26s} {m.unit:30s} {m.label_en} / {m.label_fr}")
     _list_extra(what)
     if what in ("all", "experiments"):
+        from simulation.cli.experiment_commands import print_experiments
+
         print_experiments()
     return 0
 
-
-def print_experiments() -> None:
-    """Print the built-in experiments: name, scenario, design and title (``terrinum sweep``)."""
-    import tomllib
-
-    from simulation.experiments.files import EXPERIMENTS_DIR, available_experiments
-
-    print("Experiments / Expériences (built-in; run one with 'terrinum sweep NAME'):")
-    for name in available_experiments():
-        try:
-            exp = tomllib.loads((EXPERIMENTS_DIR / f"{name}.toml").read_text("utf-8"))
-            head = exp.get("experiment", {})
-            design = exp.get("design", {}).get("kind", "?")
-            print(f"  {name:26s} scenario {head.get('scenario', '?')}, design {design}")
-            print(f"      {head.get('title', '')}")
-        except (OSError, tomllib.TOMLDecodeError, AttributeError):
-            print(f"  {name:26s} (unreadable: run 'terrinum validate' on it)")
 
 
 def default_map() -> str:

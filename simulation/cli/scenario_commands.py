@@ -13,6 +13,7 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from simulation.safe_io import check_output_dir
 
@@ -134,6 +135,43 @@ def policy_selection_lines(scen, shown: int = 3) -> list[str]:
 
 
 # ============================================================================ run
+def map_options_for(scen, map_: str | None, *, announce: bool = True) -> dict | None:
+    """The map options ``--map MAP`` gives a scenario (None: keep the scenario's).
+
+    Another map than the scenario's starts with no options (they belong to a map). A nodes
+    CSV takes the edges CSV beside it (:func:`~simulation.world.maps.edges_beside`) unless
+    the scenario already names an edges file for that same map; that is printed on the
+    console when ``announce``.
+
+    Args:
+        scen: the loaded scenario.
+        map_: the ``--map`` value (a built-in map name or a nodes CSV path), or None.
+        announce: print which edges file is used.
+    """
+    import os
+
+    from simulation.safe_io import path_state
+    from simulation.world.maps import edges_beside
+
+    if map_ is None:
+        return None
+    same = scen.map in (map_, os.path.abspath(map_))
+    opts = dict(scen.map_options) if same else {}
+    if path_state(map_) == "file" and not opts.get("edges"):
+        edges = edges_beside(map_)
+        if edges is not None:
+            opts["edges"] = os.path.abspath(edges)
+            if announce:
+                print(f"Map {map_}: links from the edges file {edges} beside it (another "
+                      "edges file: [run] map_options = { edges = \"...\" } in a scenario "
+                      "file, see docs/MAPS.md)")
+        elif announce:
+            print(f"Map {map_}: no edges file beside it (looked for "
+                  f"{Path(map_).stem.replace('nodes', 'edges')}.csv and edges.csv): each "
+                  "territory is linked to its 3 nearest")
+    return None if same and opts == dict(scen.map_options) else opts
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run N replications of a scenario (default: the baseline) and save everything."""
     from simulation.cli.common import parse_set as _parse_set
@@ -150,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if getattr(args, "households", None) is not None:
         nh = args.households
     scen = scen.with_overrides(params=sets or None, map=args.map, years=args.years,
-                               n_households=nh)
+                               n_households=nh, map_options=map_options_for(scen, args.map))
     master = scen.seed if args.seed is None else args.seed
     seeds = replication_seed_list(master, args.reps)
     out = check_output_dir(args.out, "--out (the results folder)")
@@ -182,8 +220,9 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
 
         raise UserError(f"--reps must be at least 1, got {args.reps}")
     check_output_dir(args.out, "--out (the report folder)")
+    baseline, scenarios, nh = _with_map_and_sets(args, baseline, scenarios)
     cmp = compare(baseline, scenarios, reps=args.reps, seed=args.seed, years=args.years,
-                  n_households=args.households, workers=args.workers,
+                  n_households=nh, workers=args.workers,
                   progress=not args.quiet)
     t0 = time.perf_counter()
     report = write_outputs(cmp, args.out, command=command_line(args),
@@ -202,6 +241,33 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
             print("    " + effect_sentence(sub.loc[m].to_dict() | {"measure": m}))
     print(f"Report: {report}")
     return 0
+
+
+def _with_map_and_sets(args: argparse.Namespace, baseline, scenarios: list):
+    """Apply ``--map`` and ``--set`` to the baseline and every scenario (as ``run`` does).
+
+    Returns:
+        ``(baseline, scenarios, n_households)``: scenarios (loaded when overridden, else as
+        given) and the household count (``--households``, else ``--set n_households=``,
+        else None: the baseline's).
+    """
+    from simulation.cli.common import parse_set
+    from simulation.scenarios.files import load_scenario
+
+    sets = parse_set(getattr(args, "set", None))
+    nh = sets.pop("n_households", None)
+    if getattr(args, "households", None) is not None:
+        nh = args.households
+    map_ = getattr(args, "map", None)
+    if not sets and map_ is None:
+        return baseline, scenarios, nh
+
+    def over(ref, announce: bool = False):
+        scen = load_scenario(ref)
+        return scen.with_overrides(params=sets or None, map=map_,
+                                   map_options=map_options_for(scen, map_, announce=announce))
+
+    return over(baseline, announce=True), [over(s) for s in scenarios], nh
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -227,6 +293,10 @@ def _add_compare_options(p: argparse.ArgumentParser, *, reps: int, years: float 
                         + (f"{years:g})" if years else "the baseline's)"))
     p.add_argument("--households", type=int, default=None,
                    help="household agents (default: the baseline's)")
+    p.add_argument("--map", default=None,
+                   help="override every scenario's map (built-in name or nodes CSV)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a parameter in every scenario (repeatable)")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: the machine's cores)")
     p.add_argument("--out", default=out, help=f"output folder (default {out})")

@@ -114,9 +114,9 @@ class TerritoryModel(ModelBase):
         map: a built-in map name (``france-departements``, ``france-regions``, ``synthetic``),
             a path to a nodes CSV, or a :class:`~simulation.world.maps.TerritoryMap`.
         seed: master seed (non-negative integer); fixes the whole run. ``None`` (what
-            ``mesa.batch_run`` passes when it is given ``iterations`` and no seeds) draws a
-            fresh seed from the operating system's entropy, as Mesa's ``Model(rng=None)``
-            does, and records it in ``model.seed`` so that the run can be repeated exactly.
+            ``mesa.batch_run(..., iterations=N)`` passes) takes the seed Mesa draws from
+            fresh entropy for its own generators; it is kept in ``model.seed`` (and the
+            outputs), so ``TerritoryModel(seed=model.seed)`` repeats the run exactly.
         scenario: scenario name recorded in the outputs.
         policies: policy objects applied at each step (see ``simulation.engine.policies``).
         map_options: options passed to :func:`~simulation.world.maps.load_map`.
@@ -135,11 +135,14 @@ class TerritoryModel(ModelBase):
                  scenario: str = "custom", policies: Iterable[Any] | None = None,
                  map_options: dict | None = None, start_year: int | None = None,
                  **params: Any) -> None:
-        if seed is None:  # Mesa's convention: no seed means a fresh one (kept, so repeatable)
-            seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        if seed is None:  # Mesa's batch_run(iterations=...) passes seed=None: Mesa draws one
+            super().__init__(rng=None)
+            seed = self._seed
+            self.reset_rng(seed)  # model.rng as with this seed given explicitly
+        elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
-        super().__init__(rng=int(seed))
+        else:
+            super().__init__(rng=int(seed))
         self.seed = int(seed)
         self.scenario_name = scenario
         self.p = Parameters(params)

@@ -310,17 +310,26 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
         raise SweepError(f"{path}: unreadable manifest ({exc})") from None
     if not isinstance(man, dict):
         raise SweepError(f"{path}: unreadable manifest (not a JSON object)")
-    if "format" not in man and ("kind" in man or "scenario" in man):
-        kind = ("a comparison folder (written by terrinum compare or demo)" if "kind" in man
-                else "a run folder (written by terrinum run)")
-        raise SweepError(f"{out}: {kind}, not a sweep folder; 'terrinum analyse' reads the "
-                         "folder of 'terrinum sweep EXPERIMENT --out DIR'. This folder's "
-                         "results are already in it (report.html and effects_*.csv for a "
-                         "comparison, results.csv and plots for a run)")
     if man.get("format") != FORMAT:
-        raise SweepError(f"{path}: unknown sweep format {man.get('format')!r}; this version "
-                         f"reads {FORMAT}")
+        raise SweepError(f"{path}: {_not_a_sweep(out, man)}")
     return man
+
+
+def _not_a_sweep(out: str | Path, man: dict[str, Any]) -> str:
+    """What a folder whose manifest is not a sweep's is, and what to run instead."""
+    sweep_hint = ("'terrinum analyse' takes a sweep folder: run 'terrinum sweep EXPERIMENT "
+                  "--out DIR' first")
+    if man.get("kind") == "terrinum comparison":
+        return (f"this is a comparison folder (written by 'terrinum compare' or 'terrinum "
+                f"demo'), not a sweep; its analysis is already in {Path(out) / 'report.html'}; "
+                + sweep_hint)
+    if man.get("kind") == "terrinum run" or {"scenario", "seeds", "replications"} <= set(man):
+        return (f"this is a run folder (written by 'terrinum run'), not a sweep; its results "
+                f"are in {Path(out) / 'results.parquet'} and its plots beside it; to compare "
+                "scenarios run 'terrinum compare BASELINE SCENARIO...'; " + sweep_hint)
+    if "format" not in man:
+        return f"not a sweep manifest (no 'format' key); {sweep_hint}"
+    return f"unknown sweep format {man.get('format')!r}; this version reads {FORMAT}"
 
 
 def finished_runs(out: str | Path) -> set[str]:

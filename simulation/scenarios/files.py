@@ -292,7 +292,8 @@ class Scenario:
                        policies: Sequence[Any] | None = None, name: str | None = None,
                        map: str | None = None, years: float | None = None,
                        n_households: int | None = None, seed: int | None = None,
-                       replace_policies: bool = False) -> Scenario:
+                       replace_policies: bool = False,
+                       map_options: Mapping[str, Any] | None = None) -> Scenario:
         """Return a copy with overrides (validated like a file; ``None`` keeps a value).
 
         Args:
@@ -304,6 +305,8 @@ class Scenario:
             n_households: household agents.
             seed: master seed.
             replace_policies: drop the scenario's policies first.
+            map_options: options of the map, replacing the scenario's (e.g. ``{"edges":
+                path}`` for a CSV map; checked against the map).
 
         Raises:
             ScenarioError: an invalid override (file ``"<overrides>"``).
@@ -327,6 +330,11 @@ class Scenario:
         if map is not None:
             changes["map"] = _absolute(map) if _looks_like_path(str(map)) \
                 else str(map)
+        if map_options is not None:
+            opts = dict(map_options)
+            if isinstance(opts.get("edges"), str | Path):
+                opts["edges"] = _absolute(opts["edges"])
+            changes["map_options"] = opts
         if years is not None:
             if isinstance(years, bool) or not isinstance(years, int | float) or not (
                     0 < years <= 200):
@@ -348,9 +356,11 @@ class Scenario:
         new = dataclasses.replace(self, name=name or self.name, params=new_params,
                                   policies=pols, overrides=[*self.overrides, record]
                                   if record else list(self.overrides), **changes)
-        if map is not None:
+        if map_options is not None:
+            _check_map_options(new, where)
+        if map is not None or map_options is not None:
             _check_map(new, where)
-        if policies or map is not None:
+        if policies or map is not None or map_options is not None:
             _check_territories(new, origins)
         for p in pols:
             if years is not None or id(p) in origins and origins[id(p)][0] == where:
@@ -511,11 +521,13 @@ def resolve(path_or_name: str | Path) -> Path:
     b = builtin_path(text) if state == "missing" else None
     if b is not None:
         return b.resolve()
-    close = difflib.get_close_matches(Path(text).stem, builtin_names(), n=3, cutoff=0.6) \
-        if state == "missing" else []
-    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-    problem = (f"no such file and not a built-in scenario{hint}" if state == "missing" else
+    problem = ("no such file and not a built-in scenario" if state == "missing" else
                f"not a scenario file: {_state_text(state)}")
+    if state == "missing":
+        stem = Path(text).name.removesuffix(".toml")
+        close = difflib.get_close_matches(stem, builtin_names(), n=3, cutoff=0.6)
+        if close:
+            problem += f" (did you mean {', '.join(repr(c) for c in close)}?)"
     raise ScenarioError(text or "''", "", problem,
                         "a path to a regular .toml file (at most "
                         f"{MAX_TOML_BYTES:,} bytes) or a built-in name: "

@@ -311,6 +311,48 @@ def write_csv_parts(frames: Iterator[pd.DataFrame] | Sequence[pd.DataFrame],
     return rows
 
 
+def map_files(scenario: Scenario) -> list[Path]:
+    """The files a scenario's map is read from (empty for generated maps).
+
+    A nodes CSV and its ``edges`` option; for ``france-departements`` the shipped
+    départements table, outlines and yearly series (``simulation/data/dept/``); for
+    ``france-regions`` the regions table and outlines plus the départements table and
+    series it aggregates.
+    """
+    from simulation.resources import data_dir
+
+    DATA_DIR = data_dir()
+
+    dept = [DATA_DIR / "france_departements.csv",
+            DATA_DIR / "france_departements_simplified.geojson",
+            *sorted((DATA_DIR / "dept").glob("*.csv"))]
+    if scenario.map == "france-departements":
+        return dept
+    if scenario.map == "france-regions":
+        return [DATA_DIR / "france_regions.csv", DATA_DIR / "france_regions_simplified.geojson",
+                dept[0], *dept[2:]]
+    if scenario.map in ("synthetic", "random-geometric"):
+        return []
+    files = [Path(scenario.map)]
+    if scenario.map_options.get("edges"):
+        files.append(Path(scenario.map_options["edges"]))
+    return files
+
+
+def map_file_hashes(scenario: Scenario) -> list[dict[str, str]]:
+    """``[{"path", "sha256"}]`` of :func:`map_files` (SHA-256 of the bytes, hex)."""
+    import hashlib
+
+    out = []
+    for f in map_files(scenario):
+        try:
+            digest = hashlib.sha256(f.read_bytes()).hexdigest()
+        except OSError as exc:  # pragma: no cover - the map was just read from it
+            digest = f"unreadable: {exc.strerror}"
+        out.append({"path": str(f), "sha256": digest})
+    return out
+
+
 def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *,
               master_seed: int, command: str = "", plots: bool = True,
               extra_manifest: dict | None = None) -> Path:
@@ -375,7 +417,7 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
                                            f"{len(results)} replication(s))")
                 files.append(fname)
     manifest = results[0].manifest({
-        "scenario": scenario.name, "seed": int(master_seed),
+        "kind": "terrinum run", "scenario": scenario.name, "seed": int(master_seed),
         "seeds": [int(r.seed) for r in results], "replications": len(results),
         "years": float((results[0].steps - 1) / 12.0),
         "n_households": int(results[0].params.get("n_households", scenario.n_households)),
@@ -385,6 +427,7 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
         "scenario_files": [{"path": str(f), "sha256": scenario.file_hashes.get(str(f), "")}
                            for f in scenario.files],
         "scenario_overrides": scenario.overrides,
+        "map_files": map_file_hashes(scenario),
         "policies": scenario.policy_dicts(),
         "logs": {str(r.seed): r.log for r in results},
         "files": files + ["manifest.json"],
@@ -397,4 +440,4 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
 
 __all__ = ["run_replication", "run_results", "run_many", "replication_seed_list",
            "as_scenario", "save_runs", "default_workers", "write_parquet_parts",
-           "write_csv_parts"]
+           "write_csv_parts", "map_files", "map_file_hashes"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from simulation.errors import InputFileError, clip_repr
-from simulation.safe_io import MAX_CSV_BYTES, read_text_file
+from simulation.safe_io import MAX_CSV_BYTES, path_state, read_text_file
 from simulation.world.imputation import _assemble
 from simulation.world.territory_map import (
     KINDS,
@@ -145,6 +145,28 @@ def _parse_number(
             column=column,
         )
     return x
+
+
+def edges_beside(nodes_csv: str | Path) -> Path | None:
+    """The edges CSV that sits beside a nodes CSV, or None.
+
+    Looked for in the nodes file's folder: the nodes file's name with its last ``nodes``
+    replaced by ``edges`` (``valley_nodes.csv`` -> ``valley_edges.csv``), then ``edges.csv``.
+    Only regular files count. Used by ``terrinum run --map NODES.csv`` (and ``compare``);
+    :func:`load_csv_map` itself takes only the edges file it is given.
+    """
+    npath = Path(nodes_csv)
+    stem = npath.stem
+    names = []
+    if "nodes" in stem:
+        head, _, tail = stem.rpartition("nodes")
+        names.append(f"{head}edges{tail}{npath.suffix}")
+    names.append("edges.csv")
+    for n in names:
+        cand = npath.with_name(n)
+        if cand != npath and path_state(cand) == "file":
+            return cand
+    return None
 
 
 def load_csv_map(

@@ -21,7 +21,7 @@ import numpy as np
 
 from simulation.errors import clip_repr
 from simulation.safe_io import path_state
-from simulation.world.csvmap import load_csv_map
+from simulation.world.csvmap import edges_beside, load_csv_map
 from simulation.world.france import _build_departements, _build_regions
 from simulation.world.synthetic import core_periphery, random_geometric
 from simulation.world.territory_map import (
@@ -49,6 +49,7 @@ __all__ = [
     "TerritoryMap",
     "available_maps",
     "load_map",
+    "edges_beside",
     "core_periphery",
     "random_geometric",
     "load_csv_map",
