@@ -93,6 +93,11 @@ def missing_assets(dest: Path) -> list[str]:
     return out
 
 
+COOKIE_FILTER = ("ignore:Cookies with samesite=none require https:UserWarning:"
+                 "solara.server.starlette")
+"""``PYTHONWARNINGS`` entry that silences Solara's per-page samesite cookie warning."""
+
+
 def server_env(args: argparse.Namespace, dest: Path, base: dict[str, str] | None = None
                ) -> dict[str, str]:
     """Environment of the Solara server: offline assets, no telemetry, the session's settings."""
@@ -116,6 +121,11 @@ def server_env(args: argparse.Namespace, dest: Path, base: dict[str, str] | None
             env[key] = str(int(val))
         else:
             env.pop(key, None)
+    # Solara warns (12 lines, every page load) that a samesite=none cookie needs https when the
+    # host is not literally "localhost" (e.g. 127.0.0.1); it then uses samesite=lax, which is
+    # right for a page that is not embedded: silence that one warning at its source module
+    kept = [w for w in env.get("PYTHONWARNINGS", "").split(",") if w and w != COOKIE_FILTER]
+    env["PYTHONWARNINGS"] = ",".join([*kept, COOKIE_FILTER])
     # the server imports this package from wherever this process found it
     root = str(Path(__file__).resolve().parents[2])
     parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
