@@ -275,7 +275,7 @@ install_package() {
 # that the first run, a benchmark or each sweep worker does not pay for it
 compile_kernels() {
     step "Compiling the simulation kernels (numba; once, cached)"
-    "$VENV/bin/python" -m simulation.engine.kernels ||
+    "$VENV/bin/python" -m simulation.engine._warmup ||
         die "The simulation kernels did not compile (message above)." \
             "Check that numba installed (pip show numba); delete .venv/ and run again."
     done_step

@@ -287,3 +287,17 @@ def test_installed_solara_assets_are_complete():
         timeout=120,
     )
     assert res.returncode == 0, res.stderr
+
+
+def test_kernel_warm_up_command_prints_no_runtime_warning():
+    """setup.sh compiles the kernels with a command whose stderr has no RuntimeWarning."""
+    import re
+
+    text = SETUP.read_text()
+    m = re.search(r'"\$VENV/bin/python" (-m [\w.]+)', text[text.index("compile_kernels()"):])
+    assert m is not None and "kernels" not in m.group(1).split(".")[-1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="default")
+    proc = subprocess.run([sys.executable, *m.group(1).split()], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "RuntimeWarning" not in proc.stderr and "kernels ready" in proc.stdout

@@ -93,6 +93,11 @@ def missing_assets(dest: Path) -> list[str]:
     return out
 
 
+COOKIE_FILTER = ("ignore:Cookies with samesite=none require https:UserWarning:"
+                 "solara.server.starlette")
+"""``PYTHONWARNINGS`` entry that silences Solara's per-page samesite cookie warning."""
+
+
 def server_env(args: argparse.Namespace, dest: Path, base: dict[str, str] | None = None
                ) -> dict[str, str]:
     """Environment of the Solara server: offline assets, no telemetry, the session's settings."""
@@ -116,6 +121,11 @@ def server_env(args: argparse.Namespace, dest: Path, base: dict[str, str] | None
             env[key] = str(int(val))
         else:
             env.pop(key, None)
+    # Solara warns (12 lines, every page load) that a samesite=none cookie needs https when the
+    # host is not literally "localhost" (e.g. 127.0.0.1); it then uses samesite=lax, which is
+    # right for a page that is not embedded: silence that one warning at its source module
+    kept = [w for w in env.get("PYTHONWARNINGS", "").split(",") if w and w != COOKIE_FILTER]
+    env["PYTHONWARNINGS"] = ",".join([*kept, COOKIE_FILTER])
     # the server imports this package from wherever this process found it
     root = str(Path(__file__).resolve().parents[2])
     parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -258,16 +268,63 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         print("  note: the page is reachable from the network; anyone who can reach this "
               "address can use it.")
     print("  Ctrl-C stops the server.", flush=True)
-    proc = subprocess.Popen(solara_command(args.host, args.port), env=env)
+    linux = sys.platform.startswith("linux")
+    proc = subprocess.Popen(solara_command(args.host, args.port), env=env,
+                            preexec_fn=die_with_parent if linux else None)
+    old = _stop_on_signals()
     try:
         return proc.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _StopSignalError) as exc:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        return 130
+        return 128 + exc.signum if isinstance(exc, _StopSignalError) else 130
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+class _StopSignalError(Exception):
+    """The dashboard command received a termination signal (its ``signum``)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_signals() -> dict:
+    """Turn SIGTERM and SIGHUP into :class:`_StopSignalError` (so the child is stopped too).
+
+    Returns:
+        The previous handlers, to restore (empty outside the main thread).
+    """
+    def handler(signum, _frame):
+        raise _StopSignalError(signum)
+
+    old = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is None:
+            continue
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread: the parent-death signal still applies
+            break
+    return old
+
+
+def die_with_parent() -> None:
+    """In the child before ``exec`` (Linux): get SIGTERM when the parent dies, whatever kills it.
+
+    ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` through ctypes; does nothing where unavailable.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
 
 
 def free_port(host: str = "127.0.0.1") -> int:
