@@ -503,6 +503,12 @@ _P: list[Param] = [
     Param("attachment", 2.5, "utility", 0.0, 20.0, "Attachment to place",
           "Attachement au territoire", "behaviour",
           "Utility of staying where one lives (moving costs, social ties).", "assumption"),
+    Param("beta_size", 1.0, "utility per log dwelling", 0.0, 5.0, "Weight of size",
+          "Poids de la taille", "behaviour",
+          "Location utility of the log housing stock of a territory: a territory is an "
+          "aggregate of dwellings, each an elementary alternative; 1 is the coefficient of "
+          "an aggregate whose dwellings are alike.",
+          "McFadden (1978), Modelling the choice of residential location"),
     Param("new_deal_bonus", 1.0, "utility", 0.0, 10.0, "Attraction-offer appeal",
           "Attrait des offres d'accueil", "behaviour",
           "Utility of a territory offering a job plus housing to newcomers (New Deal), while "

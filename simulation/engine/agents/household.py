@@ -595,16 +595,20 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     remote-capable, where the new home has broadband (probability = coverage), and mixes
     the wage and a local search otherwise; plus capital income; retired households keep
     their income before transfers. The utility combines its log, the rent burden, amenities
-    and public services, broadband and tiers-lieux for remote-capable households, distance
-    from the current home, attachment to it and New-Deal offers
-    (:func:`simulation.engine.kernels.utility_matrix`).
+    and public services, the log of the territory's housing stock (``beta_size``, McFadden
+    1978) and its alternative-specific constant (``terr.location_constant``), broadband and
+    tiers-lieux for remote-capable households, distance from the current home, attachment
+    to it and New-Deal offers (:func:`simulation.engine.kernels.utility_matrix`).
     """
     p = model.p
     h = model.hh
     t = model.terr
     # rent by territory for renters (row 0) and owners (row 1)
     rent_tab = np.array([1.0, 0.3])[:, None] * p.rent_base * t.price[None, :]
-    place = p.beta_amenity * t.amenity + p.beta_services * model.service_access
+    # McFadden (1978) size term (log dwellings; a territory aggregates its dwellings) and
+    # the territory's alternative-specific constant
+    place = (p.beta_amenity * t.amenity + p.beta_services * model.service_access
+             + p.beta_size * np.log(np.maximum(t.housing_stock, 1e-9)) + t.location_constant)
     seats = (t.tiers_lieux * model.tl_effective * p.tiers_lieu_seats
              / np.maximum(model.real_households, 1.0) * 100)
     digital = p.beta_broadband * t.broadband + p.beta_tierslieux * seats

@@ -1,0 +1,60 @@
+"""Location choice (ODD 7.9): size term and territory constants, directional tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulation import TerritoryModel
+from simulation.engine import kernels
+from simulation.engine.agents import household as hh_mod
+from simulation.engine.params import ParameterError
+
+N = 2_000
+
+
+def _expected_in(m: TerritoryModel) -> np.ndarray:
+    """Expected number of choosers moving into each territory (all households choose)."""
+    idx = np.flatnonzero(m.hh.alive)
+    return kernels.expected_choices(hh_mod.location_utility(m, idx), m.hh.home[idx])
+
+
+def test_a_bigger_housing_stock_draws_more_movers_all_else_equal():
+    m = TerritoryModel(map="synthetic", seed=2, n_households=N)
+    k = 3
+    before = _expected_in(m)
+    m.terr.housing_stock[k] *= 2.0
+    after = _expected_in(m)
+    assert after[k] > before[k] * 1.5   # log-size coefficient 1: about twice as many
+    others = np.arange(m.K) != k
+    assert (after[others] <= before[others] + 1e-9).all()
+
+
+def test_without_the_size_term_stock_does_not_matter():
+    m = TerritoryModel(map="synthetic", seed=2, n_households=N, beta_size=0.0)
+    before = _expected_in(m)
+    m.terr.housing_stock[3] *= 2.0
+    assert np.allclose(_expected_in(m), before)
+
+
+def test_a_higher_territory_constant_draws_more_movers():
+    base = TerritoryModel(map="synthetic", seed=2, n_households=N)
+    code = base.tmap.codes[5]
+    hi = TerritoryModel(map="synthetic", seed=2, n_households=N,
+                        location_constants={code: 0.5})
+    assert hi.terr.location_constant[5] == 0.5
+    assert (np.delete(hi.terr.location_constant, 5) == 0).all()
+    assert _expected_in(hi)[5] > _expected_in(base)[5]
+
+
+def test_location_constants_default_to_zero_and_are_checked():
+    m = TerritoryModel(map="synthetic", seed=2, n_households=500)
+    assert (m.terr.location_constant == 0).all()
+    with pytest.raises(ParameterError):
+        TerritoryModel(map="synthetic", seed=2, n_households=500,
+                       location_constants={"nowhere": 1.0})
+    with pytest.raises(ParameterError):
+        TerritoryModel(map="synthetic", seed=2, n_households=500, location_constants=[1.0])
+    arr = np.linspace(-1, 1, m.K)
+    m2 = TerritoryModel(map="synthetic", seed=2, n_households=500, location_constants=arr)
+    assert np.allclose(m2.terr.location_constant, arr)
