@@ -314,15 +314,20 @@ def test_utility_matrix_matches_numpy():
     place, digital = RNG.normal(size=K), RNG.normal(size=K)
     decay = 0.02 * travel
     offers = RNG.random(K) < 0.3
+    tw_u = RNG.random(N)
     v = kernels.utility_matrix(idx, skill, employer, fterr, wage, rc, cap, retired, pre,
                                owner, home, elig, search, reach, bb, rent_tab, place, digital,
-                               decay, 1.5, offers, 0.8, 1.2, 2.0, 50.0)
+                               decay, 1.5, offers, 0.8, 1.2, 2.0, 50.0, travel, tw_u, 1.5,
+                               0.6, 4.0)
     # numpy reference (ODD 7.9)
     y = search[skill[idx]]
     e = employer[idx] >= 0
-    keep = reach.T[fterr[employer[idx[e]]]]
+    wt = fterr[employer[idx[e]]]
+    keep = reach.T[wt]
     q = np.where(keep, 1.0, rc[idx[e]][:, None] * bb[None, :])
-    y[e] = q * wage[idx[e]][:, None] + (1 - q) * y[e]
+    days = 1.5 * (rc[idx[e]] & (tw_u[idx[e]] < 0.6))[:, None] * bb[None, :]
+    cost = np.where(keep, 4.0 * travel.T[wt] * (5.0 - days) / 5.0, 0.0)
+    y[e] = q * wage[idx[e]][:, None] + (1 - q) * y[e] - cost
     y += cap[idx][:, None]
     y[retired] = np.maximum(pre[idx[retired]], 50.0)[:, None]
     y = np.maximum(y, 50.0)

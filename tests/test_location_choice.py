@@ -58,3 +58,22 @@ def test_location_constants_default_to_zero_and_are_checked():
     arr = np.linspace(-1, 1, m.K)
     m2 = TerritoryModel(map="synthetic", seed=2, n_households=500, location_constants=arr)
     assert np.allclose(m2.terr.location_constant, arr)
+
+
+def _stay_utility_gap(telework_days: float) -> float:
+    """Mean utility of the farthest job-reachable territory minus home, for commuters."""
+    m = TerritoryModel(map="synthetic", seed=2, n_households=N, telework_days=telework_days,
+                       telework_uptake=1.0)
+    h = m.hh
+    idx = np.flatnonzero(h.alive & (h.employer >= 0) & h.remote_capable)
+    v = hh_mod.location_utility(m, idx)
+    work = m.firms.terr[h.employer[idx]]
+    far = np.where(m.reach[:, work].T, m.travel_eff[:, work].T, -1.0).argmax(axis=1)
+    near = work  # living where one works: the shortest commute
+    rows = np.arange(idx.size)
+    return float((v[rows, far] - v[rows, near]).mean())
+
+
+def test_more_telework_days_lower_the_weight_of_distance_to_the_job():
+    # commuting cost falls with telework days: a far home (within reach) loses less utility
+    assert _stay_utility_gap(4.0) > _stay_utility_gap(0.0)

@@ -622,7 +622,18 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
         remote_access_share(model), rent_tab, place, digital,
         p.distance_decay * model.travel_base, float(p.attachment),
         offers, float(p.new_deal_bonus), float(p.beta_income), float(p.beta_housing),
-        INCOME_FLOOR)
+        INCOME_FLOOR, model.travel_eff, h.telework_u, float(p.telework_days),
+        float(p.telework_uptake), commute_cost_per_minute(model))
+
+
+def commute_cost_per_minute(model: TerritoryModel) -> float:
+    """Monthly fuel cost of one minute of one-way commuting, every working day (EUR/minute).
+
+    ``2 x KM_PER_MIN x workdays_per_month x fuel_price``: the cost households pay for
+    commuting in the income circuit (:func:`work_and_commute`), here in the location choice.
+    """
+    p = model.p
+    return float(2.0 * model.km_per_min * p.workdays_per_month * p.fuel_price)
 
 
 ATTRACTIVENESS_SAMPLE = 1_500  # households whose choice probabilities are observed monthly
