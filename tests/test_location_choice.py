@@ -77,3 +77,38 @@ def _stay_utility_gap(telework_days: float) -> float:
 def test_more_telework_days_lower_the_weight_of_distance_to_the_job():
     # commuting cost falls with telework days: a far home (within reach) loses less utility
     assert _stay_utility_gap(4.0) > _stay_utility_gap(0.0)
+
+
+def _non_take_up(m: TerritoryModel) -> tuple[float, float]:
+    """Non-take-up among eligible households below / above the illiteracy threshold."""
+    h = m.hh
+    el = h.alive & h.eligible
+    low = h.literacy < m.p.illiteracy_threshold
+    return (float(1 - h.taken_up[el & low].mean()), float(1 - h.taken_up[el & ~low].mean()))
+
+
+def _after(years: float, close: bool, **kw) -> TerritoryModel:
+    m = TerritoryModel(map="synthetic", seed=4, n_households=40_000, **kw)
+    if close:
+        m.terr.counters_funded[:] = 0.0
+        m.terr.fs_funded[:] = 0.0
+        m.terr.mediators_funded[:] = 0.0
+    for _ in range(int(12 * years)):
+        if close:
+            m.terr.counters_funded[:] = 0.0
+            m.terr.fs_funded[:] = 0.0
+            m.terr.mediators_funded[:] = 0.0
+        m.step()
+    return m
+
+
+def test_low_literacy_gives_higher_non_take_up():
+    low, high = _non_take_up(_after(1.0, close=False))
+    assert low > high + 0.05
+
+
+def test_closing_counters_without_mediators_raises_low_literacy_non_take_up_most():
+    low0, high0 = _non_take_up(_after(1.0, close=False))
+    low1, high1 = _non_take_up(_after(1.0, close=True))
+    assert low1 > low0 and high1 >= high0 - 0.02
+    assert low1 - low0 > high1 - high0

@@ -470,7 +470,10 @@ def use_services(model: TerritoryModel) -> None:
     ``minimum_income``. Each month an eligible household (re)applies with probability
     ``claim_renewal_rate``; it then takes the right up with probability::
 
-        a * takeup_counter + (1 - a) * (o + (1 - o) * m)
+        o + (1 - o) * (a * takeup_counter + (1 - a) * m)
+
+    (procedures are online first; a household that cannot complete them alone needs a
+    counter within reach or a mediator)
 
     where ``a`` is the counter access of its territory, ``o`` its online ability
     (``takeup_online`` x literacy above the threshold x connectivity) and ``m`` the chance
@@ -506,7 +509,9 @@ def use_services(model: TerritoryModel) -> None:
     # online ability of the applicants only (literacy above the threshold, remote access)
     online = p.takeup_online * np.clip((lit[renew] - thr) / (1.0 - thr), 0.0, 1.0) \
         * model.remote_ok[renew]
-    prob = a[hm] * p.takeup_counter + (1 - a[hm]) * (online + (1 - online) * med)
+    # procedures are online first: those who cannot finish alone need a counter (within
+    # reach) or a mediator, so literacy matters everywhere, and most where counters close
+    prob = online + (1 - online) * (a[hm] * p.takeup_counter + (1 - a[hm]) * med)
     h.taken_up[renew] = rng.random(renew.size) < prob
     # learning
     rl = model.streams["literacy"]
