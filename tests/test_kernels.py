@@ -315,10 +315,11 @@ def test_utility_matrix_matches_numpy():
     decay = 0.02 * travel
     offers = RNG.random(K) < 0.3
     tw_u = RNG.random(N)
+    lit, helped, onl = RNG.random(N), RNG.random(K), RNG.random(K)
     v = kernels.utility_matrix(idx, skill, employer, fterr, wage, rc, cap, retired, pre,
                                owner, home, elig, search, reach, bb, rent_tab, place, digital,
                                decay, 1.5, offers, 0.8, 1.2, 2.0, 50.0, travel, tw_u, 1.5,
-                               0.6, 4.0)
+                               0.6, 4.0, lit, helped, onl, 0.3, 1200.0)
     # numpy reference (ODD 7.9)
     y = search[skill[idx]]
     e = employer[idx] >= 0
@@ -329,7 +330,9 @@ def test_utility_matrix_matches_numpy():
     cost = np.where(keep, 4.0 * travel.T[wt] * (5.0 - days) / 5.0, 0.0)
     y[e] = q * wage[idx[e]][:, None] + (1 - q) * y[e] - cost
     y += cap[idx][:, None]
-    y[retired] = np.maximum(pre[idx[retired]], 50.0)[:, None]
+    y[retired] = pre[idx[retired]][:, None]
+    o = onl[None, :] * np.clip((lit[idx] - 0.3) / 0.7, 0, 1)[:, None]
+    y += (o + (1 - o) * helped[None, :]) * np.maximum(1200.0 - y, 0.0)
     y = np.maximum(y, 50.0)
     rent = np.minimum(rent_tab[owner[idx].astype(int)] / y, 3.0)
     want = 1.2 * np.log(y) - 2.0 * rent + place + rc[idx][:, None] * digital \

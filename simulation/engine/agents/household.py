@@ -612,7 +612,7 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     rent_tab = np.array([1.0, 0.3])[:, None] * p.rent_base * t.price[None, :]
     # McFadden (1978) size term (log dwellings; a territory aggregates its dwellings) and
     # the territory's alternative-specific constant
-    place = (p.beta_amenity * t.amenity + p.beta_services * model.service_access
+    place = (p.beta_amenity * t.amenity
              + p.beta_size * np.log(np.maximum(t.housing_stock, 1e-9)) + t.location_constant)
     seats = (t.tiers_lieux * model.tl_effective * p.tiers_lieu_seats
              / np.maximum(model.real_households, 1.0) * 100)
@@ -628,7 +628,22 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
         p.distance_decay * model.travel_base, float(p.attachment),
         offers, float(p.new_deal_bonus), float(p.beta_income), float(p.beta_housing),
         INCOME_FLOOR, model.travel_eff, h.telework_u, float(p.telework_days),
-        float(p.telework_uptake), commute_cost_per_minute(model))
+        float(p.telework_uptake), commute_cost_per_minute(model), h.literacy, *takeup_terms(model),
+        float(p.illiteracy_threshold), float(p.minimum_income))
+
+
+def takeup_terms(model: TerritoryModel) -> tuple[np.ndarray, np.ndarray]:
+    """By territory: take-up chance without online ability, online factor (two K arrays).
+
+    ``a x takeup_counter + (1 - a) x takeup_mediated x m`` (counter access ``a``, mediation
+    share ``m`` of this month) and ``takeup_online x`` the remote-access share: with the
+    literacy factor of a household, :func:`use_services`' take-up probability there.
+    """
+    p = model.p
+    a = np.asarray(model.service_access, dtype=float)
+    m = np.asarray(model.mediation_share, dtype=float)
+    helped = a * p.takeup_counter + (1.0 - a) * p.takeup_mediated * m
+    return helped, p.takeup_online * remote_access_share(model)
 
 
 def commute_cost_per_minute(model: TerritoryModel) -> float:
