@@ -599,11 +599,12 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     those without a job; a worker keeps the job where it stays within commuting reach, or,
     remote-capable, where the new home has broadband (probability = coverage), and mixes
     the wage and a local search otherwise; plus capital income; retired households keep
-    their income before transfers. The utility combines its log, the rent burden, amenities
-    and public services, the log of the territory's housing stock (``beta_size``, McFadden
-    1978) and its alternative-specific constant (``terr.location_constant``), broadband and
-    tiers-lieux for remote-capable households, distance from the current home, attachment
-    to it and New-Deal offers (:func:`simulation.engine.kernels.utility_matrix`).
+    their income before transfers; employed commuters pay the commuting cost (less with
+    telework); everyone gets the expected minimum-income top-up. The utility combines its
+    log, the rent burden, amenities, the log of the territory's housing stock
+    (``beta_size``, McFadden 1978) and its alternative-specific constant
+    (``terr.location_constant``), distance from the current home, attachment to it and
+    New-Deal offers (:func:`simulation.engine.kernels.utility_matrix`).
     """
     p = model.p
     h = model.hh
@@ -614,9 +615,9 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     # the territory's alternative-specific constant
     place = (p.beta_amenity * t.amenity
              + p.beta_size * np.log(np.maximum(t.housing_stock, 1e-9)) + t.location_constant)
-    seats = (t.tiers_lieux * model.tl_effective * p.tiers_lieu_seats
-             / np.maximum(model.real_households, 1.0) * 100)
-    digital = p.beta_broadband * t.broadband + p.beta_tierslieux * seats
+    # no direct utility of broadband or tiers-lieux: they act through remote access (keeping
+    # a job out of reach, telework days, online take-up of rights)
+    digital = np.zeros(model.K)
     offers = t.newdeal_offers > 0
     age = h.age[idx]
     retired = age >= p.retirement_age
