@@ -314,17 +314,25 @@ def test_utility_matrix_matches_numpy():
     place, digital = RNG.normal(size=K), RNG.normal(size=K)
     decay = 0.02 * travel
     offers = RNG.random(K) < 0.3
+    tw_u = RNG.random(N)
+    lit, helped, onl = RNG.random(N), RNG.random(K), RNG.random(K)
     v = kernels.utility_matrix(idx, skill, employer, fterr, wage, rc, cap, retired, pre,
                                owner, home, elig, search, reach, bb, rent_tab, place, digital,
-                               decay, 1.5, offers, 0.8, 1.2, 2.0, 50.0)
+                               decay, 1.5, offers, 0.8, 1.2, 2.0, 50.0, travel, tw_u, 1.5,
+                               0.6, 4.0, lit, helped, onl, 0.3, 1200.0)
     # numpy reference (ODD 7.9)
     y = search[skill[idx]]
     e = employer[idx] >= 0
-    keep = reach.T[fterr[employer[idx[e]]]]
+    wt = fterr[employer[idx[e]]]
+    keep = reach.T[wt]
     q = np.where(keep, 1.0, rc[idx[e]][:, None] * bb[None, :])
-    y[e] = q * wage[idx[e]][:, None] + (1 - q) * y[e]
+    days = 1.5 * (rc[idx[e]] & (tw_u[idx[e]] < 0.6))[:, None] * bb[None, :]
+    cost = np.where(keep, 4.0 * travel.T[wt] * (5.0 - days) / 5.0, 0.0)
+    y[e] = q * wage[idx[e]][:, None] + (1 - q) * y[e] - cost
     y += cap[idx][:, None]
-    y[retired] = np.maximum(pre[idx[retired]], 50.0)[:, None]
+    y[retired] = pre[idx[retired]][:, None]
+    o = onl[None, :] * np.clip((lit[idx] - 0.3) / 0.7, 0, 1)[:, None]
+    y += (o + (1 - o) * helped[None, :]) * np.maximum(1200.0 - y, 0.0)
     y = np.maximum(y, 50.0)
     rent = np.minimum(rent_tab[owner[idx].astype(int)] / y, 3.0)
     want = 1.2 * np.log(y) - 2.0 * rent + place + rc[idx][:, None] * digital \

@@ -272,7 +272,10 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
                    rent_tab: np.ndarray, place: np.ndarray, digital: np.ndarray,
                    decay_travel: np.ndarray, attachment: float, offers: np.ndarray,
                    new_deal_bonus: float, beta_income: float, beta_housing: float,
-                   income_floor: float) -> np.ndarray:
+                   income_floor: float, travel: np.ndarray, telework_u: np.ndarray,
+                   telework_days: float, uptake: float, commute_eur_per_min: float,
+                   literacy: np.ndarray, takeup_k: np.ndarray, online_k: np.ndarray,
+                   illiteracy_threshold: float, minimum_income: float) -> np.ndarray:
     """Location utility of each territory (columns) for households ``idx`` (rows), ODD 7.9.
 
     Expected income ``y`` in territory ``k``: retired households keep
@@ -280,6 +283,13 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
     or, if employed at a firm in territory ``w``, ``q x wage + (1 - q) x search`` with
     ``q = 1`` when ``k`` is within commuting reach of ``w`` and ``remote_capable x
     remote_share[k]`` (the chance of remote access there) otherwise; plus capital income;
+    less, for a job kept within commuting reach, the monthly commuting cost
+    ``commute_eur_per_min x travel[k, w] x (5 - d) / 5`` where ``d = telework_days x
+    remote_capable x remote_share[k] x [telework_u < uptake]`` are the expected telework
+    days a week there (more telework, a lighter weight of the distance to the job);
+    plus the expected minimum-income top-up ``tau x max(minimum_income - y, 0)`` with the
+    take-up probability there ``tau = o + (1 - o) x takeup_k[k]``, ``o = online_k[k] x
+    clip((literacy - illiteracy_threshold) / (1 - illiteracy_threshold), 0, 1)``;
     floored at ``income_floor``. Then
     ``V = beta_income log y - beta_housing min(rent_tab[owner, k] / y, 3) + place[k]
     + remote_capable x digital[k] - decay_travel[home, k] + attachment [k = home]
@@ -296,20 +306,29 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
         sk = skill[i]
         f = employer[i]
         w_terr = firm_terr[f] if f >= 0 else -1
-        y_ret = pretransfer[i]
-        if y_ret < income_floor:
-            y_ret = income_floor
-        u_ret = math.log(y_ret) * beta_income  # the same in every territory
+        tw_takes = 1.0 if telework_u[i] < uptake else 0.0
+        lf = (literacy[i] - illiteracy_threshold) / (1.0 - illiteracy_threshold)
+        lf = min(max(lf, 0.0), 1.0)
         for k in range(K):
+            o = online_k[k] * lf
+            tau = o + (1.0 - o) * takeup_k[k]
             if retired[r]:
-                y = y_ret
-                u = u_ret
+                y = pretransfer[i]
+                y += tau * max(minimum_income - y, 0.0)
+                if y < income_floor:
+                    y = income_floor
+                u = math.log(y) * beta_income
             else:
                 y = search[sk, k]
                 if w_terr >= 0:
-                    q = 1.0 if reach[k, w_terr] else rc * remote_share[k]
-                    y = q * wage[i] + (1.0 - q) * y
+                    if reach[k, w_terr]:
+                        tw = telework_days * rc * remote_share[k] * tw_takes
+                        y = wage[i] - commute_eur_per_min * travel[k, w_terr] * (5.0 - tw) / 5.0
+                    else:
+                        q = rc * remote_share[k]
+                        y = q * wage[i] + (1.0 - q) * y
                 y += cap_income[i]
+                y += tau * max(minimum_income - y, 0.0)
                 if y < income_floor:
                     y = income_floor
                 u = math.log(y) * beta_income
@@ -609,7 +628,8 @@ def warm_up() -> None:
     utility_matrix(home, i32.astype(np.int8), i32, i32, f, b, f, b, f, b, i32, b, tab,
                    np.ones((K, K), dtype=bool), np.ones(K), np.ones((2, K)), np.ones(K),
                    np.ones(K), np.ones((K, K)), 1.0, np.ones(K, dtype=bool), 1.0, 1.0, 1.0,
-                   50.0)
+                   50.0, np.ones((K, K)), f, 1.5, 1.0, 1.0, f, np.ones(K), np.ones(K), 0.3,
+                   700.0)
 
 
 if __name__ == "__main__":  # pragma: no cover

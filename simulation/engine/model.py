@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,8 @@ class TerritoryState:
         tiers_lieux: tiers-lieux (count); ``tl_supported``: those receiving a public grant.
         amenity: amenity index (0-1).
         price: housing price index; ``housing_stock``: dwellings in household-agent units.
+        location_constant: alternative-specific constant of each territory in the location
+            choice (utility; 0 by default; for what the model does not describe).
         newdeal_offers: remaining New-Deal offers (real households).
         rollout_target, rollout_pace: broadband roll-out goal (0-1) and pace (points/year).
         *_funded: share of each programme funded this month (0-1).
@@ -77,6 +79,7 @@ class TerritoryState:
     amenity: np.ndarray
     price: np.ndarray
     housing_stock: np.ndarray
+    location_constant: np.ndarray = field(default=None)
     tl_supported: np.ndarray = field(default=None)
     newdeal_offers: np.ndarray = field(default=None)
     rollout_target: np.ndarray = field(default=None)
@@ -91,8 +94,8 @@ class TerritoryState:
 
     def __post_init__(self) -> None:
         K = self.broadband.size
-        for name in ("tl_supported", "newdeal_offers", "rollout_pace", "rollout_step",
-                     "broadband_works"):
+        for name in ("location_constant", "tl_supported", "newdeal_offers", "rollout_pace",
+                     "rollout_step", "broadband_works"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(K))
         if self.rollout_target is None:
@@ -120,6 +123,10 @@ class TerritoryModel(ModelBase):
         scenario: scenario name recorded in the outputs.
         policies: policy objects applied at each step (see ``simulation.engine.policies``).
         map_options: options passed to :func:`~simulation.world.maps.load_map`.
+        location_constants: alternative-specific constants of the territories in the
+            location choice (utility; ODD 7.9): a mapping from territory code to value
+            (codes left out get 0) or a sequence of K values in map order; default the map's
+            ``location_constant`` attribute if it has one, else 0 everywhere.
         start_year: calendar year of the start (1 January). On ``france-departements`` the
             map is built from that year's data (2019 or 2023; default the latest); on other
             maps it only dates the outputs (default 2023).
@@ -134,6 +141,7 @@ class TerritoryModel(ModelBase):
     def __init__(self, map: str | TerritoryMap = "france-departements", seed: int | None = 0, *,
                  scenario: str = "custom", policies: Iterable[Any] | None = None,
                  map_options: dict | None = None, start_year: int | None = None,
+                 location_constants: Mapping[str, float] | Sequence[float] | None = None,
                  **params: Any) -> None:
         if seed is None:  # Mesa's batch_run(iterations=...) passes seed=None: Mesa draws one
             super().__init__(rng=None)
@@ -166,6 +174,7 @@ class TerritoryModel(ModelBase):
         self.region_index = np.unique(np.asarray(self.tmap.region, dtype=object).astype(str),
                                       return_inverse=True)[1].astype(np.int64)
         self._init_territories()
+        self.terr.location_constant = _location_constants(self.tmap, location_constants)
         self._init_households()
         self._init_firms()
         self._init_institutions()
@@ -574,6 +583,39 @@ class TerritoryModel(ModelBase):
         from simulation.engine.results import Results
 
         return Results.from_model(self)
+
+
+def _location_constants(tmap: TerritoryMap,
+                        given: Mapping[str, float] | Sequence[float] | None) -> np.ndarray:
+    """Alternative-specific constants of the location choice by territory (utility, K).
+
+    ``given`` as a mapping code -> value (other codes 0) or K values in map order; None
+    takes the map's ``location_constant`` attribute if any, else zeros.
+
+    Raises:
+        ParameterError: unknown codes, a wrong length or non-finite values.
+    """
+    K = tmap.n
+    if given is None:
+        given = getattr(tmap, "location_constant", None)
+        if given is None:
+            return np.zeros(K)
+    if isinstance(given, Mapping):
+        index = {c: i for i, c in enumerate(tmap.codes)}
+        unknown = sorted(str(c) for c in given if str(c) not in index)
+        if unknown:
+            raise ParameterError(f"location_constants: unknown territory codes {unknown[:5]}")
+        out = np.zeros(K)
+        for c, v in given.items():
+            out[index[str(c)]] = float(v)
+    else:
+        out = np.asarray(given, dtype=float).reshape(-1)
+        if out.size != K:
+            raise ParameterError(f"location_constants: {out.size} values for {K} territories")
+        out = out.copy()
+    if not np.isfinite(out).all():
+        raise ParameterError("location_constants must be finite numbers")
+    return out
 
 
 def _start_year(tmap: TerritoryMap, start_year: int | None) -> int:

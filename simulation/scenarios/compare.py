@@ -89,7 +89,7 @@ ASSUMPTION_PARAMS = ["agglomeration_elasticity", "housing_price_elasticity",
                      "global_convenience", "platform_growth", "telework_days",
                      "full_remote_share", "takeup_counter", "takeup_online", "takeup_mediated",
                      "illiteracy_threshold", "mediator_caseload", "move_rate", "attachment",
-                     "beta_broadband", "birth_broadband_effect", "birth_tierslieux_effect",
+                     "birth_broadband_effect", "birth_tierslieux_effect",
                      "digital_productivity_gain", "equalisation", "state_grant_per_household"]
 """Main parameters listed in the report's assumptions (plus any a scenario changes)."""
 

@@ -470,7 +470,10 @@ def use_services(model: TerritoryModel) -> None:
     ``minimum_income``. Each month an eligible household (re)applies with probability
     ``claim_renewal_rate``; it then takes the right up with probability::
 
-        a * takeup_counter + (1 - a) * (o + (1 - o) * m)
+        o + (1 - o) * (a * takeup_counter + (1 - a) * m)
+
+    (procedures are online first; a household that cannot complete them alone needs a
+    counter within reach or a mediator)
 
     where ``a`` is the counter access of its territory, ``o`` its online ability
     (``takeup_online`` x literacy above the threshold x connectivity) and ``m`` the chance
@@ -506,7 +509,9 @@ def use_services(model: TerritoryModel) -> None:
     # online ability of the applicants only (literacy above the threshold, remote access)
     online = p.takeup_online * np.clip((lit[renew] - thr) / (1.0 - thr), 0.0, 1.0) \
         * model.remote_ok[renew]
-    prob = a[hm] * p.takeup_counter + (1 - a[hm]) * (online + (1 - online) * med)
+    # procedures are online first: those who cannot finish alone need a counter (within
+    # reach) or a mediator, so literacy matters everywhere, and most where counters close
+    prob = online + (1 - online) * (a[hm] * p.takeup_counter + (1 - a[hm]) * med)
     h.taken_up[renew] = rng.random(renew.size) < prob
     # learning
     rl = model.streams["literacy"]
@@ -594,20 +599,25 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     those without a job; a worker keeps the job where it stays within commuting reach, or,
     remote-capable, where the new home has broadband (probability = coverage), and mixes
     the wage and a local search otherwise; plus capital income; retired households keep
-    their income before transfers. The utility combines its log, the rent burden, amenities
-    and public services, broadband and tiers-lieux for remote-capable households, distance
-    from the current home, attachment to it and New-Deal offers
-    (:func:`simulation.engine.kernels.utility_matrix`).
+    their income before transfers; employed commuters pay the commuting cost (less with
+    telework); everyone gets the expected minimum-income top-up. The utility combines its
+    log, the rent burden, amenities, the log of the territory's housing stock
+    (``beta_size``, McFadden 1978) and its alternative-specific constant
+    (``terr.location_constant``), distance from the current home, attachment to it and
+    New-Deal offers (:func:`simulation.engine.kernels.utility_matrix`).
     """
     p = model.p
     h = model.hh
     t = model.terr
     # rent by territory for renters (row 0) and owners (row 1)
     rent_tab = np.array([1.0, 0.3])[:, None] * p.rent_base * t.price[None, :]
-    place = p.beta_amenity * t.amenity + p.beta_services * model.service_access
-    seats = (t.tiers_lieux * model.tl_effective * p.tiers_lieu_seats
-             / np.maximum(model.real_households, 1.0) * 100)
-    digital = p.beta_broadband * t.broadband + p.beta_tierslieux * seats
+    # McFadden (1978) size term (log dwellings; a territory aggregates its dwellings) and
+    # the territory's alternative-specific constant
+    place = (p.beta_amenity * t.amenity
+             + p.beta_size * np.log(np.maximum(t.housing_stock, 1e-9)) + t.location_constant)
+    # no direct utility of broadband or tiers-lieux: they act through remote access (keeping
+    # a job out of reach, telework days, online take-up of rights)
+    digital = np.zeros(model.K)
     offers = t.newdeal_offers > 0
     age = h.age[idx]
     retired = age >= p.retirement_age
@@ -618,7 +628,33 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
         remote_access_share(model), rent_tab, place, digital,
         p.distance_decay * model.travel_base, float(p.attachment),
         offers, float(p.new_deal_bonus), float(p.beta_income), float(p.beta_housing),
-        INCOME_FLOOR)
+        INCOME_FLOOR, model.travel_eff, h.telework_u, float(p.telework_days),
+        float(p.telework_uptake), commute_cost_per_minute(model), h.literacy, *takeup_terms(model),
+        float(p.illiteracy_threshold), float(p.minimum_income))
+
+
+def takeup_terms(model: TerritoryModel) -> tuple[np.ndarray, np.ndarray]:
+    """By territory: take-up chance without online ability, online factor (two K arrays).
+
+    ``a x takeup_counter + (1 - a) x takeup_mediated x m`` (counter access ``a``, mediation
+    share ``m`` of this month) and ``takeup_online x`` the remote-access share: with the
+    literacy factor of a household, :func:`use_services`' take-up probability there.
+    """
+    p = model.p
+    a = np.asarray(model.service_access, dtype=float)
+    m = np.asarray(model.mediation_share, dtype=float)
+    helped = a * p.takeup_counter + (1.0 - a) * p.takeup_mediated * m
+    return helped, p.takeup_online * remote_access_share(model)
+
+
+def commute_cost_per_minute(model: TerritoryModel) -> float:
+    """Monthly fuel cost of one minute of one-way commuting, every working day (EUR/minute).
+
+    ``2 x KM_PER_MIN x workdays_per_month x fuel_price``: the cost households pay for
+    commuting in the income circuit (:func:`work_and_commute`), here in the location choice.
+    """
+    p = model.p
+    return float(2.0 * model.km_per_min * p.workdays_per_month * p.fuel_price)
 
 
 ATTRACTIVENESS_SAMPLE = 1_500  # households whose choice probabilities are observed monthly
