@@ -267,6 +267,12 @@ def test_platform_dependence_raises_global_share():
     assert _last(rp, "global_platform_share") > _last(rb, "global_platform_share")
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "issue 11 (open): New-Deal jobs now come only from real vacancies and the offer's value is "
+    "its expected value; on this 3,000-household synthetic run the policy's effect on rural "
+    "net migration is within the noise (seeds 1-3: -35/-49/-56 without, -53/-46/-51 with) and "
+    "without the bonus it is negative (takers fill vacancies locals would have filled); to be "
+    "examined again with the calibrated model, over replications with intervals"))
 def test_new_deal_brings_net_migration_to_its_territories():
     pol = {"type": "new_deal", "offers_per_year": 500, "territories": {"kinds": ["rural"]}}
     for seed in (1, 2):

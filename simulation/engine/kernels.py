@@ -293,7 +293,8 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
     floored at ``income_floor``. Then
     ``V = beta_income log y - beta_housing min(rent_tab[owner, k] / y, 3) + place[k]
     + remote_capable x digital[k] - decay_travel[home, k] + attachment [k = home]
-    + new_deal_bonus x eligible_nd x offers[k]``.
+    + new_deal_bonus x eligible_nd x offers[k]``, ``offers[k]`` the chance (0-1) that an
+    eligible mover choosing k gets a New-Deal offer backed by a vacancy.
     """
     n = idx.size
     K = search.shape[1]
@@ -339,8 +340,8 @@ def utility_matrix(idx: np.ndarray, skill: np.ndarray, employer: np.ndarray,
             u -= decay_travel[hk, k]
             if k == hk:
                 u += attachment
-            if eligible_nd[r] and offers[k]:
-                u += new_deal_bonus
+            if eligible_nd[r]:
+                u += new_deal_bonus * offers[k]  # expected value of an offer (0 where none)
             v[r, k] = u
     return v
 

@@ -618,10 +618,10 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
     # no direct utility of broadband or tiers-lieux: they act through remote access (keeping
     # a job out of reach, telework days, online take-up of rights)
     digital = np.zeros(model.K)
-    offers = t.newdeal_offers > 0
     age = h.age[idx]
     retired = age >= p.retirement_age
     eligible = (age < p.retirement_age) & ((h.employer[idx] < 0) | h.remote_capable[idx])
+    offers = new_deal_offer_chance(model, int(eligible.sum()))
     return kernels.utility_matrix(
         idx, h.skill, h.employer, model.firms.terr, h.wage, h.remote_capable, h.cap_income,
         retired, h.pretransfer, h.owner, h.home, eligible, search_income(model), model.reach,
@@ -631,6 +631,32 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
         INCOME_FLOOR, model.travel_eff, h.telework_u, float(p.telework_days),
         float(p.telework_uptake), commute_cost_per_minute(model), h.literacy, *takeup_terms(model),
         float(p.illiteracy_threshold), float(p.minimum_income))
+
+
+def open_vacancies(model: TerritoryModel) -> np.ndarray:
+    """Vacancies left now by firm (household agents): ``max(0, round(target - employees))``."""
+    f = model.firms
+    return np.where(f.alive, np.maximum(0.0, np.round(f.target - f.employees)), 0.0)
+
+
+def new_deal_offer_chance(model: TerritoryModel, n_eligible: int) -> np.ndarray:
+    """By territory: the chance (0-1) that an eligible mover choosing it gets a New-Deal job.
+
+    ``min(1, offers_k / eligible movers) x min(1, vacancies_k / offers_k)``: offers are
+    shared among this month's eligible movers (household agents), and an offer is worth a
+    job only where a firm has a vacancy for it (the remote-capable employed, who keep their
+    job, are counted like the others: a simplification). Times ``new_deal_bonus`` this is
+    the expected value of an offer in the location utility (ODD 7.9).
+    """
+    t = model.terr
+    offer_agents = t.newdeal_offers / model.household_weight
+    if not (offer_agents > 0).any():
+        return np.zeros(model.K)
+    vac = np.bincount(model.firms.terr.astype(np.intp), weights=open_vacancies(model),
+                      minlength=model.K)
+    share = np.minimum(1.0, offer_agents / max(n_eligible, 1))
+    backed = np.minimum(1.0, vac / np.maximum(offer_agents, 1e-12))
+    return np.where(offer_agents > 0, share * backed, 0.0)
 
 
 def takeup_terms(model: TerritoryModel) -> tuple[np.ndarray, np.ndarray]:
@@ -737,16 +763,26 @@ def relocate(model: TerritoryModel) -> None:
                              + (rng.random() < (t.newdeal_offers[terr] / model.household_weight)
                                 % 1)))
             take = grp[:n_take]
+            # a jobless taker needs a real vacancy in the territory (firms drawn in
+            # proportion to their open vacancies); without one the offer is not taken
+            jobless = take[h.employer[take] < 0]
+            if jobless.size:
+                f = model.firms
+                vac = open_vacancies(model)
+                cand = np.flatnonzero((f.terr == terr) & (vac > 0))
+                n_jobs = int(min(jobless.size, vac[cand].sum())) if cand.size else 0
+                hired, jobless = jobless[:n_jobs], jobless[n_jobs:]
+                if hired.size:
+                    slots = np.repeat(cand, vac[cand].astype(np.int64))
+                    firm = slots[rng.choice(slots.size, size=hired.size, replace=False)]
+                    h.employer[hired] = firm
+                    h.unemp_months[hired] = 0
+                    np.add.at(f.employees, firm, 1)
+                take = take[~np.isin(take, jobless)]
             if take.size == 0:
                 continue
             t.newdeal_offers[terr] -= take.size * model.household_weight
             h.newdeal_months[take] = 12
-            jobless = take[h.employer[take] < 0]
-            if jobless.size:
-                firm = model.firms.pick_in_territory(int(terr), jobless.size, rng)
-                if firm is not None:
-                    h.employer[jobless] = firm
-                    h.unemp_months[jobless] = 0
 
 
 def remote_access_at(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
