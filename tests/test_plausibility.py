@@ -62,9 +62,10 @@ TOLERANT = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason="issue 11: the baseline's drifts (location choice "
-                   "without size or constants, compounding tradable demand) fail the bounds "
-                   "until the location and firms branches land")
+@pytest.mark.xfail(strict=False, reason="issues 11-12: with the size term and every territory "
+                   "constant at 0 the Zipf exponent falls too much and the emptiest "
+                   "départements shrink (ODD 1.4); the constants are fitted by the "
+                   "calibration of issue 12")
 def test_fast_baseline_within_tolerant_bounds():
     r = pl.run_one(FAST["seed"], FAST["households"], FAST["years"]).values
     failed = [f"{n} = {r[n]:+.3f} outside {TOLERANT[n]}" for n in TOLERANT
