@@ -222,6 +222,7 @@ def test_wheel_commands_run_from_another_folder(wheel_env):
     for name in ("baseline", "teaching_synthetic", "office_closures_with_mediators"):
         assert re.search(rf"^\s+{name}\s", out, re.M), out[-2000:]
     assert "(none found)" not in out
+    assert "installed with the package" in out and "repository" not in out
 
     _run([str(t), "run", "baseline", "--years", "1", "--households", "1000", "--no-plots",
           "--quiet", "--out", "out/run"], cwd=work, env=env)

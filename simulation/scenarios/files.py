@@ -72,7 +72,7 @@ from simulation.engine.policies import (
     make_policy,
 )
 from simulation.errors import InputError, InputFileError, clip, clip_repr
-from simulation.resources import builtin_scenarios_dir
+from simulation.resources import builtin_scenarios_dir, is_wheel_install
 from simulation.safe_io import (
     MAX_TOML_BYTES,
     TomlSyntaxError,
@@ -1088,7 +1088,10 @@ def print_list(what: str = "all") -> None:
         what: ``all``, ``scenarios`` or ``policies`` (other values print nothing here).
     """
     if what in ("all", "scenarios"):
-        print("Scenarios / Scénarios (built-in, in scenarios/):")
+        where = ("installed with the package" if is_wheel_install()
+                 else "in the repository's scenarios/ folder")
+        print(f"Scenarios / Scénarios (built-in, {where}; copy one to start your own: "
+              f"{builtin_scenarios_dir()}):")
         for name in builtin_names():
             try:
                 s = load_scenario(builtin_scenarios_dir() / f"{name}.toml")
