@@ -86,7 +86,7 @@ def labour_market(model: TerritoryModel) -> np.ndarray:
                                          float(p.separation_rate), home, K, employees, seekers)
     seekers = seekers[:n_seek]
     f.employees[:] = employees
-    vac = np.where(f.alive, np.maximum(0, np.round(f.target - f.employees)), 0).astype(np.int64)
+    vac = f.open_vacancies().astype(np.int64)
     model.vacancies = vac
     f_terr = f.terr.astype(np.intp)
     V = np.bincount(f_terr, weights=vac, minlength=K)

@@ -48,13 +48,9 @@ class FirmArrays(SlotArrays):
         "target": float, "born_step": np.int32,
     }
 
-    def pick_in_territory(self, terr: int, n: int, rng: np.random.Generator) -> np.ndarray | None:
-        """Draw ``n`` live firms of a territory, weighted by employees + 1 (None if none)."""
-        cand = np.flatnonzero(self.alive & (self.terr == terr))
-        if cand.size == 0:
-            return None
-        w = self.employees[cand] + 1.0
-        return cand[rng.choice(cand.size, size=n, p=w / w.sum())]
+    def open_vacancies(self) -> np.ndarray:
+        """Open vacancies by firm (household agents): max(0, round(target - employees))."""
+        return np.where(self.alive, np.maximum(0.0, np.round(self.target - self.employees)), 0.0)
 
 
 class Firm(Agent):

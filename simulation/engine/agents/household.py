@@ -633,12 +633,6 @@ def location_utility(model: TerritoryModel, idx: np.ndarray) -> np.ndarray:
         float(p.illiteracy_threshold), float(p.minimum_income))
 
 
-def open_vacancies(model: TerritoryModel) -> np.ndarray:
-    """Vacancies left now by firm (household agents): ``max(0, round(target - employees))``."""
-    f = model.firms
-    return np.where(f.alive, np.maximum(0.0, np.round(f.target - f.employees)), 0.0)
-
-
 def new_deal_offer_chance(model: TerritoryModel, n_eligible: int) -> np.ndarray:
     """By territory: the chance (0-1) that an eligible mover choosing it gets a New-Deal job.
 
@@ -652,7 +646,7 @@ def new_deal_offer_chance(model: TerritoryModel, n_eligible: int) -> np.ndarray:
     offer_agents = t.newdeal_offers / model.household_weight
     if not (offer_agents > 0).any():
         return np.zeros(model.K)
-    vac = np.bincount(model.firms.terr.astype(np.intp), weights=open_vacancies(model),
+    vac = np.bincount(model.firms.terr.astype(np.intp), weights=model.firms.open_vacancies(),
                       minlength=model.K)
     share = np.minimum(1.0, offer_agents / max(n_eligible, 1))
     backed = np.minimum(1.0, vac / np.maximum(offer_agents, 1e-12))
@@ -768,7 +762,7 @@ def relocate(model: TerritoryModel) -> None:
             jobless = take[h.employer[take] < 0]
             if jobless.size:
                 f = model.firms
-                vac = open_vacancies(model)
+                vac = model.firms.open_vacancies()
                 cand = np.flatnonzero((f.terr == terr) & (vac > 0))
                 n_jobs = int(min(jobless.size, vac[cand].sum())) if cand.size else 0
                 hired, jobless = jobless[:n_jobs], jobless[n_jobs:]
