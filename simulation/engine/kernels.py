@@ -592,6 +592,29 @@ def expected_choices(v: np.ndarray, home: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(**_JIT)
+def expected_flows(v: np.ndarray, home: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected moves in and out by territory of choosers with utilities ``v`` (n x K).
+
+    Row ``r`` moves out of ``home[r]`` with probability ``1 - p[r, home[r]]`` and into
+    ``k != home[r]`` with probability ``p[r, k]`` (logit probabilities): the two K arrays
+    are the sums of these (households, the realised counts' expectations given ``v``).
+    """
+    n, K = v.shape
+    inflow = np.zeros(K)
+    outflow = np.zeros(K)
+    e = np.empty(K)
+    for r in range(n):
+        t = _row_exp(v, r, e)
+        h = home[r]
+        stay = e[h] / t
+        outflow[h] += 1.0 - stay
+        e[h] = 0.0
+        for k in range(K):
+            inflow[k] += e[k] / t
+    return inflow, outflow
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel on tiny inputs."""
     n, K = 4, 2
@@ -604,6 +627,7 @@ def warm_up() -> None:
                 1.0, 0.9, 0.01, 0.1, 0.1, 2.5, 0.3, f.copy(), f.copy(), f.copy(), f.copy(),
                 np.zeros((10, K)))
     sorted_group_sums(np.array([0, 2, 4], dtype=np.intp), f, 1.0, 1.0)
+    expected_flows(np.zeros((n, K)), home)
     status_pass(b, home, K, f, 65.0, i32, f, b, b, f, 0.3, f)
     wages_pass(i32, b, f, 65.0, f, f, f, 1.0, f, i32, home, K, f.copy(), np.zeros(n, np.intp),
                np.zeros(n, np.int64), f.copy())

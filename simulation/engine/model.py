@@ -126,10 +126,15 @@ class TerritoryModel(ModelBase):
         location_constants: alternative-specific constants of the territories in the
             location choice (utility; ODD 7.9): a mapping from territory code to value
             (codes left out get 0) or a sequence of K values in map order; default the map's
-            ``location_constant`` attribute if it has one, else 0 everywhere.
+            ``location_constant`` attribute if it has one, else the shipped calibrated
+            constants if the map is the one they were fitted on
+            (:mod:`simulation.engine.calibrated`), else 0 everywhere.
         start_year: calendar year of the start (1 January). On ``france-departements`` the
             map is built from that year's data (2019 or 2023; default the latest); on other
             maps it only dates the outputs (default 2023).
+        draw: shipped posterior draw to use (0-based): its calibrated parameter values under
+            ``params`` and, on the map they were fitted on, its territory constants (unless
+            ``location_constants`` is given). None: the calibrated defaults.
         **params: parameter overrides, by their declared names (``simulation.engine.params``).
 
     Raises:
@@ -142,7 +147,7 @@ class TerritoryModel(ModelBase):
                  scenario: str = "custom", policies: Iterable[Any] | None = None,
                  map_options: dict | None = None, start_year: int | None = None,
                  location_constants: Mapping[str, float] | Sequence[float] | None = None,
-                 **params: Any) -> None:
+                 draw: int | None = None, **params: Any) -> None:
         if seed is None:  # Mesa's batch_run(iterations=...) passes seed=None: Mesa draws one
             super().__init__(rng=None)
             seed = self._seed
@@ -153,7 +158,18 @@ class TerritoryModel(ModelBase):
             super().__init__(rng=int(seed))
         self.seed = int(seed)
         self.scenario_name = scenario
-        self.p = Parameters(params)
+        self.draw = None if draw is None else int(draw)
+        drawn = None
+        if draw is not None:
+            from simulation.engine import calibrated
+
+            try:
+                drawn = calibrated.draw(draw)
+            except calibrated.DrawError as exc:
+                raise ParameterError(f"draw: {exc}") from None
+            self.p = Parameters({**drawn.params, **params})
+        else:
+            self.p = Parameters(params)
         options = dict(map_options or {})
         if start_year is not None and map == "france-departements":
             options["start_year"] = start_year
@@ -174,6 +190,8 @@ class TerritoryModel(ModelBase):
         self.region_index = np.unique(np.asarray(self.tmap.region, dtype=object).astype(str),
                                       return_inverse=True)[1].astype(np.int64)
         self._init_territories()
+        if location_constants is None and drawn is not None and drawn.map == self.tmap.name:
+            location_constants = drawn.constants
         self.terr.location_constant = _location_constants(self.tmap, location_constants)
         self._init_households()
         self._init_firms()
@@ -590,7 +608,8 @@ def _location_constants(tmap: TerritoryMap,
     """Alternative-specific constants of the location choice by territory (utility, K).
 
     ``given`` as a mapping code -> value (other codes 0) or K values in map order; None
-    takes the map's ``location_constant`` attribute if any, else zeros.
+    takes the map's ``location_constant`` attribute if any, else the shipped calibrated
+    constants of this map (:mod:`simulation.engine.calibrated`) if any, else zeros.
 
     Raises:
         ParameterError: unknown codes, a wrong length or non-finite values.
@@ -598,6 +617,12 @@ def _location_constants(tmap: TerritoryMap,
     K = tmap.n
     if given is None:
         given = getattr(tmap, "location_constant", None)
+    if given is None:
+        from simulation.engine import calibrated
+
+        given = calibrated.location_constants(tmap.name)
+        if given is not None and set(given) != set(map(str, tmap.codes)):
+            given = None   # another version of the map: the constants do not apply
         if given is None:
             return np.zeros(K)
     if isinstance(given, Mapping):

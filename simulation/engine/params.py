@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from simulation.errors import InputError, clip_repr
@@ -47,6 +47,8 @@ class Param:
         doc: one-sentence meaning.
         source: bibliographic source or "assumption" with the reasoning.
         kind: "float", "int" or "bool".
+        declared_default: the declared default when ``default`` is a calibrated value
+            (:mod:`simulation.engine.calibrated`), else None.
     """
 
     name: str
@@ -60,6 +62,12 @@ class Param:
     doc: str
     source: str = "assumption"
     kind: str = "float"
+    declared_default: float | int | bool | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the default comes from the shipped calibration (ODD 1.3)."""
+        return self.declared_default is not None
 
     def check(self, value: Any, where: str = "") -> float | int | bool:
         """Return ``value`` converted to the declared type, or raise :class:`ParameterError`."""
@@ -589,6 +597,35 @@ _P: list[Param] = [
           "for 12 months.", "assumption"),
 ]
 
+
+
+def _calibrated(declared: list[Param]) -> list[Param]:
+    """The declarations with the shipped calibrated values as defaults (ODD 1.3).
+
+    A calibrated parameter's ``source`` says so and keeps the declared default and source
+    (``declared_default``); a name or value in the shipped file that the declarations do
+    not allow is an error of the package, raised at import.
+    """
+    from simulation.engine import calibrated
+
+    values = calibrated.parameter_values()
+    names = {p.name for p in declared}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ParameterError(f"{calibrated.DATA_DIR / calibrated.CALIBRATED_FILE}: unknown "
+                             f"parameters {unknown}")
+    out = []
+    for p in declared:
+        if p.name in values:
+            v = p.check(values[p.name], where=str(calibrated.CALIBRATED_FILE))
+            p = replace(p, default=v, declared_default=p.default,
+                        source=f"calibrated (docs/CALIBRATION.md), declared default "
+                               f"{_fmt(p.default)}: {p.source}")
+        out.append(p)
+    return out
+
+
+_P = _calibrated(_P)
 PARAMS: dict[str, Param] = {p.name: p for p in _P}
 assert len(PARAMS) == len(_P), "duplicate parameter name"
 for _p in _P:
@@ -652,6 +689,22 @@ class Parameters(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+    @classmethod
+    def from_draw(cls, k: int, overrides: Mapping[str, Any] | None = None,
+                  where: str = "") -> Parameters:
+        """Parameters of shipped posterior draw ``k``, with ``overrides`` on top.
+
+        The draw sets the calibrated parameters (``simulation/data/calibration/draws.csv``);
+        the others keep their defaults. The draw's territory constants are not parameters:
+        ``TerritoryModel(draw=k)`` takes both.
+
+        Raises:
+            simulation.engine.calibrated.DrawError: no such draw.
+        """
+        from simulation.engine import calibrated
+
+        return cls({**calibrated.draw(k).params, **dict(overrides or {})}, where)
 
     def replace(self, **changes: Any) -> Parameters:
         """Return a copy with some values changed (validated)."""

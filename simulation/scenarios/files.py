@@ -262,7 +262,9 @@ class Scenario:
         return load_map(self.map, seed=int(s), **self.map_options)
 
     def build_model(self, seed: int | None = None, *, params: Mapping[str, Any] | None = None,
-                    policies: Sequence[Any] | None = None, n_households: int | None = None
+                    policies: Sequence[Any] | None = None, n_households: int | None = None,
+                    draw: int | None = None,
+                    location_constants: Mapping[str, float] | Sequence[float] | None = None
                     ) -> TerritoryModel:
         """Build a fresh model of this scenario (nothing is run).
 
@@ -271,6 +273,10 @@ class Scenario:
             params: extra parameter overrides, on top of the scenario's.
             policies: extra policies (dicts or objects), after the scenario's.
             n_households: household agents (default: the scenario's).
+            draw: shipped posterior draw (its calibrated values under the scenario's and
+                ``params``' values, and its territory constants); None: calibrated defaults.
+            location_constants: territory constants of the location choice (default: the
+                draw's, else the shipped calibrated ones of the map, else 0).
 
         Returns:
             A :class:`~simulation.engine.model.TerritoryModel` at step 0.
@@ -286,7 +292,8 @@ class Scenario:
         for p in policies or []:
             pols.append(make_policy(p.to_dict() if isinstance(p, Policy) else p))
         return TerritoryModel(map=self.load_map(seed), seed=seed, scenario=self.name,
-                              policies=pols, n_households=nh, **merged)
+                              policies=pols, n_households=nh, draw=draw,
+                              location_constants=location_constants, **merged)
 
     def with_overrides(self, *, params: Mapping[str, Any] | None = None,
                        policies: Sequence[Any] | None = None, name: str | None = None,

@@ -716,11 +716,18 @@ def relocate(model: TerritoryModel) -> None:
     cons = np.union1d(cons, model.new_households)
     model.counters["moves_in"] = np.zeros(K)
     model.counters["moves_out"] = np.zeros(K)
+    model.counters["expected_moves_in"] = np.zeros(K)
+    model.counters["expected_moves_out"] = np.zeros(K)
     model.choice_prob = np.zeros(K)
     if cons.size == 0:
         return
     v = location_utility(model, cons)
     home = h.home[cons]
+    # expected moves given the utilities (no draw): the calibration's fixed point of the
+    # territory constants uses them (simulation.calibration.constants), free of choice noise
+    e_in, e_out = kernels.expected_flows(v, home.astype(np.intp))
+    model.counters["expected_moves_in"] = e_in
+    model.counters["expected_moves_out"] = e_out
     observe(model, alive)
     # logit choice by inversion: one uniform draw per household on the cumulated
     # (unnormalised) choice probabilities, the same distribution as a Gumbel draw per
