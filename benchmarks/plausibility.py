@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.calibration.plausible import growth_figures, zipf_exponent  # noqa: F401
+
 # bounds of issue 11 ("Plausibility of the baseline"), for 20 years
 BOUNDS = {
     "zipf_change": (-0.12, 0.03),
@@ -47,30 +49,6 @@ LABELS = {
     "unemployment_max_pct": "unemployment max (%)",
     "largest_firm_share_pct": "largest firm, share of its sector's jobs (%)",
 }
-
-
-def zipf_exponent(sizes: np.ndarray) -> float:
-    """Rank-size exponent: minus the OLS slope of log(rank - 1/2) on log(size)."""
-    s = np.sort(np.asarray(sizes, float))[::-1]
-    s = s[s > 0]
-    rank = np.arange(1, s.size + 1) - 0.5
-    slope = np.polyfit(np.log(s), np.log(rank), 1)[0]
-    return float(-slope)
-
-
-def growth_figures(start: np.ndarray, end: np.ndarray, names: list[str]) -> dict:
-    """Zipf change, size-growth correlation, sd and range of growth (in %), named extremes."""
-    start = np.asarray(start, float)
-    end = np.asarray(end, float)
-    g = (end / start - 1.0) * 100.0
-    lo, hi = int(np.argmin(g)), int(np.argmax(g))
-    return {
-        "zipf_change": zipf_exponent(end) - zipf_exponent(start),
-        "corr_size_growth": float(np.corrcoef(np.log(start), g)[0, 1]),
-        "growth_sd_pct": float(g.std(ddof=1)),
-        "growth_min_pct": float(g[lo]), "growth_min_name": names[lo],
-        "growth_max_pct": float(g[hi]), "growth_max_name": names[hi],
-    }
 
 
 def observed(years: int) -> dict:

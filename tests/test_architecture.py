@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("simulation.reports",),  # plots and maps of results: used by every layer above
     ("simulation.scenarios",),
     ("simulation.experiments",),
+    ("simulation.calibration",),  # uses the experiments' store and engines
     ("simulation.cli", "simulation.dashboard"),
     ("simulation",),  # the public API (simulation/__init__.py)
 ]

@@ -154,10 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extend(sub) -> None:
     """Subcommands of the scenario, experiment and dashboard modules."""
-    from simulation.cli import experiment_commands, scenario_commands
+    from simulation.cli import calibration_commands, experiment_commands, scenario_commands
     from simulation.dashboard import cli as dashboard_cli
 
-    for mod in (scenario_commands, experiment_commands, dashboard_cli):
+    for mod in (scenario_commands, experiment_commands, calibration_commands, dashboard_cli):
         mod.register(sub)
 
 

@@ -593,26 +593,31 @@ def expected_choices(v: np.ndarray, home: np.ndarray) -> np.ndarray:
 
 
 @njit(**_JIT)
-def expected_flows(v: np.ndarray, home: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def expected_flows(v: np.ndarray, home: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected moves in and out by territory of choosers with utilities ``v`` (n x K).
 
     Row ``r`` moves out of ``home[r]`` with probability ``1 - p[r, home[r]]`` and into
-    ``k != home[r]`` with probability ``p[r, k]`` (logit probabilities): the two K arrays
-    are the sums of these (households, the realised counts' expectations given ``v``).
+    ``k != home[r]`` with probability ``p[r, k]`` (logit probabilities). Returns three K
+    arrays: expected moves in, expected moves out (households: the realised counts'
+    expectations given ``v``) and ``sum p_stay (1 - p_stay)`` by home, the derivative of the
+    expected stays with respect to the home territory's utility.
     """
     n, K = v.shape
     inflow = np.zeros(K)
     outflow = np.zeros(K)
+    stay_var = np.zeros(K)
     e = np.empty(K)
     for r in range(n):
         t = _row_exp(v, r, e)
         h = home[r]
         stay = e[h] / t
         outflow[h] += 1.0 - stay
+        stay_var[h] += stay * (1.0 - stay)
         e[h] = 0.0
         for k in range(K):
             inflow[k] += e[k] / t
-    return inflow, outflow
+    return inflow, outflow, stay_var
 
 
 def warm_up() -> None:

@@ -718,6 +718,7 @@ def relocate(model: TerritoryModel) -> None:
     model.counters["moves_out"] = np.zeros(K)
     model.counters["expected_moves_in"] = np.zeros(K)
     model.counters["expected_moves_out"] = np.zeros(K)
+    model.counters["expected_stay_var"] = np.zeros(K)
     model.choice_prob = np.zeros(K)
     if cons.size == 0:
         return
@@ -725,9 +726,10 @@ def relocate(model: TerritoryModel) -> None:
     home = h.home[cons]
     # expected moves given the utilities (no draw): the calibration's fixed point of the
     # territory constants uses them (simulation.calibration.constants), free of choice noise
-    e_in, e_out = kernels.expected_flows(v, home.astype(np.intp))
+    e_in, e_out, stay_var = kernels.expected_flows(v, home.astype(np.intp))
     model.counters["expected_moves_in"] = e_in
     model.counters["expected_moves_out"] = e_out
+    model.counters["expected_stay_var"] = stay_var
     observe(model, alive)
     # logit choice by inversion: one uniform draw per household on the cumulated
     # (unnormalised) choice probabilities, the same distribution as a Gumbel draw per
