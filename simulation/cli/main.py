@@ -128,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "replication seeds derive from it")
     r.add_argument("--years", type=float, default=None,
                    help="simulated years (default: the scenario's)")
-    r.add_argument("--reps", type=int, default=1, help="replications (default 1)")
+    r.add_argument("--reps", type=int, default=None,
+                   help="replications (default 1, or N with --draws N)")
+    r.add_argument("--draws", type=int, default=0, metavar="N",
+                   help="pair replication k with posterior draw k mod N of the calibrated "
+                        "parameters (N draws spread evenly over the shipped ones; N <= "
+                        "--reps): the spread then shows randomness and parameter "
+                        "uncertainty (default 0: the calibrated defaults)")
     r.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: the machine's cores)")
     r.add_argument("--households", type=int, default=None,

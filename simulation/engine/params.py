@@ -612,7 +612,7 @@ def _calibrated(declared: list[Param]) -> list[Param]:
     names = {p.name for p in declared}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise ParameterError(f"{calibrated.DATA_DIR / calibrated.CALIBRATED_FILE}: unknown "
+        raise ParameterError(f"{calibrated.data_dir() / calibrated.CALIBRATED_FILE}: unknown "
                              f"parameters {unknown}")
     out = []
     for p in declared:
