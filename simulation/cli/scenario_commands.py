@@ -272,7 +272,8 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
         print(f"  {label}:")
         sub = em[em["scenario"] == label].set_index("measure")
         for m in ("local_value_captured", "theil_between", "gini", "non_take_up"):
-            print("    " + effect_sentence(sub.loc[m].to_dict() | {"measure": m}))
+            print("    " + effect_sentence(sub.loc[m].to_dict() | {"measure": m},
+                                        draws=bool(cmp.draws)))
     print(f"Report: {report}")
     return 0
 

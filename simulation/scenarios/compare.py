@@ -533,11 +533,17 @@ def effect_numbers(row: pd.Series | dict, lang: str = "en") -> dict[str, str]:
             "scale": repr(f), "level_unit": ("%" if f == 100.0 else unit_en)}
 
 
-def effect_sentence(row: pd.Series | dict, lang: str = "en") -> str:
+def effect_sentence(row: pd.Series | dict, lang: str = "en", *, draws: bool = False) -> str:
     """One plain-words sentence on an effect, with its 95 % interval.
 
     Example: ``Local value captured: +2.1 points (95 % CI +1.5 to +2.7); the interval
     excludes zero.``
+
+    Args:
+        row: an effect row (``measure``, ``diff``, ``ci_low``, ``ci_high``, ``n``, means).
+        lang: ``"en"`` or ``"fr"``.
+        draws: the replications were paired with posterior draws (an interval that includes
+            zero is then not distinguishable from randomness and parameter uncertainty).
     """
     m = MEASURES[row["measure"]]
     nums = effect_numbers(row, lang)
@@ -549,14 +555,15 @@ def effect_sentence(row: pd.Series | dict, lang: str = "en") -> str:
             return head + " (une seule réplication : pas d'intervalle de confiance)."
         tail = (" ; l'intervalle exclut zéro." if (lo > 0 or hi < 0)
                 else " ; l'intervalle contient zéro : pas d'effet net distinguable du "
-                     "hasard de la simulation.")
+                     "hasard de la simulation" + (" ni de l'incertitude sur les paramètres."
+                                                   if draws else "."))
         return head + f" (IC à 95 % {nums['ci_low']} à {nums['ci_high']})" + tail
     head = f"{m.label_en}: {nums['diff']} {nums['unit']}".rstrip()
     if n < 2 or not np.isfinite(lo):
         return head + " (a single replication: no confidence interval)."
     tail = ("; the interval excludes zero." if (lo > 0 or hi < 0)
             else "; the interval includes zero: no effect distinguishable from the "
-                 "simulation's randomness.")
+                 "simulation's randomness" + (" and parameter uncertainty." if draws else "."))
     return head + f" (95 % CI {nums['ci_low']} to {nums['ci_high']})" + tail
 
 
@@ -892,6 +899,7 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
     """
     title = title or "Terrinum: scenario comparison / comparaison de scénarios"
     R = len(cmp.seeds)
+    dr = bool(cmp.draws)
     base = cmp.baseline
     h: list[str] = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -981,8 +989,9 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
         for m in KEY_MEASURES:
             if m in sub.index:
                 row = sub.loc[m].to_dict() | {"measure": m}
-                items.append(f'<li data-measure="{_esc(m)}">{_esc(effect_sentence(row))}<br>'
-                             f"<span class=fr>{_esc(effect_sentence(row, 'fr'))}</span></li>")
+                en, fr = effect_sentence(row, draws=dr), effect_sentence(row, "fr", draws=dr)
+                items.append(f'<li data-measure="{_esc(m)}">{_esc(en)}<br>'
+                             f"<span class=fr>{_esc(fr)}</span></li>")
         h.append('<ul class="effects">' + "".join(items) + "</ul>")
         g = eg[eg["scenario"] == label] if len(eg) else eg
         if len(g):
@@ -1001,9 +1010,9 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
                           "gini", "non_take_up", "telework_share", "mean_income"):
                     if m in gg.index:
                         row = gg.loc[m].to_dict() | {"measure": m}
-                        items.append(f"<li>{_esc(en)} — {_esc(effect_sentence(row))}<br>"
+                        items.append(f"<li>{_esc(en)} — {_esc(effect_sentence(row, draws=dr))}<br>"
                                      f"<span class=fr>{_esc(fr)} — "
-                                     f"{_esc(effect_sentence(row, 'fr'))}</span></li>")
+                                     f"{_esc(effect_sentence(row, 'fr', draws=dr))}</span></li>")
             h.append('<ul class="groups">' + "".join(items) + "</ul>")
         h.append("<h3>All map-level effects / Tous les effets (carte entière)</h3>")
         h.append(_effects_table(em[em["scenario"] == label], label))

@@ -539,6 +539,11 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
         **(extra_manifest or {}),
     })
     manifest.pop("log", None)
+    manifest.pop("draw", None)   # per replication, in "draws"
+    if draws:
+        manifest["parameters_note"] = ("'parameters' are replication 0's values; each "
+                                       "replication's drawn values are in "
+                                       "draws.by_replication")
     atomic_write_text(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
     return out
 
