@@ -158,7 +158,7 @@ def test_malformed_draws_file_is_a_clear_error(calib):
         f.write_text(text, encoding="utf-8")
         calibrated.clear_cache()
         with pytest.raises(DrawError, match=message) as exc:
-            calibrated.select_draws(1)
+            replication_draw_list(1, 1)
         assert str(f) in str(exc.value)
 
 

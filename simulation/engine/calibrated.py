@@ -69,6 +69,11 @@ def _folder(folder: Path | str | None) -> str:
     return str(folder if folder is not None else data_dir())
 
 
+def draws_path(folder: Path | str | None = None) -> Path:
+    """The ``draws.csv`` read (in ``folder``, default :func:`data_dir`)."""
+    return Path(_folder(folder)) / DRAWS_FILE
+
+
 @dataclass(frozen=True)
 class Draw:
     """One posterior draw.
@@ -205,7 +210,9 @@ def select_draws(n: int, folder: Path | str | None = None, *, option: str = "dra
                  ) -> list[Draw]:
     """``n`` posterior draws spread evenly over the shipped ones (:func:`spread`).
 
-    Each draw's parameter values are checked against their declarations.
+    The parameter values are checked against their declarations where they are used
+    (:class:`~simulation.engine.params.Parameters`;
+    :func:`simulation.scenarios.runner.replication_draw_list` checks them before any run).
 
     Args:
         n: number of draws (>= 1).
@@ -214,10 +221,8 @@ def select_draws(n: int, folder: Path | str | None = None, *, option: str = "dra
 
     Raises:
         DrawError: ``n`` not a whole number >= 1, no draws shipped, fewer than ``n``
-            shipped, or a draw whose values are not allowed (the message says which).
+            shipped, or a malformed ``draws.csv`` (the message says which).
     """
-    from simulation.engine.params import ParameterError, Parameters
-
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise DrawError(f"{option}: {n!r} is not allowed; allowed: a whole number >= 1 "
                         "(0 or no option: the calibrated defaults, no draws)")
@@ -229,16 +234,7 @@ def select_draws(n: int, folder: Path | str | None = None, *, option: str = "dra
         raise DrawError(f"{option} {n}: only {available} posterior draw(s) are shipped (in "
                         f"{path}); allowed: {option} 1 to {available}; to get more, "
                         f"{HOW_TO_GET_DRAWS} (a calibration with more draws)")
-    out = []
-    path = Path(_folder(folder)) / DRAWS_FILE
-    for k in spread(n, available):
-        d = draw(k, folder)
-        try:
-            Parameters(d.params, where=f"{path} (draw {d.index})")
-        except ParameterError as exc:
-            raise DrawError(str(exc)) from None
-        out.append(d)
-    return out
+    return [draw(k, folder) for k in spread(n, available)]
 
 
 def replication_draws(draws: Sequence[Draw], reps: int) -> list[Draw]:

@@ -97,8 +97,9 @@ def replication_draw_list(n_draws: int, reps: int, folder: Path | str | None = N
         option: how the number is named in messages (``--draws``).
 
     Raises:
-        DrawError: a negative number, no draws shipped, fewer shipped than asked for, or
-            more draws than replications (the message says what exists and what to do).
+        DrawError: a negative number, no draws shipped, fewer shipped than asked for, more
+            draws than replications, or a draw with values its parameters do not allow (the
+            message says what exists and what to do).
     """
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 0:
         raise DrawError(f"{option}: {n_draws!r} is not allowed; allowed: a whole number "
@@ -110,8 +111,16 @@ def replication_draw_list(n_draws: int, reps: int, folder: Path | str | None = N
                         "replication uses one draw; ask for at least as many replications "
                         f"(--reps {n_draws}), or leave --reps out (it then equals "
                         f"{option})")
-    return calibrated.replication_draws(calibrated.select_draws(n_draws, folder,
-                                                                option=option), reps)
+    from simulation.engine.params import ParameterError, Parameters
+
+    draws = calibrated.select_draws(n_draws, folder, option=option)
+    where = calibrated.draws_path(folder)
+    for d in draws:
+        try:
+            Parameters(d.params, where=f"{where} (draw {d.index})")
+        except ParameterError as exc:
+            raise DrawError(str(exc)) from None
+    return calibrated.replication_draws(draws, reps)
 
 
 def draws_manifest(seeds: Sequence[int], draws: Sequence[Draw] | None,
