@@ -311,3 +311,42 @@ def test_draws_widen_the_spread_between_replications(tmp_path):
 
     for measure in ("attractiveness", "housing_price"):
         assert spread(drawn, measure) > 1.5 * spread(plain, measure), measure
+
+
+# ============================================================================ bad calibration
+def test_malformed_calibrated_json_is_a_clear_error(calib):
+    f = calib / calibrated.CALIBRATED_FILE
+    for text, message in [("{not json", "not a readable JSON file"),
+                          ("[1, 2]", "not a JSON object"),
+                          ('{"parameters": [1]}', "key 'parameters' is not an object"),
+                          ('{"location_constants": {"map": 3}}', "'location_constants' is "
+                                                                 "malformed"),
+                          ('{"parameters": {"move_rate": "x"}}',
+                           "parameters.move_rate: 'x' is not a finite number")]:
+        f.write_text(text, encoding="utf-8")
+        calibrated.clear_cache()
+        with pytest.raises(DrawError, match=message) as exc:
+            calibrated.calibrated()
+        assert str(f) in str(exc.value)
+
+
+def test_unusable_calibration_folder_stops_the_command_without_traceback(tmp_path):
+    """Read when the package is imported: the import succeeds, the command says why not."""
+    import os
+    import subprocess
+    import sys
+
+    folder = write_calibration(tmp_path / "calibration")
+    (folder / calibrated.CALIBRATED_FILE).write_text('{"parameters": {"move_rat": 0.01}}',
+                                                     encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, calibrated.DIR_ENV: str(folder), "PYTHONPATH": str(root)}
+    env.pop(calibrated.OFF_ENV, None)
+    proc = subprocess.run([sys.executable, "-m", "simulation.cli", "run", "teaching_synthetic",
+                           *SMALL, "--out", str(tmp_path / "out")], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{calibrated.DIR_ENV}: {folder / calibrated.CALIBRATED_FILE}: unknown parameters " \
+           "['move_rat']" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for provenance records
     try:
+        from simulation.engine import calibrated
+
+        if calibrated.import_problem():   # a TERRINUM_CALIBRATION_DIR that cannot be used
+            raise UserError(f"{calibrated.DIR_ENV}: {calibrated.import_problem()}")
         return int(args.func(args) or 0)
     except (InputError, UserError, ParameterError, MapError, ScenarioError) as exc:
         print_error(exc)

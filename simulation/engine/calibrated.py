@@ -55,6 +55,23 @@ class DrawError(InputError):
     """A posterior draw that does not exist (or no draws shipped, or a malformed file)."""
 
 
+_IMPORT_PROBLEMS: list[str] = []
+
+
+def import_problem() -> str | None:
+    """Why the calibration of ``TERRINUM_CALIBRATION_DIR`` could not give the defaults.
+
+    Recorded when :mod:`simulation.engine.params` was imported (None: no problem). The
+    command line reports it as an error (exit status 2) before doing anything.
+    """
+    return _IMPORT_PROBLEMS[0] if _IMPORT_PROBLEMS else None
+
+
+def note_import_problem(message: str) -> None:
+    """Record why the parameter defaults ignored the calibration (see :func:`import_problem`)."""
+    _IMPORT_PROBLEMS.append(message)
+
+
 def data_dir() -> Path:
     """The folder the calibration is read from.
 
@@ -101,7 +118,30 @@ def _calibrated(folder: str) -> dict[str, Any]:
     path = Path(folder) / CALIBRATED_FILE
     if not path.is_file():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DrawError(f"{path}: not a readable JSON file ({type(exc).__name__}: "
+                        f"{str(exc)[:200]})") from None
+    allowed = ('an object with "parameters" (name -> number) and "location_constants" '
+               '({"map": name, "values": code -> number})')
+    if not isinstance(data, dict):
+        raise DrawError(f"{path}: not a JSON object; allowed: {allowed}")
+    params = data.get("parameters", {})
+    if not isinstance(params, dict):
+        raise DrawError(f"{path}: key 'parameters' is not an object; allowed: {allowed}")
+    lc = data.get("location_constants")
+    if lc is not None and not (isinstance(lc, dict) and isinstance(lc.get("map"), str)
+                               and isinstance(lc.get("values"), dict)):
+        raise DrawError(f"{path}: key 'location_constants' is malformed; allowed: {allowed}")
+    for where, values in (("parameters", params), ("location_constants.values",
+                                                   (lc or {}).get("values", {}))):
+        for k, v in values.items():
+            if isinstance(v, bool) or not isinstance(v, int | float) or v != v \
+                    or v in (float("inf"), float("-inf")):
+                raise DrawError(f"{path}: {where}.{str(k)[:80]}: {str(v)[:80]!r} is not a "
+                                "finite number")
+    return data
 
 
 def calibrated(folder: Path | None = None) -> dict[str, Any]:

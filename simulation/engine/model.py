@@ -162,10 +162,12 @@ class TerritoryModel(ModelBase):
             super().__init__(rng=int(seed))
         self.seed = int(seed)
         self.scenario_name = scenario
+        from simulation.engine import calibrated
+
+        if calibrated.import_problem():   # a TERRINUM_CALIBRATION_DIR that cannot be used
+            raise ParameterError(f"{calibrated.DIR_ENV}: {calibrated.import_problem()}")
         drawn = None
         if draw is not None:
-            from simulation.engine import calibrated
-
             try:
                 drawn = draw if isinstance(draw, Draw) else calibrated.draw(draw)
             except calibrated.DrawError as exc:
