@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reps", type=int, default=None,
                    help="replications (default 1, or N with --draws N)")
     r.add_argument("--draws", type=int, default=0, metavar="N",
-                   help="pair replication k with posterior draw k mod N of the calibrated "
-                        "parameters (N draws spread evenly over the shipped ones; N <= "
-                        "--reps): the spread then shows randomness and parameter "
+                   help="N posterior draws of the calibrated parameters, spread evenly over "
+                        "the shipped ones (N <= --reps): replication k uses seed k and "
+                        "selected draw k mod N, so the spread shows randomness and parameter "
                         "uncertainty (default 0: the calibrated defaults)")
     r.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: the machine's cores)")

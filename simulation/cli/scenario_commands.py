@@ -176,7 +176,7 @@ def reps_and_draws(args: argparse.Namespace, default_reps: int) -> tuple[int, in
     """``(replications, posterior draws)`` from ``--reps`` and ``--draws``.
 
     ``--draws N`` without ``--reps`` runs N replications (one per draw); with ``--reps R``
-    it needs ``N <= R`` (replication k uses draw k mod N). No ``--draws`` (or 0): no draws.
+    it needs ``N <= R`` (replication k uses selected draw k mod N). No ``--draws`` (or 0): no draws.
 
     Raises:
         UserError: ``--reps`` below 1 or ``--draws`` below 0.
@@ -322,10 +322,10 @@ def _add_compare_options(p: argparse.ArgumentParser, *, reps: int, years: float 
     p.add_argument("--reps", type=int, default=None,
                    help=f"replications per scenario (default {reps}, or N with --draws N)")
     p.add_argument("--draws", type=int, default=0, metavar="N",
-                   help="pair replication k of every scenario with posterior draw k mod N of "
-                        "the calibrated parameters (N draws spread evenly over the shipped "
-                        "ones; N <= --reps): intervals then show randomness and parameter "
-                        "uncertainty (default 0: the calibrated defaults)")
+                   help="N posterior draws of the calibrated parameters, spread evenly over "
+                        "the shipped ones (N <= --reps): replication k of every scenario uses "
+                        "seed k and selected draw k mod N, so intervals show randomness and "
+                        "parameter uncertainty (default 0: the calibrated defaults)")
     p.set_defaults(default_reps=reps)
     p.add_argument("--seed", type=int, default=None,
                    help="master seed of the replication seeds (default: the baseline's seed)")

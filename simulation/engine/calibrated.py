@@ -22,8 +22,8 @@ another folder instead (a calibration not shipped yet, or the small files of the
 :mod:`simulation.engine.params` is imported; the draws and the constants are read when used.
 
 ``terrinum run`` and ``terrinum compare`` take ``--draws N``: :func:`select_draws` picks N
-draws spread evenly over the shipped ones, and replication k of every scenario uses draw
-``k mod N`` with seed k (:func:`replication_draws`).
+draws spread evenly over the shipped ones (numbers ``k * shipped // N``), and replication k
+of every scenario uses seed k and the selected draw ``k mod N`` (:func:`replication_draws`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ distribution (``scipy.stats.t``; no interval with a single replication).
 
 With ``draws=N`` (``terrinum compare --draws N``) replication k of every scenario also uses the
 same posterior draw of the calibrated parameters (N draws spread evenly over the shipped ones,
-replication k using draw k mod N; :func:`simulation.scenarios.runner.replication_draw_list`),
+replication k using the selected draw k mod N;
+:func:`simulation.scenarios.runner.replication_draw_list`),
 so the intervals show the simulation's randomness and what the data leave uncertain about
 the parameters; a scenario's own parameters and levers stay as it sets them.
 
@@ -245,7 +246,8 @@ def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *,
         workers: worker processes (default: the usable cores).
         progress: show a progress bar.
         draws: posterior draws paired with the replications (0: none, the calibrated
-            defaults): replication k of every scenario uses seed k and draw k mod ``draws``.
+            defaults): replication k of every scenario uses seed k and selected draw
+            k mod ``draws`` (the draws spread evenly over the shipped ones).
         calibration_dir: folder of the draws (default: ``TERRINUM_CALIBRATION_DIR`` or the
             shipped calibration).
 

@@ -147,7 +147,8 @@ def draws_manifest(seeds: Sequence[int], draws: Sequence[Draw] | None,
             "n": n,
             "selection": f"{n} of the {calibrated.n_draws(folder)} shipped draws, spread "
                          "evenly (number k * shipped // n); replication k of every scenario "
-                         "uses seeds[k] and draw k mod n",
+                         "uses seeds[k] and the selected draw k mod n "
+                         "(by_replication gives its number)",
             "by_replication": [{"replication": k, "seed": int(sd), "draw": int(d.index),
                                 "params": dict(d.params), "map": d.map}
                                for k, (sd, d) in enumerate(zip(seeds, draws, strict=True))]}
