@@ -128,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "replication seeds derive from it")
     r.add_argument("--years", type=float, default=None,
                    help="simulated years (default: the scenario's)")
-    r.add_argument("--reps", type=int, default=1, help="replications (default 1)")
+    r.add_argument("--reps", type=int, default=None,
+                   help="replications (default 1, or N with --draws N)")
+    r.add_argument("--draws", type=int, default=0, metavar="N",
+                   help="N posterior draws of the calibrated parameters, spread evenly over "
+                        "the shipped ones (N <= --reps): replication k uses seed k and "
+                        "selected draw k mod N, so the spread shows randomness and parameter "
+                        "uncertainty (default 0: the calibrated defaults)")
     r.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: the machine's cores)")
     r.add_argument("--households", type=int, default=None,
@@ -171,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for provenance records
     try:
+        from simulation.engine import calibrated
+
+        if calibrated.import_problem():   # a TERRINUM_CALIBRATION_DIR that cannot be used
+            raise UserError(f"{calibrated.DIR_ENV}: {calibrated.import_problem()}")
         return int(args.func(args) or 0)
     except (InputError, UserError, ParameterError, MapError, ScenarioError) as exc:
         print_error(exc)

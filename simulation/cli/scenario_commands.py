@@ -172,16 +172,41 @@ def map_options_for(scen, map_: str | None, *, announce: bool = True) -> dict | 
     return None if same and opts == dict(scen.map_options) else opts
 
 
+def reps_and_draws(args: argparse.Namespace, default_reps: int) -> tuple[int, int]:
+    """``(replications, posterior draws)`` from ``--reps`` and ``--draws``.
+
+    ``--draws N`` without ``--reps`` runs N replications (one per draw); with ``--reps R``
+    it needs ``N <= R`` (replication k uses selected draw k mod N). No ``--draws`` (or 0): no draws.
+
+    Raises:
+        UserError: ``--reps`` below 1 or ``--draws`` below 0.
+    """
+    from simulation.errors import UserError
+
+    draws = getattr(args, "draws", None) or 0
+    if draws < 0:
+        raise UserError(f"--draws must be 0 (no posterior draws: the calibrated defaults) or "
+                        f"more, got {draws}")
+    reps = args.reps if args.reps is not None else (draws or default_reps)
+    if reps < 1:
+        raise UserError(f"--reps must be at least 1, got {reps}")
+    return reps, draws
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run N replications of a scenario (default: the baseline) and save everything."""
     from simulation.cli.common import parse_set as _parse_set
     from simulation.scenarios.files import load_scenario
-    from simulation.scenarios.runner import replication_seed_list, run_many, run_results, save_runs
+    from simulation.scenarios.runner import (
+        replication_draw_list,
+        replication_seed_list,
+        run_many,
+        run_results,
+        save_runs,
+        uncertainty_text,
+    )
 
-    if args.reps < 1:
-        from simulation.errors import UserError
-
-        raise UserError(f"--reps must be at least 1, got {args.reps}")
+    reps, n_draws = reps_and_draws(args, 1)
     scen = load_scenario(args.scenario or "baseline")
     sets = _parse_set(args.set)
     nh = sets.pop("n_households", None)
@@ -190,17 +215,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     scen = scen.with_overrides(params=sets or None, map=args.map, years=args.years,
                                n_households=nh, map_options=map_options_for(scen, args.map))
     master = scen.seed if args.seed is None else args.seed
-    seeds = replication_seed_list(master, args.reps)
+    seeds = replication_seed_list(master, reps)
+    draws = replication_draw_list(n_draws, reps, option="--draws")
     out = check_output_dir(args.out, "--out (the results folder)")
     t0 = time.perf_counter()
-    tasks = [dict(scenario=scen, seed=s) for s in seeds]
+    tasks = [dict(scenario=scen, seed=s, **({} if draws is None else {"draw": draws[k]}))
+             for k, s in enumerate(seeds)]
     results = run_many(tasks, workers=args.workers, progress=not args.quiet,
                        desc=f"{scen.name}", func=run_results)
     save_runs(results, out, scen, master_seed=master, command=command_line(args),
-              plots=not args.no_plots)
+              plots=not args.no_plots, draws=draws)
+    drawn = "" if draws is None else \
+        f", posterior draws {', '.join(str(d.index) for d in draws)}"
     print(f"Ran {scen.name}: {len(seeds)} replication(s) of {scen.years:g} years on "
-          f"{results[0].map_name} (seeds {', '.join(map(str, seeds))}) in "
+          f"{results[0].map_name} (seeds {', '.join(map(str, seeds))}{drawn}) in "
           f"{time.perf_counter() - t0:.1f} s -> {out}/")
+    print(f"  spread over replications: {uncertainty_text(n_draws)}")
     import numpy as np
 
     for name in SUMMARY_MEASURES:
@@ -214,31 +244,36 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
              title: str | None = None) -> int:
     from simulation.scenarios.compare import compare, write_outputs
+    from simulation.scenarios.runner import uncertainty_text
 
-    if args.reps < 1:
-        from simulation.errors import UserError
-
-        raise UserError(f"--reps must be at least 1, got {args.reps}")
+    reps, n_draws = reps_and_draws(args, args.default_reps)
     check_output_dir(args.out, "--out (the report folder)")
     baseline, scenarios, nh = _with_map_and_sets(args, baseline, scenarios)
-    cmp = compare(baseline, scenarios, reps=args.reps, seed=args.seed, years=args.years,
+    if n_draws:  # checked before any run, with the option's name in the messages
+        from simulation.scenarios.runner import replication_draw_list
+
+        replication_draw_list(n_draws, reps, option="--draws")
+    cmp = compare(baseline, scenarios, reps=reps, seed=args.seed, years=args.years,
                   n_households=nh, workers=args.workers,
-                  progress=not args.quiet)
+                  progress=not args.quiet, draws=n_draws)
     t0 = time.perf_counter()
     report = write_outputs(cmp, args.out, command=command_line(args),
                            plots=not getattr(args, "no_plots", False), title=title)
     em = cmp.effects_map
     print(f"Compared {len(cmp.scenarios)} scenario(s) with {cmp.labels[0]}: "
           f"{len(cmp.seeds)} replication(s) x {cmp.years:g} years, {cmp.n_households:,} "
-          f"households, seeds {cmp.seeds}; runs {cmp.elapsed_s:.0f} s, report "
-          f"{time.perf_counter() - t0:.0f} s.")
+          f"households, seeds {cmp.seeds}"
+          + (f", posterior draws {[d.index for d in cmp.draws]}" if cmp.draws else "")
+          + f"; runs {cmp.elapsed_s:.0f} s, report {time.perf_counter() - t0:.0f} s.")
+    print(f"Intervals show: {uncertainty_text(cmp.n_draws)}.")
     from simulation.scenarios.compare import effect_sentence
 
     for label in cmp.labels[1:]:
         print(f"  {label}:")
         sub = em[em["scenario"] == label].set_index("measure")
         for m in ("local_value_captured", "theil_between", "gini", "non_take_up"):
-            print("    " + effect_sentence(sub.loc[m].to_dict() | {"measure": m}))
+            print("    " + effect_sentence(sub.loc[m].to_dict() | {"measure": m},
+                                        draws=bool(cmp.draws)))
     print(f"Report: {report}")
     return 0
 
@@ -284,8 +319,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_compare_options(p: argparse.ArgumentParser, *, reps: int, years: float | None,
                          out: str) -> None:
-    p.add_argument("--reps", type=int, default=reps,
-                   help=f"replications per scenario (default {reps})")
+    p.add_argument("--reps", type=int, default=None,
+                   help=f"replications per scenario (default {reps}, or N with --draws N)")
+    p.add_argument("--draws", type=int, default=0, metavar="N",
+                   help="N posterior draws of the calibrated parameters, spread evenly over "
+                        "the shipped ones (N <= --reps): replication k of every scenario uses "
+                        "seed k and selected draw k mod N, so intervals show randomness and "
+                        "parameter uncertainty (default 0: the calibrated defaults)")
+    p.set_defaults(default_reps=reps)
     p.add_argument("--seed", type=int, default=None,
                    help="master seed of the replication seeds (default: the baseline's seed)")
     p.add_argument("--years", type=float, default=years,
@@ -326,5 +367,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.set_defaults(func=cmd_demo)
 
 
-__all__ = ["register", "cmd_run", "cmd_validate", "cmd_compare", "cmd_demo",
+__all__ = ["register", "cmd_run", "reps_and_draws", "cmd_validate", "cmd_compare", "cmd_demo",
            "policy_selection_lines", "DEMO_SCENARIOS"]

@@ -37,6 +37,7 @@ from simulation.engine.agents.firm import (
 from simulation.engine.agents.household import AGE_BAND_SHARES, AGE_BANDS, HouseholdArrays
 from simulation.engine.agents.platform import PlatformState
 from simulation.engine.base import ModelBase
+from simulation.engine.calibrated import Draw
 from simulation.engine.ledger import Ledger
 from simulation.engine.params import ParameterError, Parameters
 from simulation.engine.population import population
@@ -132,9 +133,12 @@ class TerritoryModel(ModelBase):
         start_year: calendar year of the start (1 January). On ``france-departements`` the
             map is built from that year's data (2019 or 2023; default the latest); on other
             maps it only dates the outputs (default 2023).
-        draw: shipped posterior draw to use (0-based): its calibrated parameter values under
-            ``params`` and, on the map they were fitted on, its territory constants (unless
-            ``location_constants`` is given). None: the calibrated defaults.
+        draw: shipped posterior draw to use (0-based), or a
+            :class:`~simulation.engine.calibrated.Draw` already read (what worker processes
+            receive, so they do not read the files again): its calibrated parameter values
+            under ``params`` and, on the map they were fitted on, its territory constants
+            (unless ``location_constants`` is given). None: the calibrated defaults.
+            ``model.draw`` records the draw's number.
         **params: parameter overrides, by their declared names (``simulation.engine.params``).
 
     Raises:
@@ -147,7 +151,7 @@ class TerritoryModel(ModelBase):
                  scenario: str = "custom", policies: Iterable[Any] | None = None,
                  map_options: dict | None = None, start_year: int | None = None,
                  location_constants: Mapping[str, float] | Sequence[float] | None = None,
-                 draw: int | None = None, **params: Any) -> None:
+                 draw: int | Draw | None = None, **params: Any) -> None:
         if seed is None:  # Mesa's batch_run(iterations=...) passes seed=None: Mesa draws one
             super().__init__(rng=None)
             seed = self._seed
@@ -158,18 +162,20 @@ class TerritoryModel(ModelBase):
             super().__init__(rng=int(seed))
         self.seed = int(seed)
         self.scenario_name = scenario
-        self.draw = None if draw is None else int(draw)
+        from simulation.engine import calibrated
+
+        if calibrated.import_problem():   # a TERRINUM_CALIBRATION_DIR that cannot be used
+            raise ParameterError(f"{calibrated.DIR_ENV}: {calibrated.import_problem()}")
         drawn = None
         if draw is not None:
-            from simulation.engine import calibrated
-
             try:
-                drawn = calibrated.draw(draw)
+                drawn = draw if isinstance(draw, Draw) else calibrated.draw(draw)
             except calibrated.DrawError as exc:
                 raise ParameterError(f"draw: {exc}") from None
             self.p = Parameters({**drawn.params, **params})
         else:
             self.p = Parameters(params)
+        self.draw = None if drawn is None else int(drawn.index)
         options = dict(map_options or {})
         if start_year is not None and map == "france-departements":
             options["start_year"] = start_year

@@ -608,20 +608,28 @@ def _calibrated(declared: list[Param]) -> list[Param]:
     """
     from simulation.engine import calibrated
 
-    values = calibrated.parameter_values()
-    names = {p.name for p in declared}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ParameterError(f"{calibrated.DATA_DIR / calibrated.CALIBRATED_FILE}: unknown "
-                             f"parameters {unknown}")
-    out = []
-    for p in declared:
-        if p.name in values:
-            v = p.check(values[p.name], where=str(calibrated.CALIBRATED_FILE))
-            p = replace(p, default=v, declared_default=p.default,
-                        source=f"calibrated (docs/CALIBRATION.md), declared default "
-                               f"{_fmt(p.default)}: {p.source}")
-        out.append(p)
+    path = calibrated.data_dir() / calibrated.CALIBRATED_FILE
+    try:
+        values = calibrated.parameter_values()
+        names = {p.name for p in declared}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ParameterError(f"{path}: unknown parameters {unknown}")
+        out = []
+        for p in declared:
+            if p.name in values:
+                v = p.check(values[p.name], where=str(path))
+                p = replace(p, default=v, declared_default=p.default,
+                            source=f"calibrated (docs/CALIBRATION.md), declared default "
+                                   f"{_fmt(p.default)}: {p.source}")
+            out.append(p)
+    except (ParameterError, calibrated.DrawError) as exc:
+        if calibrated.data_dir() == calibrated.DATA_DIR:
+            raise   # the package's own file: an error of the package
+        # a folder the user chose (TERRINUM_CALIBRATION_DIR): importing the package must
+        # not fail; the command line and TerritoryModel report the problem as an error
+        calibrated.note_import_problem(str(exc))
+        return list(declared)
     return out
 
 

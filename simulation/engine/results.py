@@ -51,6 +51,8 @@ class Results:
         log: policy and lever changes with their step.
         ledger: per-step totals of money flows by "category:src->dst" (EUR).
         start_year: calendar year of step 0 (1 January).
+        draw: number of the posterior draw the run used
+            (:mod:`simulation.engine.calibrated`), None for the calibrated defaults.
     """
 
     scenario: str
@@ -66,6 +68,7 @@ class Results:
     version: str = field(default_factory=package_version)
     tmap: object = field(default=None, repr=False, compare=False)
     start_year: int = 2023
+    draw: int | None = None
 
     @classmethod
     def from_model(cls, model: TerritoryModel) -> Results:
@@ -81,6 +84,7 @@ class Results:
             territory_values=np.stack(model._history_terr), params=model.p.to_dict(),
             log=list(model.log), ledger=ledger, tmap=model.tmap,
             start_year=int(getattr(model, "start_year", 2023)),
+            draw=getattr(model, "draw", None),
         )
 
     @property
@@ -147,6 +151,8 @@ class Results:
                                    if _default(k) != v},
             "log": self.log,
         }
+        if self.draw is not None:
+            out["draw"] = self.draw
         if extra:
             out.update(extra)
         return out

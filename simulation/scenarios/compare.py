@@ -16,6 +16,13 @@ territory:
 each with its mean over replications and a 95 % confidence interval from the paired t
 distribution (``scipy.stats.t``; no interval with a single replication).
 
+With ``draws=N`` (``terrinum compare --draws N``) replication k of every scenario also uses the
+same posterior draw of the calibrated parameters (N draws spread evenly over the shipped ones,
+replication k using the selected draw k mod N;
+:func:`simulation.scenarios.runner.replication_draw_list`),
+so the intervals show the simulation's randomness and what the data leave uncertain about
+the parameters; a scenario's own parameters and levers stay as it sets them.
+
 :func:`write_outputs` writes tidy Parquet and CSV, PNG plots and ``report.html``: one file with
 its images embedded, no external resource, that a workshop facilitator can hand out.
 """
@@ -39,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.engine.calibrated import Draw
 from simulation.engine.measures import HEADLINE, MAP_MEASURES, MEASURES, TERRITORY_MEASURES
 from simulation.engine.params import PARAMS
 from simulation.engine.policies import Selector
@@ -55,9 +63,12 @@ from simulation.scenarios.runner import (
     ScenarioLike,
     as_scenario,
     default_workers,
+    draws_manifest,
+    replication_draw_list,
     replication_seed_list,
     run_many,
     run_results,
+    uncertainty_text,
     write_csv_parts,
     write_parquet_parts,
 )
@@ -166,6 +177,9 @@ class Comparison:
         notes: remarks on the set-up (years or sizes that differ from a scenario's own).
         workers: worker processes used.
         elapsed_s: wall-clock time of the runs, seconds.
+        draws: the posterior draw of each replication (replication k of every scenario
+            uses ``draws[k]``), or None: the calibrated defaults.
+        calibration_dir: the folder the draws were read from (None: the default one).
     """
 
     baseline: Scenario
@@ -184,6 +198,13 @@ class Comparison:
     notes: list[str]
     workers: int
     elapsed_s: float
+    draws: list[Draw] | None = None
+    calibration_dir: Path | str | None = None
+
+    @property
+    def n_draws(self) -> int:
+        """Distinct posterior draws paired with the replications (0: none)."""
+        return len({d.index for d in self.draws}) if self.draws else 0
 
     @property
     def all_scenarios(self) -> list[Scenario]:
@@ -207,33 +228,44 @@ def _same_map(a: Scenario, b: Scenario) -> bool:
         (b.map, b.map_seed, json.dumps(b.map_options, sort_keys=True))
 
 
-def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *, reps: int = 3,
-            seed: int | None = None, years: float | None = None,
+def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *,
+            reps: int | None = None, seed: int | None = None, years: float | None = None,
             n_households: int | None = None, workers: int | None = None,
-            progress: bool = True) -> Comparison:
+            progress: bool = True, draws: int = 0,
+            calibration_dir: Path | str | None = None) -> Comparison:
     """Run a baseline and scenarios with common random numbers and estimate the effects.
 
     Args:
         baseline: the reference scenario (object, dict, path or built-in name).
         scenarios: scenarios to compare with it (same map).
-        reps: replications per scenario.
+        reps: replications per scenario (default: ``draws`` with draws, else 3); at least
+            ``draws``.
         seed: master seed of the replication seeds (default: the baseline's seed).
         years: simulated years (default: the baseline's).
         n_households: household agents (default: the baseline's).
         workers: worker processes (default: the usable cores).
         progress: show a progress bar.
+        draws: posterior draws paired with the replications (0: none, the calibrated
+            defaults): replication k of every scenario uses seed k and selected draw
+            k mod ``draws`` (the draws spread evenly over the shipped ones).
+        calibration_dir: folder of the draws (default: ``TERRINUM_CALIBRATION_DIR`` or the
+            shipped calibration).
 
     Returns:
         A :class:`Comparison` with the runs and the effect tables.
 
     Raises:
         ScenarioError: a scenario on another map than the baseline, or invalid settings.
+        DrawError: draws asked for that do not exist (the message says what is shipped).
     """
     base = as_scenario(baseline)
     scens = [as_scenario(s) for s in scenarios]
     if not scens:
         raise ScenarioError("<compare>", "scenarios", "no scenario to compare",
                             "at least one scenario besides the baseline")
+    if reps is None:
+        reps = draws if isinstance(draws, int) and not isinstance(draws, bool) and draws > 0 \
+            else 3
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise ScenarioError("<compare>", "reps", f"invalid number of replications {reps!r}",
                             "a whole number >= 1")
@@ -249,6 +281,7 @@ def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *, reps: 
     nh = int(base.n_households if n_households is None else n_households)
     master = int(base.seed if seed is None else seed)
     seeds = replication_seed_list(master, reps)
+    rep_draws = replication_draw_list(draws, reps, calibration_dir)
     labels = _unique_labels([base.name, *[s.name for s in scens]])
     notes = []
     run_scens = []
@@ -263,19 +296,24 @@ def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *, reps: 
             s = s.with_overrides(years=years, n_households=nh)
         run_scens.append(s)
     base, scens = run_scens[0], run_scens[1:]
-    tasks = [dict(scenario=s, seed=sd, years=years, n_households=nh)
-             for s in [base, *scens] for sd in seeds]
+    tasks = [dict(scenario=s, seed=sd, years=years, n_households=nh,
+                  **({} if rep_draws is None else {"draw": rep_draws[k]}))
+             for s in [base, *scens] for k, sd in enumerate(seeds)]
     nworkers = default_workers(len(tasks)) if workers is None else max(1, int(workers))
     t0 = time.perf_counter()
     out = run_many(tasks, workers=nworkers, progress=progress,
                    desc=f"compare {len(labels)} scenarios x {reps}", func=run_results)
     elapsed = time.perf_counter() - t0
     results = {lab: out[i * reps:(i + 1) * reps] for i, lab in enumerate(labels)}
+    if rep_draws is not None and rep_draws[0].map != out[0].map_name:
+        notes.append(f"The posterior draws' territory constants were fitted on "
+                     f"{rep_draws[0].map} and are not used on {out[0].map_name}; their "
+                     "parameter values are.")
     tables = effects_from_results(results, labels, [base, *scens])
     return Comparison(baseline=base, scenarios=scens, labels=labels, seeds=seeds,
                       master_seed=master, years=years, n_households=nh, results=results,
                       notes=notes, workers=min(nworkers, len(tasks)), elapsed_s=elapsed,
-                      **tables)
+                      draws=rep_draws, calibration_dir=calibration_dir, **tables)
 
 
 def _stack(results: Sequence[Results]) -> tuple[np.ndarray, np.ndarray]:
@@ -497,11 +535,17 @@ def effect_numbers(row: pd.Series | dict, lang: str = "en") -> dict[str, str]:
             "scale": repr(f), "level_unit": ("%" if f == 100.0 else unit_en)}
 
 
-def effect_sentence(row: pd.Series | dict, lang: str = "en") -> str:
+def effect_sentence(row: pd.Series | dict, lang: str = "en", *, draws: bool = False) -> str:
     """One plain-words sentence on an effect, with its 95 % interval.
 
     Example: ``Local value captured: +2.1 points (95 % CI +1.5 to +2.7); the interval
     excludes zero.``
+
+    Args:
+        row: an effect row (``measure``, ``diff``, ``ci_low``, ``ci_high``, ``n``, means).
+        lang: ``"en"`` or ``"fr"``.
+        draws: the replications were paired with posterior draws (an interval that includes
+            zero is then not distinguishable from randomness and parameter uncertainty).
     """
     m = MEASURES[row["measure"]]
     nums = effect_numbers(row, lang)
@@ -513,14 +557,15 @@ def effect_sentence(row: pd.Series | dict, lang: str = "en") -> str:
             return head + " (une seule réplication : pas d'intervalle de confiance)."
         tail = (" ; l'intervalle exclut zéro." if (lo > 0 or hi < 0)
                 else " ; l'intervalle contient zéro : pas d'effet net distinguable du "
-                     "hasard de la simulation.")
+                     "hasard de la simulation" + (" ni de l'incertitude sur les paramètres."
+                                                   if draws else "."))
         return head + f" (IC à 95 % {nums['ci_low']} à {nums['ci_high']})" + tail
     head = f"{m.label_en}: {nums['diff']} {nums['unit']}".rstrip()
     if n < 2 or not np.isfinite(lo):
         return head + " (a single replication: no confidence interval)."
     tail = ("; the interval excludes zero." if (lo > 0 or hi < 0)
             else "; the interval includes zero: no effect distinguishable from the "
-                 "simulation's randomness.")
+                 "simulation's randomness" + (" and parameter uncertainty." if draws else "."))
     return head + f" (95 % CI {nums['ci_low']} to {nums['ci_high']})" + tail
 
 
@@ -690,8 +735,10 @@ def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots:
         "map": cmp.baseline.map, "years": cmp.years, "n_households": cmp.n_households,
         "replications": len(cmp.seeds), "master_seed": cmp.master_seed,
         "seeds": cmp.seeds, "window_months": WINDOW_MONTHS,
-        "common_random_numbers": "replication k of every scenario uses seeds[k]",
+        "common_random_numbers": "replication k of every scenario uses seeds[k]"
+                                 + (" and draws.by_replication[k]" if cmp.draws else ""),
         "confidence_interval": "95 % paired t interval over replications (scipy.stats.t)",
+        **draws_manifest(cmp.seeds, cmp.draws, cmp.calibration_dir),
         "workers": cmp.workers, "elapsed_s": round(cmp.elapsed_s, 2), "notes": cmp.notes,
         "scenarios": [_scenario_manifest(label, s) for label, s in
                       zip(cmp.labels, cmp.all_scenarios, strict=True)],
@@ -791,11 +838,23 @@ def _params_table(cmp: Comparison) -> str:
     for label in cmp.labels:
         head += f"<th>{_esc(label)}</th>"
     head += "<th>Unit</th><th>Source</th></tr>"
+    drawn: dict[str, list[float]] = {}
+    for d in cmp.draws or []:
+        for k, v in d.params.items():
+            drawn.setdefault(k, []).append(v)
+    for k in drawn:
+        if k not in names:
+            names.append(k)
+
+    def cell(s: Scenario, k: str) -> str:
+        if k in s.params or k not in drawn:
+            return _fmtp(s.params.get(k, PARAMS[k].default))
+        return f"draws / tirages {min(drawn[k]):g} to {max(drawn[k]):g}"
+
     rows = []
     for k in names:
         p = PARAMS[k]
-        cells = "".join(f"<td class=num>{_esc(_fmtp(s.params.get(k, p.default)))}</td>"
-                        for s in cmp.all_scenarios)
+        cells = "".join(f"<td class=num>{_esc(cell(s, k))}</td>" for s in cmp.all_scenarios)
         rows.append(f"<tr><td><code>{_esc(k)}</code><br>{_esc(p.label_en)} / "
                     f"<span class=fr>{_esc(p.label_fr)}</span></td><td>{_esc(p.group)}</td>"
                     f"{cells}<td>{_esc(p.unit)}</td><td class=small>{_esc(p.source)}</td></tr>")
@@ -818,6 +877,8 @@ def _rerun_command(cmp: Comparison, copies: bool = False) -> str:
 
     flags = ["--reps", str(len(cmp.seeds)), "--seed", str(cmp.master_seed), "--years",
              f"{cmp.years:g}", "--households", str(cmp.n_households)]
+    if cmp.draws:
+        flags += ["--draws", str(cmp.n_draws)]
     if copies:
         files = [f"scenarios/{_safe(label)}.toml" for label in cmp.labels]
         return shlex.join(["terrinum", "compare", *files, *flags])
@@ -840,6 +901,7 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
     """
     title = title or "Terrinum: scenario comparison / comparaison de scénarios"
     R = len(cmp.seeds)
+    dr = bool(cmp.draws)
     base = cmp.baseline
     h: list[str] = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -849,6 +911,8 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
         f'<p class="meta">Map / carte: <b>{_esc(base.map)}</b> · {cmp.years:g} years / ans · '
         f"{cmp.n_households:,} household agents / agents ménages · {R} replication(s) per "
         f"scenario / réplication(s) par scénario · seeds / graines {_esc(cmp.seeds)} · "
+        + (f"posterior draws / tirages a posteriori {_esc([d.index for d in cmp.draws])} · "
+           if cmp.draws else "") +
         f"Terrinum {_esc(manifest['terrinum_version'])} · {_esc(manifest['created'])}</p>",
         '<div class="box"><p><b>How to read this report.</b> Each scenario was run '
         f"{R} time(s) with the same random seeds as the baseline <i>{_esc(cmp.labels[0])}</i> "
@@ -857,9 +921,11 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
         f"scenario minus baseline, averaged over the last {WINDOW_MONTHS} months of the run "
         "and over replications; shares are in percentage points. The <b>95 % confidence "
         "interval</b> (paired t interval over replications) says how much the effect varies "
-        "with the simulation's randomness: when it excludes zero, the effect is unlikely to "
-        "be noise. It says nothing about whether the model's assumptions (listed below) are "
-        "right.</p>"
+        + ("with the simulation's randomness and with the parameter values the calibration "
+           "data leave uncertain (each replication uses its own posterior draw, the same in "
+           "every scenario)" if cmp.draws else "with the simulation's randomness")
+        + ": when it excludes zero, the effect is unlikely to be noise. It says nothing "
+        "about whether the model's assumptions (listed below) are right.</p>"
         '<p class="fr"><b>Comment lire ce rapport.</b> Chaque scénario a été simulé '
         f"{R} fois avec les mêmes graines aléatoires que la référence "
         f"<i>{_esc(cmp.labels[0])}</i> (nombres aléatoires communs) : la réplication k de "
@@ -867,9 +933,16 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
         "scénario et non du hasard. Un <b>effet</b> est l'écart scénario moins référence, "
         f"moyenné sur les {WINDOW_MONTHS} derniers mois et sur les réplications ; les parts "
         "sont en points de pourcentage. L'<b>intervalle de confiance à 95 %</b> (intervalle "
-        "de Student apparié) dit combien l'effet varie avec le hasard de la simulation : "
-        "s'il exclut zéro, l'effet a peu de chances d'être du bruit. Il ne dit rien de la "
-        "justesse des hypothèses du modèle (listées plus bas).</p></div>",
+        "de Student apparié) dit combien l'effet varie avec le hasard de la simulation"
+        + (" et avec les valeurs des paramètres que les données de calage laissent "
+           "incertaines (chaque réplication utilise son tirage a posteriori, le même dans "
+           "chaque scénario)" if cmp.draws else "")
+        + " : s'il exclut zéro, l'effet a peu de chances d'être du bruit. Il ne dit rien de "
+        "la justesse des hypothèses du modèle (listées plus bas).</p>"
+        f'<p class="uncertainty" data-draws="{cmp.n_draws}"><b>Uncertainty in the '
+        f"intervals:</b> {_esc(uncertainty_text(cmp.n_draws))}.<br><span class=fr>"
+        f"<b>Incertitude dans les intervalles :</b> "
+        f"{_esc(uncertainty_text(cmp.n_draws, 'fr'))}.</span></p></div>",
     ]
     if cmp.notes:
         h.append("<p><b>Notes:</b></p><ul>" + "".join(f"<li>{_esc(n)}</li>" for n in cmp.notes)
@@ -918,8 +991,9 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
         for m in KEY_MEASURES:
             if m in sub.index:
                 row = sub.loc[m].to_dict() | {"measure": m}
-                items.append(f'<li data-measure="{_esc(m)}">{_esc(effect_sentence(row))}<br>'
-                             f"<span class=fr>{_esc(effect_sentence(row, 'fr'))}</span></li>")
+                en, fr = effect_sentence(row, draws=dr), effect_sentence(row, "fr", draws=dr)
+                items.append(f'<li data-measure="{_esc(m)}">{_esc(en)}<br>'
+                             f"<span class=fr>{_esc(fr)}</span></li>")
         h.append('<ul class="effects">' + "".join(items) + "</ul>")
         g = eg[eg["scenario"] == label] if len(eg) else eg
         if len(g):
@@ -938,9 +1012,9 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
                           "gini", "non_take_up", "telework_share", "mean_income"):
                     if m in gg.index:
                         row = gg.loc[m].to_dict() | {"measure": m}
-                        items.append(f"<li>{_esc(en)} — {_esc(effect_sentence(row))}<br>"
+                        items.append(f"<li>{_esc(en)} — {_esc(effect_sentence(row, draws=dr))}<br>"
                                      f"<span class=fr>{_esc(fr)} — "
-                                     f"{_esc(effect_sentence(row, 'fr'))}</span></li>")
+                                     f"{_esc(effect_sentence(row, 'fr', draws=dr))}</span></li>")
             h.append('<ul class="groups">' + "".join(items) + "</ul>")
         h.append("<h3>All map-level effects / Tous les effets (carte entière)</h3>")
         h.append(_effects_table(em[em["scenario"] == label], label))
@@ -970,6 +1044,14 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
     h.append(
         "<ul>"
         f"<li>Seeds / graines: master {cmp.master_seed}; replications {_esc(cmp.seeds)}</li>"
+        + (f"<li>Posterior draws / tirages a posteriori by replication: "
+           f"{_esc([d.index for d in cmp.draws])}; {_esc(manifest['draws']['selection'])}</li>"
+           if cmp.draws else "")
+        + "<li>Calibration / calage: "
+        + (", ".join(f"<code>{_esc(f['path'])}</code> <code>{_esc(f['sha256'])}</code>"
+                     for f in manifest.get("calibration", {}).get("files", []))
+           or "none shipped (declared defaults) / aucun (valeurs déclarées)")
+        + "</li>"
         f"<li>Terrinum version: {_esc(manifest['terrinum_version'])}; Python "
         f"{_esc(manifest['python'])}</li>"
         f"<li>Command / commande: <code>{_esc(manifest['command'] or '(Python API)')}</code></li>"

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from simulation.engine.calibrated import Draw
 from simulation.engine.params import GROUPS, PARAMS, ParameterError, Parameters, unknown_message
 from simulation.engine.policies import (
     POLICY_CLASSES,
@@ -263,7 +264,7 @@ class Scenario:
 
     def build_model(self, seed: int | None = None, *, params: Mapping[str, Any] | None = None,
                     policies: Sequence[Any] | None = None, n_households: int | None = None,
-                    draw: int | None = None,
+                    draw: int | Draw | None = None,
                     location_constants: Mapping[str, float] | Sequence[float] | None = None
                     ) -> TerritoryModel:
         """Build a fresh model of this scenario (nothing is run).
@@ -273,8 +274,10 @@ class Scenario:
             params: extra parameter overrides, on top of the scenario's.
             policies: extra policies (dicts or objects), after the scenario's.
             n_households: household agents (default: the scenario's).
-            draw: shipped posterior draw (its calibrated values under the scenario's and
-                ``params``' values, and its territory constants); None: calibrated defaults.
+            draw: shipped posterior draw, by number or as a
+                :class:`~simulation.engine.calibrated.Draw` (its calibrated values under the
+                scenario's and ``params``' values, so a lever stays a lever, and its
+                territory constants on their map); None: calibrated defaults.
             location_constants: territory constants of the location choice (default: the
                 draw's, else the shipped calibrated ones of the map, else 0).
 

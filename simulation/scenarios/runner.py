@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.engine import calibrated
+from simulation.engine.calibrated import Draw, DrawError
 from simulation.engine.results import (
     Results,
     atomic_write_csv,
@@ -53,6 +55,107 @@ def replication_seed_list(master: int, reps: int) -> list[int]:
     return [int(master)] if reps == 1 else replication_seeds(int(master), int(reps))
 
 
+UNCERTAINTY_NONE = ("replications only (calibrated defaults)",
+                    "réplications seules (valeurs calibrées par défaut)")
+"""What intervals over replications show without posterior draws (English, French)."""
+
+
+def uncertainty_text(n_draws: int, lang: str = "en") -> str:
+    """Which uncertainty intervals over replications show, in a few words.
+
+    Args:
+        n_draws: posterior draws paired with the replications (0: none).
+        lang: ``"en"`` or ``"fr"``.
+
+    Returns:
+        ``"replications only (calibrated defaults)"`` or ``"replications paired with N
+        posterior draws: randomness and parameter uncertainty"`` (or the French).
+    """
+    if not n_draws:
+        return UNCERTAINTY_NONE[1 if lang == "fr" else 0]
+    if lang == "fr":
+        return (f"réplications appariées à {n_draws} tirage(s) a posteriori : hasard et "
+                "incertitude sur les paramètres")
+    return (f"replications paired with {n_draws} posterior draw(s): randomness and parameter "
+            "uncertainty")
+
+
+def replication_draw_list(n_draws: int, reps: int, folder: Path | str | None = None,
+                          *, option: str = "draws") -> list[Draw] | None:
+    """The posterior draw of each replication, or None without draws (``n_draws == 0``).
+
+    ``n_draws`` draws are spread evenly over the shipped ones
+    (:func:`simulation.engine.calibrated.select_draws`) and replication k uses draw
+    ``k mod n_draws`` (so each is used once when ``n_draws == reps``). Replication k of
+    every scenario of a comparison uses the same seed and the same draw.
+
+    Args:
+        n_draws: posterior draws (0: none; at most ``reps``).
+        reps: replications.
+        folder: calibration folder (default: ``TERRINUM_CALIBRATION_DIR`` or the shipped
+            one).
+        option: how the number is named in messages (``--draws``).
+
+    Raises:
+        DrawError: a negative number, no draws shipped, fewer shipped than asked for, more
+            draws than replications, or a draw with values its parameters do not allow (the
+            message says what exists and what to do).
+    """
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 0:
+        raise DrawError(f"{option}: {n_draws!r} is not allowed; allowed: a whole number "
+                        ">= 0 (0: the calibrated defaults, no draws)")
+    if n_draws == 0:
+        return None
+    if n_draws > reps:
+        raise DrawError(f"{option} {n_draws} is more than the {reps} replication(s): each "
+                        "replication uses one draw; ask for at least as many replications "
+                        f"(--reps {n_draws}), or leave --reps out (it then equals "
+                        f"{option})")
+    from simulation.engine.params import ParameterError, Parameters
+
+    draws = calibrated.select_draws(n_draws, folder, option=option)
+    where = calibrated.draws_path(folder)
+    for d in draws:
+        try:
+            Parameters(d.params, where=f"{where} (draw {d.index})")
+        except ParameterError as exc:
+            raise DrawError(str(exc)) from None
+    return calibrated.replication_draws(draws, reps)
+
+
+def draws_manifest(seeds: Sequence[int], draws: Sequence[Draw] | None,
+                   folder: Path | str | None = None) -> dict[str, Any]:
+    """The manifest entries that record the posterior draws of the replications.
+
+    Args:
+        seeds: replication seeds, in order.
+        draws: the draw of each replication (:func:`replication_draw_list`), or None.
+        folder: calibration folder the draws were read from.
+
+    Returns:
+        ``{"uncertainty", "draws", "calibration"}``: the sentence on what intervals show;
+        None or ``{"n", "selection", "by_replication": [{"replication", "seed", "draw",
+        "params", "map"}]}``; and the calibration folder with the SHA-256 of its files.
+    """
+    out: dict[str, Any] = {"uncertainty": uncertainty_text(
+        len({d.index for d in draws}) if draws else 0)}
+    if not draws:
+        out["draws"] = None
+    else:
+        n = len({d.index for d in draws})
+        out["draws"] = {
+            "n": n,
+            "selection": f"{n} of the {calibrated.n_draws(folder)} shipped draws, spread "
+                         "evenly (number k * shipped // n); replication k of every scenario "
+                         "uses seeds[k] and the selected draw k mod n "
+                         "(by_replication gives its number)",
+            "by_replication": [{"replication": k, "seed": int(sd), "draw": int(d.index),
+                                "params": dict(d.params), "map": d.map}
+                               for k, (sd, d) in enumerate(zip(seeds, draws, strict=True))]}
+    out["calibration"] = calibrated.provenance(folder)
+    return out
+
+
 def as_scenario(scenario: ScenarioLike) -> Scenario:
     """A :class:`Scenario` from a scenario, its ``to_dict()``, a path or a built-in name."""
     if isinstance(scenario, Scenario):
@@ -64,7 +167,7 @@ def as_scenario(scenario: ScenarioLike) -> Scenario:
 
 def run_results(scenario: ScenarioLike, seed: int, *, years: float | None = None,
                 params: dict | None = None, policies: list | None = None,
-                n_households: int | None = None) -> Results:
+                n_households: int | None = None, draw: int | Draw | None = None) -> Results:
     """Build and run one replication and return its :class:`Results` (without the map).
 
     Args:
@@ -74,9 +177,14 @@ def run_results(scenario: ScenarioLike, seed: int, *, years: float | None = None
         params: extra parameter overrides on top of the scenario's.
         policies: extra policies after the scenario's.
         n_households: household agents (default: the scenario's).
+        draw: posterior draw (number, or a :class:`~simulation.engine.calibrated.Draw`
+            already read: what the pools send, so workers never read the calibration
+            files); its values sit under the scenario's and ``params``; None: the calibrated
+            defaults.
     """
     scen = as_scenario(scenario)
-    model = scen.build_model(seed, params=params, policies=policies, n_households=n_households)
+    model = scen.build_model(seed, params=params, policies=policies, n_households=n_households,
+                             draw=draw)
     res = model.run(years=scen.years if years is None else years)
     res.tmap = None  # the map (outlines included) is large; callers reload it by name
     return res
@@ -84,8 +192,8 @@ def run_results(scenario: ScenarioLike, seed: int, *, years: float | None = None
 
 def run_replication(scenario: ScenarioLike, seed: int, *, years: float | None = None,
                     params: dict | None = None, policies: list | None = None,
-                    n_households: int | None = None, territories: bool = True
-                    ) -> pd.DataFrame:
+                    n_households: int | None = None, territories: bool = True,
+                    draw: int | Draw | None = None) -> pd.DataFrame:
     """Build and run one replication and return its tidy table.
 
     Args:
@@ -96,13 +204,14 @@ def run_replication(scenario: ScenarioLike, seed: int, *, years: float | None = 
         policies: extra policies (dicts or objects) after the scenario's.
         n_households: household agents (default: the scenario's).
         territories: include per-territory rows (else only ``territory == "_map"``).
+        draw: posterior draw (see :func:`run_results`); None: the calibrated defaults.
 
     Returns:
         ``Results.to_df(territories)``: columns scenario, seed, step, year, territory,
         measure, value.
     """
     res = run_results(scenario, seed, years=years, params=params, policies=policies,
-                      n_households=n_households)
+                      n_households=n_households, draw=draw)
     return res.to_df(territories=territories)
 
 
@@ -355,7 +464,8 @@ def map_file_hashes(scenario: Scenario) -> list[dict[str, str]]:
 
 def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *,
               master_seed: int, command: str = "", plots: bool = True,
-              extra_manifest: dict | None = None) -> Path:
+              extra_manifest: dict | None = None, draws: Sequence[Draw] | None = None,
+              calibration_dir: Path | str | None = None) -> Path:
     """Write the replications of one scenario to a folder.
 
     Files: ``results.parquet`` and ``results.csv`` (tidy, every replication, map-level and
@@ -373,6 +483,10 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
         command: command line to record.
         plots: write PNG plots.
         extra_manifest: more entries for ``manifest.json``.
+        draws: the posterior draw of each replication (None: calibrated defaults); the
+            manifest records them (:func:`draws_manifest`), with the calibration files'
+            SHA-256.
+        calibration_dir: the folder the draws were read from (default: the current one).
 
     Returns:
         The output folder.
@@ -431,13 +545,20 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
         "policies": scenario.policy_dicts(),
         "logs": {str(r.seed): r.log for r in results},
         "files": files + ["manifest.json"],
+        **draws_manifest([r.seed for r in results], draws, calibration_dir),
         **(extra_manifest or {}),
     })
     manifest.pop("log", None)
+    manifest.pop("draw", None)   # per replication, in "draws"
+    if draws:
+        manifest["parameters_note"] = ("'parameters' are replication 0's values; each "
+                                       "replication's drawn values are in "
+                                       "draws.by_replication")
     atomic_write_text(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
     return out
 
 
 __all__ = ["run_replication", "run_results", "run_many", "replication_seed_list",
+           "replication_draw_list", "draws_manifest", "uncertainty_text",
            "as_scenario", "save_runs", "default_workers", "write_parquet_parts",
            "write_csv_parts", "map_files", "map_file_hashes"]
