@@ -127,6 +127,19 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     """Analyse a sweep folder: tables, plots, indices, PRIM boxes and an HTML report."""
     if args.out:
         check_output_dir(args.out, "--out (the report folder)")
+    from simulation.calibration.calibrate import is_calibration_folder
+
+    if is_calibration_folder(args.folder):
+        if not (Path(args.folder) / "calibrated.json").is_file():
+            from simulation.errors import UserError
+
+            raise UserError(f"{args.folder}: the calibration is not finished; run the same "
+                            "terrinum calibrate command again to complete it")
+        from simulation.calibration.report import write_report
+
+        path = write_report(args.folder, args.out)
+        print(f"Calibration report -> {path} (and {path.parent / 'CALIBRATION.md'})")
+        return 0
     return _analyse(Path(args.folder), args.out, plots=not args.no_plots)
 
 
