@@ -36,12 +36,24 @@ def main(argv: list[str]) -> int:
         print(f"{out}: a --quick calibration is a smoke test, not shipped", file=sys.stderr)
         return 2
     DEST.mkdir(parents=True, exist_ok=True)
-    for name in ("calibrated.json", "draws.csv"):
-        shutil.copyfile(out / name, DEST / name)
+    shutil.copyfile(out / "draws.csv", DEST / "draws.csv")
     sys.path.insert(0, str(ROOT))
     from simulation.calibration.report import calibration_markdown
 
-    (ROOT / "docs" / "CALIBRATION.md").write_text(calibration_markdown(out), encoding="utf-8")
+    # machine paths are not shipped: the output folder becomes OUT, the calibration file
+    # its path in the repository
+    cal_file = man["calibration"].get("file") or ""
+    rel = f"experiments/{Path(cal_file).name}" if cal_file else ""
+
+    def portable(text: str) -> str:
+        if cal_file:
+            text = text.replace(cal_file, rel)
+        return text.replace(str(out.resolve()), "OUT").replace(str(out), "OUT")
+
+    (DEST / "calibrated.json").write_text(portable((out / "calibrated.json").read_text()),
+                                          encoding="utf-8")
+    (ROOT / "docs" / "CALIBRATION.md").write_text(portable(calibration_markdown(out)),
+                                                  encoding="utf-8")
     print(f"shipped {out} -> {DEST.relative_to(ROOT)}; docs/CALIBRATION.md regenerated; now "
           "run: python tests/update_baseline.py")
     return 0

@@ -204,8 +204,13 @@ def experiment_path(path_or_name: str | Path) -> Path:
 
 
 def available_experiments() -> list[str]:
-    """Names of the built-in experiments (files in ``experiments/``)."""
-    return sorted(p.stem for p in builtin_experiments_dir().glob("*.toml"))
+    """Names of the built-in experiments (files in ``experiments/``).
+
+    Calibration files (``calibration_*.toml``) live in the same folder but are not
+    experiments (``terrinum calibrate`` runs them, :mod:`simulation.calibration.files`).
+    """
+    return sorted(p.stem for p in builtin_experiments_dir().glob("*.toml")
+                  if not p.stem.startswith("calibration_"))
 
 
 def load_experiment(path_or_name: str | Path, *, quick: bool = False,
