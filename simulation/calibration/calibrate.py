@@ -43,7 +43,6 @@ from simulation.calibration.runs import (
     RunSummary,
     SimTask,
     base_params,
-    mean_summary,
     run_summary,
     run_tasks,
     task_key,
@@ -693,7 +692,3 @@ def is_calibration_folder(path: str | Path) -> bool:
     except (OSError, ValueError):
         return False
 
-
-def mean_of(runs: Sequence[RunSummary]) -> RunSummary:
-    """Mean of run summaries (re-exported for the report)."""
-    return mean_summary(runs)

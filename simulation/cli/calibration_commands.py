@@ -53,7 +53,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``calibrate`` subcommand."""
-    from simulation.cli.experiment_commands import _guard, _positive
+    from simulation.cli.experiment_commands import _guard, add_engine_options
 
     c = subparsers.add_parser(
         "calibrate", help="fit territory constants and behavioural parameters to France's "
@@ -67,12 +67,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="calibration folder (default out/calib-<name>[-quick])")
     c.add_argument("--quick", action="store_true",
                    help="the small variant of the file's [quick] table (minutes)")
-    eng = c.add_mutually_exclusive_group()
-    eng.add_argument("--workers", type=_positive, default=None,
-                     help="local pool processes (default: the machine's cores)")
-    eng.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                     help="run on an existing Dask cluster (e.g. tcp://host:8786)")
-    eng.add_argument("--dask-local", type=_positive, metavar="N", default=None,
-                     help="start a local Dask cluster with N workers")
+    add_engine_options(c)
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=_guard(cmd_calibrate))

@@ -153,6 +153,17 @@ def _positive(text: str) -> int:
     return v
 
 
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers`` | ``--scheduler`` | ``--dask-local``: where runs go (sweep, calibrate)."""
+    eng = parser.add_mutually_exclusive_group()
+    eng.add_argument("--workers", type=_positive, default=None,
+                     help="local pool processes (default: the machine's cores)")
+    eng.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                     help="run on an existing Dask cluster (e.g. tcp://host:8786)")
+    eng.add_argument("--dask-local", type=_positive, metavar="N", default=None,
+                     help="start a local Dask cluster with N workers")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sweep`` and ``analyse`` subcommands to the ``terrinum`` parser."""
     s = subparsers.add_parser(
@@ -164,13 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="dataset folder (default out/sweep-<name>[-quick])")
     s.add_argument("--quick", action="store_true",
                    help="the small variant of the file's [quick] table")
-    eng = s.add_mutually_exclusive_group()
-    eng.add_argument("--workers", type=_positive, default=None,
-                     help="local pool processes (default: the machine's cores)")
-    eng.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                     help="run on an existing Dask cluster (e.g. tcp://host:8786)")
-    eng.add_argument("--dask-local", type=_positive, metavar="N", default=None,
-                     help="start a local Dask cluster with N workers")
+    add_engine_options(s)
     s.add_argument("--resume", action="store_true",
                    help="require an existing sweep of this experiment in --out")
     s.add_argument("--max-runs", type=_positive, default=None,
