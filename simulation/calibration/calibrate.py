@@ -521,6 +521,12 @@ def _abc(cal: Calibration, ev: Evaluator, out: Path, engine: Engine, progress: b
         return pd.read_csv(post_file)
     db = out / "abc.db"
     done = smc.history_generations(db)
+    if not done:
+        # Killed before pyabc stored a first generation: the database holds a run with no
+        # population, which abc.load cannot continue and abc.new would add to. Start it
+        # again; every simulation already made is in abc_tasks/ and is not re-run.
+        for f in (db, db.with_name(db.name + "-journal")):
+            f.unlink(missing_ok=True)
     _say(log, f"3/5 ABC-SMC (pyabc {pyabc_version()}): {a.population} particles, at most "
               f"{a.generations} generations, stop below {a.min_acceptance:.0%} acceptance"
               + (f"; continuing after generation {done}" if done else ""))

@@ -433,9 +433,10 @@ def _parse_targets(raw: Any, ctx: _Ctx, kinds: Mapping[str, Any]) -> list[Target
         year = None
         if k.years:
             year = ctx.integer(tr.get("year", k.years[0]), f"{key}.year", 1900, 2100)
-            if year not in k.years:
+            if year not in k.years and "observed" not in tr:
                 raise ctx.err(f"{key}.year", f"{year}: the data give {kind} for "
-                              f"{', '.join(map(str, k.years))}")
+                              f"{', '.join(map(str, k.years))}; for another year give "
+                              f"`observed` and its `source`")
         elif "year" in tr:
             raise ctx.err(f"{key}.year", f"kind {kind} takes no year")
         source = ctx.text(tr.get("source", k.source), f"{key}.source")
