@@ -58,15 +58,60 @@ def test_effect_sentences_in_plain_words():
     row = {"measure": "local_value_captured", "diff": 0.021, "ci_low": 0.015,
            "ci_high": 0.027, "n": 3, "baseline_mean": 0.6, "scenario_mean": 0.621}
     assert effect_sentence(row) == ("Local value captured: +2.1 points (95 % CI +1.5 to "
-                                    "+2.7); the interval excludes zero.")
+                                    "+2.7); distinguishable from noise, for the better.")
     assert effect_sentence(row, "fr") == ("Valeur captée localement : +2,1 points (IC à "
-                                          "95 % +1,5 à +2,7) ; l'intervalle exclut zéro.")
+                                          "95 % +1,5 à +2,7) ; effet distinguable du hasard, "
+                                          "dans le bon sens.")
+    # the same interval, but not kept by the false-discovery-rate control of its table
+    assert "false-discovery-rate" in effect_sentence(row | {"distinguishable": False})
+    # a rise of a measure whose good direction is "lower" is worse
+    assert effect_sentence(row | {"measure": "unemployment_rate"}).endswith("for the worse.")
+    # a measure with no good direction gets no judgement
+    assert effect_sentence(row | {"measure": "global_platform_share"}).endswith(
+        "distinguishable from noise.")
     row.update(diff=0.001, ci_low=-0.004, ci_high=0.006)
-    assert "includes zero" in effect_sentence(row)
+    assert "no effect distinguishable" in effect_sentence(row)
     inc = {"measure": "mean_income", "diff": 12.34, "ci_low": 10.0, "ci_high": 14.68, "n": 3,
            "baseline_mean": 2000.0, "scenario_mean": 2012.34}
     assert effect_sentence(inc).startswith("Mean disposable income: +12 EUR/month per "
                                            "household (95 % CI +10 to +15)")
+    # French units in French sentences
+    assert "€/mois par ménage" in effect_sentence(inc, "fr")
+    assert "EUR" not in effect_sentence(inc, "fr")
+
+
+def test_fdr_calls_no_null_effect_distinguishable():
+    """Hundreds of null effects (scenario = baseline + noise) with 5 replications: about 5 %
+    of raw intervals exclude zero, none survives Benjamini-Hochberg; a real effect does."""
+    from simulation.reports import style
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(5, 400))
+    scen = base + rng.normal(scale=1.0, size=(5, 400))
+    scen[:, 0] += 10.0                                   # one real effect
+    e = paired_effect(base, scen)
+    p = style.paired_p_values(e["diff"], e["sd"], e["n"])
+    raw = (e["ci_low"] > 0) | (e["ci_high"] < 0)
+    assert raw[1:].sum() >= 5                            # the uncorrected calls
+    q = style.fdr(p)
+    assert (q[1:] > style.FDR_LEVEL).all() and q[0] <= style.FDR_LEVEL
+    assert np.isnan(style.fdr(np.array([np.nan, 0.01])))[0]
+
+
+def test_colours_follow_the_good_direction():
+    from simulation.reports import style
+
+    assert style.change_colour("unemployment_rate", -0.01) == style.BETTER
+    assert style.change_colour("unemployment_rate", +0.01) == style.WORSE
+    assert style.change_colour("service_access", +0.01) == style.BETTER
+    assert style.change_colour("global_platform_share", +0.01) == style.RISE
+    assert style.change_colour("service_access", +0.01, distinguishable=False) == style.UNCLEAR
+    cm = style.effect_cmap("non_take_up")     # lower is better: the top of the scale is worse
+    top, bottom = cm(1.0), cm(0.0)
+    assert top[0] > top[2] and bottom[2] > bottom[0]   # orange (red > blue) vs blue
+    # robust limits: one outlier among 96 territories does not set the scale
+    v = np.r_[np.linspace(-1, 1, 95), 50.0]
+    assert style.robust_limit(v) < 2.0 and style.robust_limit(np.array([0.0, 3.0])) == 3.0
 
 
 # ============================================================================ runner
@@ -229,6 +274,34 @@ def test_report_files(report_dir):
     # the scenario copies replay: same policies
     back = load_scenario(out / "scenarios" / "rollout_tax.toml")
     assert back.policy_dicts() == cmp.scenarios[1].policy_dicts()
+
+
+def test_effect_tables_are_fdr_controlled_and_coloured_by_direction(report_dir):
+    from simulation.reports import style
+
+    cmp, out, path = report_dir
+    for name in ("effects_map", "effects_territory", "effects_groups"):
+        df = getattr(cmp, name)
+        assert {"p_value", "q_value", "distinguishable"} <= set(df.columns), name
+        ok = df["q_value"].notna()
+        assert (df.loc[ok, "q_value"] >= df.loc[ok, "p_value"] - 1e-12).all()
+        # distinguishable only where the raw interval also excludes zero
+        assert not (df["distinguishable"] & ~df["excludes_zero"]).any()
+        # one family per scenario: the q-values are BH of that scenario's p-values
+        for _, g in df[ok].groupby("scenario"):
+            np.testing.assert_allclose(g["q_value"], style.fdr(g["p_value"].to_numpy()))
+    text = path.read_text(encoding="utf-8")
+    em = cmp.effects_map
+    for _, r in em.iterrows():
+        v = style.verdict(r["measure"], float(r["diff"]), bool(r["distinguishable"]))
+        assert (f'<tr class="effect {v}' in text)
+    # each distinguishable row's verdict cell carries the colour of its direction
+    for _, r in em[em["distinguishable"]].iterrows():
+        colour = style.change_colour(r["measure"], float(r["diff"]))
+        pat = (rf'data-measure="{r["measure"]}"[^>]*>(?:(?!</tr>).)*class="verdict" '
+               rf'style="color:{colour}"')
+        assert re.search(pat, text, re.S), r["measure"]
+    assert "#b2182b" not in text  # the old "red = significant" colour is gone
 
 
 def test_report_is_self_contained(report_dir):

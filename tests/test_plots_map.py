@@ -11,7 +11,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
-from simulation.reports.maps import TERRITORY_GID, geometry_path, plot_choropleth
+from simulation.reports import style
+from simulation.reports.maps import (
+    TERRITORY_GID,
+    UNCERTAIN_GID,
+    geometry_path,
+    plot_choropleth,
+)
 from simulation.world.maps import core_periphery, load_map
 
 
@@ -60,6 +66,29 @@ def test_diverging_is_centred_and_nan_is_allowed(tmp_path):
     norm = territory_collection(fig).norm
     assert isinstance(norm, TwoSlopeNorm)
     assert norm.vcenter == 0 and norm.vmin == -norm.vmax == pytest.approx(-0.3)
+
+
+@pytest.mark.parametrize("name", ["france-departements", "synthetic"])
+def test_effect_map_robust_limit_and_hatched_uncertain(name):
+    m = load_map(name) if name != "synthetic" else core_periphery(seed=3)
+    effect = np.linspace(-1.0, 1.0, m.n)
+    effect[0] = 40.0                           # an outlier
+    unc = np.zeros(m.n, bool)
+    unc[1:4] = True
+    lim = style.robust_limit(effect)
+    fig = plot_choropleth(m, effect, title="Effect", label="points", diverging=True,
+                          cmap=style.effect_cmap("non_take_up"), limit=lim, uncertain=unc)
+    norm = territory_collection(fig).norm
+    assert norm.vmax == pytest.approx(lim)
+    if m.n >= 20:
+        assert norm.vmax < 40.0   # the outlier does not set the scale
+    hatched = [c for ax in fig.axes for c in ax.collections if c.get_gid() == UNCERTAIN_GID]
+    assert len(hatched) == 1 and hatched[0].get_hatch() == "////"
+    n = len(hatched[0].get_paths()) if m.geometry else len(hatched[0].get_offsets())
+    assert n == 3
+    assert fig.axes[1].get_ylabel() == "points"
+    with pytest.raises(ValueError, match="uncertain has 2 entries"):
+        plot_choropleth(m, effect, title="x", label="x", uncertain=np.zeros(2, bool))
 
 
 def test_draw_on_given_axes_and_bad_length():

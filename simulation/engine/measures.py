@@ -34,6 +34,10 @@ class Measure:
         hi: largest possible value (None: unbounded).
         scope: "both" (territory and map), "map" or "territory".
         headline: one of the three headline outcomes (attractiveness, inequality, local value).
+
+    The good direction, the French unit and the display scale are declared once in
+    :data:`DISPLAY` (below the list) and read through :attr:`good`, :attr:`unit_fr` and
+    :meth:`display`: every table, map and chart takes its colours and units from there.
     """
 
     name: str
@@ -45,6 +49,45 @@ class Measure:
     hi: float | None = None
     scope: str = "both"
     headline: bool = False
+
+    @property
+    def good(self) -> str | None:
+        """The good direction: ``"higher"``, ``"lower"`` or None.
+
+        From the point of view of the territory's residents, as public statistics read the
+        measure; None when it has no good direction (a size, a market share the debate is
+        about, a price).
+        """
+        return DISPLAY[self.name][0]
+
+    @property
+    def unit_fr(self) -> str:
+        """The unit in French."""
+        return DISPLAY[self.name][1]
+
+    def display(self, lang: str = "en") -> tuple[float, str]:
+        """How a value or a difference is shown: (factor, unit in ``lang``).
+
+        Shares and 0-1 indices are shown x 100, levels in % and differences in points
+        (the unit returned is ``"points"``; :meth:`level_unit` gives ``"%"``). Pure
+        indices and ratios have no unit word.
+        """
+        if self.unit in ("share 0-1", "index 0-1"):
+            return 100.0, "points"
+        if self.unit.startswith("index") or self.unit == "ratio":
+            return 1.0, ""
+        return 1.0, self.unit_fr if lang == "fr" else self.unit
+
+    def level_unit(self, lang: str = "en") -> str:
+        """Unit of a displayed level (``%`` for shares, else :meth:`display`'s unit)."""
+        f, u = self.display(lang)
+        return "%" if f == 100.0 else u
+
+    def clip(self, x: np.ndarray | float) -> np.ndarray:
+        """``x`` clipped to the measure's natural range [lo, hi] (levels, not differences)."""
+        lo = -np.inf if self.lo is None else self.lo
+        hi = np.inf if self.hi is None else self.hi
+        return np.clip(np.asarray(x, dtype=float), lo, hi)
 
 
 _M = [
@@ -161,7 +204,52 @@ _M = [
             "index", "Housing price index (national density = 1 at start).", 0, None),
 ]
 
+# name: (good direction, French unit). "higher"/"lower": from the point of view of the
+# territory's residents, as public statistics read the measure; None: no good direction (the
+# measure is a size or a market share whose merits are what scenarios are run to discuss,
+# or a price that is good for owners and bad for tenants).
+DISPLAY: dict[str, tuple[str | None, str]] = {
+    "households": (None, "ménages"),
+    "population_change": ("higher", "% depuis le début"),
+    "attractiveness": ("higher", "indice (1 = proportionnel)"),
+    "choice_share": (None, "part 0-1"),
+    "net_migration": ("higher", "pour 1 000 ménages par an"),
+    "net_migration_rate": ("higher", "% de la population par an"),
+    "natural_balance_rate": (None, "% de la population par an"),
+    "mean_income": ("higher", "€/mois par ménage"),
+    "gini": ("lower", "indice 0-1"),
+    "theil": ("lower", "indice >= 0"),
+    "theil_between": ("lower", "indice >= 0"),
+    "theil_within": ("lower", "indice >= 0"),
+    "gini_territories": ("lower", "indice 0-1"),
+    "d9_d1": ("lower", "rapport"),
+    "broadband_coverage": ("higher", "part 0-1"),
+    "illectronism": ("lower", "part 0-1"),
+    "coverage_gap": ("lower", "points de part"),
+    "local_value_captured": ("higher", "part 0-1"),
+    "leakage_global": ("lower", "part 0-1"),
+    "global_platform_share": (None, "part 0-1"),
+    "local_platform_share": (None, "part 0-1"),
+    "local_tax_base": ("higher", "€/mois par ménage"),
+    "budget_balance": (None, "€/mois par ménage"),
+    "employment_rate": ("higher", "part 0-1"),
+    "unemployment_rate": ("lower", "part 0-1"),
+    "telework_share": (None, "part 0-1"),
+    "telework_days": (None, "jours/semaine"),
+    "firms": ("higher", "entreprises (agents)"),
+    "firm_births": ("higher", "créations (agents)/mois"),
+    "firm_deaths": ("lower", "fermetures (agents)/mois"),
+    "non_take_up": ("lower", "part 0-1"),
+    "non_take_up_low_literacy": ("lower", "part 0-1"),
+    "service_access": ("higher", "part 0-1"),
+    "commute_km": ("lower", "km/mois par ménage"),
+    "commute_co2": ("lower", "t CO2/mois"),
+    "housing_price": (None, "indice"),
+}
+
 MEASURES: dict[str, Measure] = {m.name: m for m in _M}
+if set(DISPLAY) != set(MEASURES):  # pragma: no cover - a declaration error
+    raise RuntimeError(f"measures without a DISPLAY entry: {set(MEASURES) ^ set(DISPLAY)}")
 TERRITORY_MEASURES = [m.name for m in _M if m.scope in ("both", "territory")]
 MAP_MEASURES = [m.name for m in _M if m.scope in ("both", "map")]
 FLOW_MEASURES = ("attractiveness", "choice_share", "net_migration", "local_value_captured",
@@ -459,10 +547,13 @@ def _status_counts(model: TerritoryModel, pop):
 
 def markdown_table() -> str:
     """The measures as a Markdown table (for docs/ODD.md)."""
-    lines = ["| name | label (en / fr) | unit | scope | definition |", "|---|---|---|---|---|"]
+    lines = ["| name | label (en / fr) | unit (en / fr) | range | better | scope | definition |",
+             "|---|---|---|---|---|---|---|"]
     for m in _M:
-        lines.append(f"| `{m.name}` | {m.label_en} / {m.label_fr} | {m.unit} | {m.scope} | "
-                     f"{m.definition} |")
+        rng = f"[{'-inf' if m.lo is None else f'{m.lo:g}'}, " \
+              f"{'inf' if m.hi is None else f'{m.hi:g}'}]"
+        lines.append(f"| `{m.name}` | {m.label_en} / {m.label_fr} | {m.unit} / {m.unit_fr} | "
+                     f"{rng} | {m.good or '-'} | {m.scope} | {m.definition} |")
     return "\n".join(lines)
 
 

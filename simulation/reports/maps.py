@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib import colormaps  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
-from matplotlib.colors import Normalize, TwoSlopeNorm  # noqa: E402
+from matplotlib.colors import Colormap, Normalize, TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import PathPatch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
@@ -33,6 +33,8 @@ __all__ = ["plot_choropleth", "geometry_path", "TERRITORY_GID"]
 
 TERRITORY_GID = "territories"
 """``gid`` of the collection holding one shape (or marker) per territory, in map order."""
+UNCERTAIN_GID = "uncertain"
+"""``gid`` of the hatched overlay of territories whose figure is uncertain."""
 
 
 def _ring_area(ring: np.ndarray) -> float:
@@ -80,9 +82,11 @@ def geometry_path(geometry: dict) -> MplPath:
     return MplPath(np.concatenate(verts), np.concatenate(codes))
 
 
-def _norm(values: np.ndarray, diverging: bool) -> Normalize:
+def _norm(values: np.ndarray, diverging: bool, limit: float | None = None) -> Normalize:
     finite = values[np.isfinite(values)]
     if diverging:
+        if limit is not None and limit > 0:
+            return TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
         v = float(np.max(np.abs(finite))) if finite.size else 1.0
         v = v if v > 0 else 1.0
         return TwoSlopeNorm(vcenter=0.0, vmin=-v, vmax=v)
@@ -101,9 +105,11 @@ def plot_choropleth(
     title: str,
     label: str,
     path: str | Path | None = None,
-    cmap: str = "viridis",
+    cmap: str | Colormap = "viridis",
     ax=None,
     diverging: bool = False,
+    limit: float | None = None,
+    uncertain: np.ndarray | None = None,
 ):
     """Draw one value per territory on the map.
 
@@ -113,9 +119,14 @@ def plot_choropleth(
         title: axes title.
         label: colour-bar label (say the unit, e.g. "share of premises (0-1)").
         path: if given, the figure is saved there (PNG, 150 dpi; format from the suffix).
-        cmap: matplotlib colormap name; with ``diverging=True`` the default becomes ``"RdBu"``.
+        cmap: matplotlib colormap or its name; with ``diverging=True`` the default becomes
+            ``"RdBu"`` (effects should pass :func:`simulation.reports.style.effect_cmap`).
         ax: an existing axes to draw on (its figure is returned); a new figure otherwise.
         diverging: centre the colour scale on 0 (for effects and differences).
+        limit: with ``diverging``, the scale spans [-limit, limit] (values beyond take the
+            end colours and the colour bar gets arrows); default: the largest absolute value.
+        uncertain: boolean per territory; True territories are drawn faded and hatched
+            (an effect not distinguishable from zero, or too few agents for the figure).
 
     Returns:
         The :class:`matplotlib.figure.Figure`. The territories' collection has ``gid``
@@ -131,8 +142,20 @@ def plot_choropleth(
         )
     if diverging and cmap == "viridis":
         cmap = "RdBu"
-    colormap = colormaps[cmap].with_extremes(bad="0.8")  # NaN drawn light grey
-    norm = _norm(vals, diverging)
+    base_cmap = colormaps[cmap] if isinstance(cmap, str) else cmap
+    colormap = base_cmap.with_extremes(bad="0.8")  # NaN drawn light grey
+    norm = _norm(vals, diverging, limit)
+    extend = "neither"
+    if diverging and limit is not None and np.isfinite(vals).any():
+        beyond_hi = bool(np.nanmax(vals) > limit)
+        beyond_lo = bool(np.nanmin(vals) < -limit)
+        extend = {(True, True): "both", (True, False): "max",
+                  (False, True): "min"}.get((beyond_hi, beyond_lo), "neither")
+    unc = (np.zeros(tmap.n, bool) if uncertain is None
+           else np.asarray(uncertain, dtype=bool).ravel())
+    if unc.shape != (tmap.n,):
+        raise ValueError(f"uncertain has {unc.size} entries but map '{tmap.name}' has "
+                         f"{tmap.n} territories")
     masked = np.ma.masked_invalid(vals)
 
     if ax is None:
@@ -152,6 +175,10 @@ def plot_choropleth(
         coll.set_array(masked)
         coll.set_gid(TERRITORY_GID)
         ax.add_collection(coll)
+        if unc.any():  # faded and hatched over the colour
+            ax.add_collection(PatchCollection(
+                [PathPatch(paths[i]) for i in np.flatnonzero(unc)], facecolor=(1, 1, 1, 0.55),
+                edgecolor="0.45", hatch="////", linewidth=0.0, gid=UNCERTAIN_GID))
         allv = np.concatenate([p.vertices for p in paths])
         lo, hi = allv.min(axis=0), allv.max(axis=0)
         pad = 0.02 * (hi - lo)
@@ -171,6 +198,10 @@ def plot_choropleth(
             edgecolors="0.2", linewidths=0.5, zorder=2, plotnonfinite=True,
         )  # fmt: skip
         sc.set_gid(TERRITORY_GID)
+        if unc.any():
+            ax.scatter(tmap.x_km[unc], tmap.y_km[unc], s=size[unc], facecolors=(1, 1, 1, 0.55),
+                       edgecolors="0.45", hatch="////", linewidths=0.5, zorder=3,
+                       gid=UNCERTAIN_GID)
         ax.set_aspect("equal")
         ax.margins(0.08)
         ax.set_xlabel("x (km)")
@@ -179,7 +210,7 @@ def plot_choropleth(
     if tmap.geometry:
         ax.set_axis_off()
     ax.set_title(title)
-    fig.colorbar(mappable, ax=ax, label=label, shrink=0.75)
+    fig.colorbar(mappable, ax=ax, label=label, shrink=0.75, extend=extend)
     note = tmap.attribution or tmap.name
     if not tmap.geometry:
         note += " - marker area ~ population"

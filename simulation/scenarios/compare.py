@@ -58,6 +58,7 @@ from simulation.engine.results import (
     atomic_write_text,
     package_version,
 )
+from simulation.reports import style
 from simulation.scenarios.files import Scenario, ScenarioError, describe_policy
 from simulation.scenarios.runner import (
     ScenarioLike,
@@ -430,10 +431,12 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
                 "measure": np.tile(meas_t, Y * K),
                 **{k: v.reshape(-1) for k, v in e.items()}}))
 
-    def finish(parts: list[pd.DataFrame], cols_first: list[str]) -> pd.DataFrame:
+    def finish(parts: list[pd.DataFrame], cols_first: list[str],
+               family: Sequence[str] = ("scenario",)) -> pd.DataFrame:
         if not parts:
             return pd.DataFrame(columns=[*cols_first, "diff", "ci_low", "ci_high", "sd", "n",
-                                         "baseline_mean", "scenario_mean"])
+                                         "baseline_mean", "scenario_mean", "p_value",
+                                         "q_value", "distinguishable"])
         df = pd.concat(parts, ignore_index=True)
         if "measure" in df:
             df.insert(df.columns.get_loc("measure") + 1, "label_en",
@@ -443,6 +446,15 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
             df.insert(df.columns.get_loc("label_fr") + 1, "unit",
                       df["measure"].map(lambda m: MEASURES[m].unit))
         df["excludes_zero"] = _excludes_zero(df["ci_low"].to_numpy(), df["ci_high"].to_numpy())
+        # Benjamini-Hochberg across every measure (x territory, x group) of a scenario's
+        # table: only effects that survive it are called distinguishable (style.fdr)
+        df["p_value"] = style.paired_p_values(df["diff"].to_numpy(), df["sd"].to_numpy(),
+                                              df["n"].to_numpy())
+        q = np.full(len(df), np.nan)
+        for _, idx in df.groupby(list(family), sort=False).indices.items():
+            q[idx] = style.fdr(df["p_value"].to_numpy()[idx])
+        df["q_value"] = q
+        df["distinguishable"] = (q <= style.FDR_LEVEL) & df["excludes_zero"].to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             bmv = df["baseline_mean"].to_numpy(dtype=float)
             df["rel_diff_pct"] = np.where(np.abs(bmv) > 1e-12, 100.0 * df["diff"] / np.abs(
@@ -458,9 +470,11 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
                                                 "measure"]),
         "effects_groups": finish(rows_groups, ["scenario", "baseline", "group", "territories",
                                                "n_territories", "measure"]),
-        "effects_time": finish(rows_time, ["scenario", "baseline", "step", "year", "measure"]),
+        "effects_time": finish(rows_time, ["scenario", "baseline", "step", "year", "measure"],
+                               ("scenario", "step")),
         "effects_time_territory": finish(rows_tt, ["scenario", "baseline", "year",
-                                                   "territory", "measure"]),
+                                                   "territory", "measure"],
+                                         ("scenario", "year")),
     }
 
 
@@ -468,14 +482,12 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
 def display_scale(measure: str) -> tuple[float, str, str]:
     """How an effect on ``measure`` is shown: (factor, unit in English, unit in French).
 
-    Shares and 0-1 indices are shown in points (x 100); other measures in their unit.
+    Shares and 0-1 indices are shown in points (x 100); other measures in their unit
+    (:meth:`simulation.engine.measures.Measure.display`).
     """
-    unit = MEASURES[measure].unit
-    if unit in _POINT_UNITS:
-        return 100.0, "points", "points"
-    if unit.startswith("index") or unit == "ratio":
-        return 1.0, "", ""   # a pure number: no unit word after the effect
-    return 1.0, unit, unit
+    m = MEASURES[measure]
+    f, en = m.display("en")
+    return f, en, m.display("fr")[1]
 
 
 def decimals_for(value: float, half_width: float) -> int:
@@ -551,21 +563,38 @@ def effect_sentence(row: pd.Series | dict, lang: str = "en", *, draws: bool = Fa
     nums = effect_numbers(row, lang)
     n = int(row["n"])
     lo, hi = float(row["ci_low"]), float(row["ci_high"])
+    excl = bool(lo > 0 or hi < 0)
+    # distinguishable: after the false-discovery-rate control of the row's table
+    dist = bool(row["distinguishable"]) if "distinguishable" in row else excl
+    v = style.verdict(row["measure"], float(row["diff"]), dist)
     if lang == "fr":
         head = f"{m.label_fr} : {nums['diff']} {nums['unit']}".rstrip()
         if n < 2 or not np.isfinite(lo):
             return head + " (une seule réplication : pas d'intervalle de confiance)."
-        tail = (" ; l'intervalle exclut zéro." if (lo > 0 or hi < 0)
-                else " ; l'intervalle contient zéro : pas d'effet net distinguable du "
-                     "hasard de la simulation" + (" ni de l'incertitude sur les paramètres."
-                                                   if draws else "."))
+        if dist:
+            tail = {"better": " ; effet distinguable du hasard, dans le bon sens.",
+                    "worse": " ; effet distinguable du hasard, dans le mauvais sens.",
+                    }.get(v, " ; effet distinguable du hasard.")
+        elif excl:
+            tail = (" ; l'intervalle exclut zéro, mais parmi tous les effets testés un tel "
+                    "écart peut venir du hasard (contrôle du taux de fausses découvertes).")
+        else:
+            tail = (" ; pas d'effet distinguable du hasard de la simulation"
+                    + (" ni de l'incertitude sur les paramètres." if draws else "."))
         return head + f" (IC à 95 % {nums['ci_low']} à {nums['ci_high']})" + tail
     head = f"{m.label_en}: {nums['diff']} {nums['unit']}".rstrip()
     if n < 2 or not np.isfinite(lo):
         return head + " (a single replication: no confidence interval)."
-    tail = ("; the interval excludes zero." if (lo > 0 or hi < 0)
-            else "; the interval includes zero: no effect distinguishable from the "
-                 "simulation's randomness" + (" and parameter uncertainty." if draws else "."))
+    if dist:
+        tail = {"better": "; distinguishable from noise, for the better.",
+                "worse": "; distinguishable from noise, for the worse.",
+                }.get(v, "; distinguishable from noise.")
+    elif excl:
+        tail = ("; the interval excludes zero, but among all the effects tested a gap this "
+                "size can be chance (false-discovery-rate control).")
+    else:
+        tail = ("; no effect distinguishable from the simulation's randomness"
+                + (" and parameter uncertainty." if draws else "."))
     return head + f" (95 % CI {nums['ci_low']} to {nums['ci_high']})" + tail
 
 
@@ -600,14 +629,21 @@ def _plot_effect_maps(cmp: Comparison, label: str, path: Path) -> Path | None:
     FigureCanvasAgg(fig)
     for i, name in enumerate(MAP_EFFECT_MEASURES):
         ax = fig.add_subplot(1, len(MAP_EFFECT_MEASURES), i + 1)
-        s = sub[sub["measure"] == name].set_index("territory")["diff"]
-        f, unit_en, _ = display_scale(name)
-        vals = s.reindex(tmap.codes).to_numpy(dtype=float) * f
+        s = sub[sub["measure"] == name].set_index("territory")
+        f, unit_en, unit_fr = display_scale(name)
+        vals = s["diff"].reindex(tmap.codes).to_numpy(dtype=float) * f
+        dist = s["distinguishable"].reindex(tmap.codes).fillna(False).to_numpy(bool)
         title = f"{MEASURES[name].label_en} / {MEASURES[name].label_fr}"
-        plot_choropleth(tmap, vals, title=title, label=f"{label} - baseline ({unit_en})",
-                        ax=ax, diverging=True)
+        unit = f"{unit_en} / {unit_fr}" if unit_fr != unit_en else unit_en
+        plot_choropleth(tmap, vals, title=title, ax=ax, diverging=True,
+                        cmap=style.effect_cmap(name), limit=style.robust_limit(vals),
+                        uncertain=~dist,
+                        label="scenario - baseline / scénario - référence"
+                              + (f" ({unit})" if unit else ""))
     fig.suptitle(f"Effect of '{label}' (last {WINDOW_MONTHS} months, mean of "
-                 f"{len(cmp.seeds)} paired replication(s)) / Effet du scénario", fontsize=12)
+                 f"{len(cmp.seeds)} paired replication(s)); hatched: not distinguishable "
+                 f"from zero after FDR control\nEffet du scénario ; hachuré : non "
+                 f"distinguable du hasard", fontsize=11)
     fig.savefig(path, dpi=80)
     return path
 
@@ -634,8 +670,9 @@ def _plot_forest(cmp: Comparison, path: Path) -> Path:
         hi = sub["ci_high"].to_numpy(float) * f
         err = np.vstack([d - lo, hi - d])
         err = np.where(np.isfinite(err), err, 0.0)
-        colors = ["#b2182b" if (a > 0 or b < 0) else "#777777" for a, b in zip(lo, hi,
-                                                                               strict=True)]
+        dist = sub["distinguishable"].fillna(False).to_numpy(bool)
+        colors = [style.change_colour(name, dd, bool(ok)) for dd, ok in zip(d, dist,
+                                                                             strict=True)]
         for j in range(len(labels)):
             if np.isfinite(d[j]):
                 ax.errorbar(d[j], y[j], xerr=err[:, j:j + 1], fmt="o", color=colors[j],
@@ -646,8 +683,10 @@ def _plot_forest(cmp: Comparison, path: Path) -> Path:
         ax.set_xlabel(unit_en, fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(alpha=0.3, axis="x")
-    fig.suptitle("Effects vs baseline with 95 % CI (red: the interval excludes zero) / "
-                 "Effets et IC à 95 %", fontsize=11)
+    fig.suptitle("Effects vs baseline with 95 % CI: blue better, orange worse, purple/green "
+                 "up/down (no good direction), grey not distinguishable after FDR control\n"
+                 "Effets et IC à 95 % : bleu mieux, orange moins bien, violet/vert hausse/baisse, "
+                 "gris non distinguable du hasard", fontsize=10)
     fig.savefig(path, dpi=90)
     return path
 
@@ -780,7 +819,9 @@ padding-bottom:.2em}h3{margin-top:1.3em}.meta{color:#555}.fr{color:#2d4a6b}
 table{border-collapse:collapse;margin:.6em 0;font-size:.86em}
 th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top}
 th{background:#eef3f8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;
-white-space:nowrap}tr.sig td.diff{font-weight:bold;color:#b2182b}
+white-space:nowrap}tr.sig td.diff{font-weight:bold}
+tr.better td.diff{color:""" + style.BETTER + """}tr.worse td.diff{color:""" + style.WORSE + """}
+tr.rise td.diff{color:""" + style.RISE + """}tr.fall td.diff{color:""" + style.FALL + """}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:.85em;color:#555}.box{background:#f7f9fb;border-left:4px solid #2b6cb0;
 padding:.5em 1em;margin:.8em 0}code{background:#f0f0f0;padding:0 .25em}
@@ -802,15 +843,22 @@ def _effects_table(df: pd.DataFrame, label: str, kind: str = "map") -> str:
     head = ("<tr><th>Measure / Indicateur</th><th>Unit of the effect / Unité</th>"
             "<th>Baseline / Référence</th><th>Scenario / Scénario</th>"
             "<th>Effect / Effet</th><th>95 % CI / IC à 95 %</th>"
-            "<th>Interval excludes 0? / L'intervalle exclut 0 ?</th></tr>")
+            "<th>Distinguishable? / Distinguable ?</th></tr>")
+    words = {"better": "yes, better / oui, mieux", "worse": "yes, worse / oui, moins bien",
+             "rise": "yes, up / oui, hausse", "fall": "yes, down / oui, baisse",
+             "unclear": "no / non"}
     rows = []
     for _, r in df.iterrows():
         nums = effect_numbers(r)
-        sig = bool(r["excludes_zero"])
+        sig = bool(r["distinguishable"])
+        verdict = style.verdict(r["measure"], float(r["diff"]), sig)
+        colour = style.change_colour(r["measure"], float(r["diff"]), sig)
         f = float(nums["scale"])
         lvl = "%" if f == 100.0 else ""
         rows.append(
-            f'<tr class="effect{" sig" if sig else ""}" data-scenario="{_esc(label)}" '
+            f'<tr class="effect {verdict}{" sig" if sig else ""}" '
+            f'data-verdict="{verdict}" data-q="{float(r["q_value"])!r}" '
+            f'data-scenario="{_esc(label)}" '
             f'data-measure="{_esc(r["measure"])}" data-kind="{kind}" data-scale="{f!r}">'
             f"<td>{_esc(MEASURES[r['measure']].label_en)} / "
             f"<span class=fr>{_esc(MEASURES[r['measure']].label_fr)}</span></td>"
@@ -824,7 +872,7 @@ def _effects_table(df: pd.DataFrame, label: str, kind: str = "map") -> str:
             f'data-high="{float(r["ci_high"])!r}">'
             f'<span class="lo">{_esc(nums["ci_low"])}</span> to '
             f'<span class="hi">{_esc(nums["ci_high"])}</span></td>'
-            f"<td>{'yes / oui' if sig else 'no / non'}</td></tr>")
+            f'<td class="verdict" style="color:{colour}">{words[verdict]}</td></tr>')
     return f'<table class="effects" data-scenario="{_esc(label)}">{head}{"".join(rows)}</table>'
 
 
