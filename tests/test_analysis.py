@@ -169,7 +169,18 @@ def test_morris_sweep_analysis(sweeps):
     assert set(m["outcome"]) == {o.name for o in exp.outcomes}
     assert len(m) == len(exp.outcomes) * len(exp.factors)
     assert (m["mu_star"] >= 0).all() and m["mu_star_conf"].notna().all()
-    assert len(res["runs"]) == exp.n_runs() and res["notes"].empty
+    assert len(res["runs"]) == exp.n_runs()
+    notes = " ".join(res["notes"]["note"])
+    # a --quick sweep is flagged as a smoke test, with its replications and trajectories
+    assert "--quick variant" in notes and "not results" in notes
+    if exp.replications < 5:
+        assert f"{exp.replications} replication(s) per design point" in notes
+    if exp.design.trajectories < 10:
+        assert f"{exp.design.trajectories} Morris trajectories" in notes
+    saved = pd.read_csv(sweeps["morris_behaviour"] / "analysis" / "notes.csv")
+    assert list(saved["note"]) == list(res["notes"]["note"])
+    html = (sweeps["morris_behaviour"] / "analysis" / "report.html").read_text()
+    assert "--quick variant" in html
     dest = sweeps["morris_behaviour"] / "analysis"
     for f in ("runs.csv", "points.csv", "morris.csv", "morris_indices.png", "scatter.png",
               "report.html"):
@@ -185,7 +196,29 @@ def test_sobol_sweep_analysis(sweeps, tmp_path):
     assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(s.columns)
     assert s[["S1", "ST"]].notna().all().all()
     assert (tmp_path / "rep" / "sobol_indices.png").exists()
+    # the quick Sobol sample is too small: the analysis says so (issue: S1 = 1.55, ST < S1)
+    notes = " ".join(res["notes"]["note"])
+    assert "too small for reliable Sobol indices" in notes
     _self_contained((tmp_path / "rep" / "report.html").read_text())
+
+
+def test_index_warnings_flag_only_unreliable_indices():
+    from simulation.experiments.analysis import index_warnings
+
+    exp = load_experiment("sobol_headline")
+    good = pd.DataFrame({"outcome": "y", "factor": ["a", "b"], "S1": [0.6, 0.2],
+                         "S1_conf": [0.03, 0.02], "ST": [0.7, 0.3], "ST_conf": [0.04, 0.03]})
+    assert index_warnings("sobol", good, exp) == []
+    bad = good.assign(S1=[1.55, -0.97], S1_conf=[0.5, 0.4], ST=[0.9, 0.1])
+    assert "too small" in index_warnings("sobol", bad, exp)[0]
+    m = pd.DataFrame({"outcome": "y", "factor": ["a", "b"], "mu": [1.0, 0.1],
+                      "mu_star": [1.0, 0.1], "sigma": [0.5, 0.1], "mu_star_conf": [0.2, 0.1]})
+    mexp = load_experiment("morris_behaviour")
+    assert mexp.design.trajectories >= 10 or index_warnings("morris", m, mexp)
+    if mexp.design.trajectories >= 10:
+        assert index_warnings("morris", m, mexp) == []
+    assert "not reliable" in " ".join(index_warnings("morris", m.assign(mu_star_conf=[2.0, 0.1]),
+                                                     mexp))
 
 
 def test_discovery_sweep_analysis_prints_boxes(sweeps, capsys):

@@ -96,6 +96,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                            "--out (the dataset folder)")
     if not args.quiet:
         print(exp.describe(), file=sys.stderr)
+    from simulation.experiments.analysis import design_warnings
+
+    for w in design_warnings(exp):   # also in the analysis's notes.csv and report
+        print(f"terrinum: {w}", file=sys.stderr)
     try:
         rep = sweep(exp, out, workers=args.workers, scheduler=args.scheduler,
                     dask_local=args.dask_local, resume=args.resume,

@@ -116,6 +116,7 @@ def analyse(out: str | Path, *, report_dir: str | Path | None = None, plots: boo
     if len(finished) < len(planned):
         notes.append(f"Only {len(finished)} of {len(planned)} planned runs have finished; the "
                      "results below use those.")
+    notes += design_warnings(exp)
     points = exp.points()
     fac = pd.DataFrame(points)
     fac.insert(0, "point", np.arange(len(points)))
@@ -173,6 +174,7 @@ def analyse(out: str | Path, *, report_dir: str | Path | None = None, plots: boo
                         tabs2.append(t2)
             if tabs:
                 res[kind] = pd.concat(tabs, ignore_index=True)
+                notes += index_warnings(kind, res[kind], exp)
                 if plots:
                     fn = morris_plot if kind == "morris" else sobol_plot
                     p = fn(res[kind], exp, dest / f"{kind}_indices.png")
@@ -255,6 +257,67 @@ def response_table(runs: pd.DataFrame, exp: Experiment) -> pd.DataFrame:
 
 
 # ============================================================================ SALib
+MIN_REPLICATIONS = 5
+"""Fewer replications per design point than this get a warning (intervals unreliable)."""
+SOBOL_MAX_CONF = 0.1
+"""Sobol indices whose 95 % half-width exceeds this are flagged: the sample is too small."""
+MORRIS_MIN_TRAJECTORIES = 10
+"""Fewer Morris trajectories than this get a warning (Campolongo et al. 2007 use 10-50)."""
+
+
+def design_warnings(exp: Experiment) -> list[str]:
+    """Warnings that a sweep's design is too small to read as results.
+
+    A ``--quick`` variant and fewer than :data:`MIN_REPLICATIONS` replications per point are
+    always flagged; the words travel to the terminal, ``notes.csv`` and the report.
+    """
+    out = []
+    if exp.quick:
+        out.append("WARNING: this is the --quick variant, a smoke test of the pipeline "
+                   f"({exp.matrix().shape[0]} design points x {exp.replications} "
+                   f"replication(s), {exp.n_households:,} households, {exp.years:g} years): "
+                   "its figures are not results. Run without --quick before reading them.")
+    if exp.replications < MIN_REPLICATIONS:
+        out.append(f"WARNING: {exp.replications} replication(s) per design point (fewer than "
+                   f"{MIN_REPLICATIONS}): the intervals are wide and themselves uncertain; "
+                   "differences between points may be noise.")
+    return out
+
+
+def index_warnings(kind: str, table: pd.DataFrame, exp: Experiment) -> list[str]:
+    """Warnings that SALib's Sobol or Morris indices are not reliable at this sample size.
+
+    Sobol: a confidence half-width above :data:`SOBOL_MAX_CONF`, an S1 outside [0, 1] by more
+    than its interval, or ST below S1 by more than their intervals. Morris: fewer than
+    :data:`MORRIS_MIN_TRAJECTORIES` trajectories, or the top factor's mu* interval wider
+    than mu* itself.
+    """
+    out: list[str] = []
+    if kind == "sobol":
+        bad = table[(table["S1_conf"] > SOBOL_MAX_CONF) | (table["ST_conf"] > SOBOL_MAX_CONF)
+                    | (table["S1"] < -table["S1_conf"]) | (table["S1"] > 1 + table["S1_conf"])
+                    | (table["ST"] < table["S1"] - table["S1_conf"] - table["ST_conf"])]
+        if len(bad):
+            worst = float(np.nanmax(np.r_[table["S1_conf"], table["ST_conf"]]))
+            out.append(f"WARNING: the sample is too small for reliable Sobol indices "
+                       f"({len(bad)} of {len(table)} factor-outcome pairs have an interval "
+                       f"wider than +-{SOBOL_MAX_CONF:g}, an S1 outside [0, 1] or ST below "
+                       f"S1; widest half-width {worst:.2f}). Increase base_samples.")
+    elif kind == "morris":
+        r = exp.design.trajectories or 0
+        if r and r < MORRIS_MIN_TRAJECTORIES:
+            out.append(f"WARNING: {r} Morris trajectories (fewer than "
+                       f"{MORRIS_MIN_TRAJECTORIES}): the ranking of factors is indicative "
+                       "only; see each mu*'s confidence interval.")
+        for o, g in table.groupby("outcome", sort=False):
+            top = g.sort_values("mu_star", ascending=False).iloc[0]
+            if float(top["mu_star_conf"]) > float(top["mu_star"]):
+                out.append(f"WARNING: {o}: the most influential factor's mu* interval "
+                           f"(+-{float(top['mu_star_conf']):.3g}) is wider than mu* "
+                           f"({float(top['mu_star']):.3g}); the ranking is not reliable.")
+    return out
+
+
 def morris_indices(names: Sequence[str], bounds: Sequence[tuple[float, float]],
                    X: np.ndarray, Y: np.ndarray, *, levels: int = 4, seed: int = 0,
                    resamples: int = 1000) -> pd.DataFrame:
