@@ -386,3 +386,62 @@ def test_report_copies_replay_exactly(report_dir):
     assert again.labels == cmp.labels and again.seeds == cmp.seeds
     cols = ["scenario", "measure", "diff", "ci_low", "ci_high", "baseline_mean"]
     pd.testing.assert_frame_equal(again.effects_map[cols], cmp.effects_map[cols])
+
+
+def test_few_replications_warn_in_notes_report_and_csv(report_dir):
+    cmp, out, path = report_dir
+    assert len(cmp.seeds) == 2
+    warn = [n for n in cmp.notes if n.startswith("WARNING")]
+    assert len(warn) == 1 and "2 replication(s) (fewer than 5)" in warn[0]
+    assert list(pd.read_csv(out / "notes.csv")["note"]) == list(cmp.notes)
+    assert json.loads((out / "manifest.json").read_text())["notes"] == cmp.notes
+    text = path.read_text(encoding="utf-8")
+    assert '<li class="warning">WARNING: 2 replication(s)' in text
+    assert "ATTENTION : 2 réplication(s)" in text
+
+
+def test_effect_over_time_is_the_paired_difference(report_dir, monkeypatch):
+    """The per-scenario over-time figure draws scenario - baseline with its paired interval
+    (not two overlapping level bands): its curves are the effects_time table's."""
+    from matplotlib.figure import Figure
+
+    from simulation.scenarios import compare as C
+
+    cmp, out, _ = report_dir
+    label = cmp.labels[1]
+    saved = {}
+    monkeypatch.setattr(Figure, "savefig", lambda self, p, **k: saved.setdefault("fig", self))
+    C._plot_effect_over_time(cmp, label, out / "x.png", smooth=1)
+    fig = saved["fig"]
+    meas = [m for m in C.OVER_TIME_MEASURES if m in C.MAP_MEASURES]
+    ax = fig.axes[meas.index("local_value_captured")]
+    et = cmp.effects_time
+    g = et[(et["scenario"] == label) & (et["measure"] == "local_value_captured")
+           & (et["step"] > 0)].sort_values("step")
+    line = [ln for ln in ax.lines if ln.get_label() == "effect / effet"][0]
+    np.testing.assert_allclose(line.get_ydata(), g["diff"].to_numpy() * 100.0)
+    assert ax.get_ylim()[0] < 0 < ax.get_ylim()[1]       # centred on zero
+
+
+def test_level_bands_are_clipped_and_flat_lines_not_zoomed(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from simulation.reports import plots
+
+    rows = []
+    for seed, noise in ((1, 0.05), (2, -0.05)):    # a share near 0 with a wide spread
+        for step in range(24):
+            for name, v in (("non_take_up", 0.01 + noise), ("broadband_coverage", 0.8258)):
+                rows.append({"territory": "_map", "scenario": "s", "seed": seed,
+                             "year": step / 12, "measure": name, "value": v})
+    df = pd.DataFrame(rows)
+    monkeypatch.setattr(plt, "close", lambda *a: None)
+    plots.timeseries(df, ["non_take_up", "broadband_coverage"], tmp_path / "t.png", smooth=1)
+    fig = plt.gcf()
+    band = fig.axes[0].collections[0]
+    ys = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+    assert ys.min() >= 0.0                       # a share's band never below 0 %
+    lo, hi = fig.axes[1].get_ylim()
+    assert hi - lo >= 2.0                        # a flat 82.58 % is drawn flat (2-point span)
+    assert fig.axes[0].get_ylabel() == "%"
+    plt.close(fig)

@@ -200,6 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from simulation.scenarios.runner import (
         replication_draw_list,
         replication_seed_list,
+        replication_warnings,
         run_many,
         run_results,
         save_runs,
@@ -231,6 +232,8 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{results[0].map_name} (seeds {', '.join(map(str, seeds))}{drawn}) in "
           f"{time.perf_counter() - t0:.1f} s -> {out}/")
     print(f"  spread over replications: {uncertainty_text(n_draws)}")
+    for w in replication_warnings(reps):    # also in notes.csv and manifest.json
+        print(f"terrinum: {w}", file=sys.stderr)
     import numpy as np
 
     for name in SUMMARY_MEASURES:
@@ -266,6 +269,9 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
           + (f", posterior draws {[d.index for d in cmp.draws]}" if cmp.draws else "")
           + f"; runs {cmp.elapsed_s:.0f} s, report {time.perf_counter() - t0:.0f} s.")
     print(f"Intervals show: {uncertainty_text(cmp.n_draws)}.")
+    for note in cmp.notes:      # also in notes.csv, manifest.json and the report
+        if note.startswith("WARNING"):
+            print(f"terrinum: {note}", file=sys.stderr)
     from simulation.scenarios.compare import effect_sentence
 
     for label in cmp.labels[1:]:

@@ -38,6 +38,34 @@ def label(name: str, lang: str = "both") -> str:
     return f"{m.label_en} / {m.label_fr}"
 
 
+MAX_BANDS = 3
+"""Most scenarios drawn with bands on one over-time panel."""
+
+
+def min_span(measure: str) -> float:
+    """Smallest vertical span of an over-time panel, in display units.
+
+    2 points for shares and 0-1 indices, 10 % of the natural range when it is bounded on
+    both sides, else 0 (the data's own span; :func:`_ensure_span` then uses 5 % of the
+    level).
+    """
+    m = MEASURES[measure]
+    f, _ = m.display()
+    if f == 100.0:
+        return 2.0
+    if m.lo is not None and m.hi is not None:
+        return 0.1 * (m.hi - m.lo)
+    return 0.0
+
+
+def _ensure_span(ax, span: float) -> None:
+    lo, hi = ax.get_ylim()
+    mid = 0.5 * (lo + hi)
+    need = max(span, 0.05 * abs(mid))
+    if hi - lo < need:
+        ax.set_ylim(mid - need / 2.0, mid + need / 2.0)
+
+
 def timeseries(df: pd.DataFrame, measures: Sequence[str], path: str | Path, *,
                title: str = "", smooth: int = 3) -> Path:
     """Map-level measures over time, one panel each, one line per scenario.
@@ -51,7 +79,11 @@ def timeseries(df: pd.DataFrame, measures: Sequence[str], path: str | Path, *,
         smooth: centred rolling mean over this many months (monthly noise).
 
     With several seeds per scenario, the line is the mean and the band the 95 % confidence
-    interval of the mean over replications (t quantile).
+    interval of the mean over replications (t quantile), clipped to the measure's natural
+    range (a share's band never goes below 0); bands are drawn for at most
+    :data:`MAX_BANDS` scenarios (more overlap into an unreadable patch: lines only). Shares
+    are shown in %. The vertical axis spans at least :func:`min_span` so that a flat line
+    is drawn flat rather than zoomed into a dramatic-looking wiggle.
     """
     from scipy import stats
 
@@ -59,23 +91,28 @@ def timeseries(df: pd.DataFrame, measures: Sequence[str], path: str | Path, *,
     n = len(measures)
     cols = 3 if n > 4 else n
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.1 * rows), squeeze=False)
+    n_scen = d["scenario"].nunique() if "scenario" in d else 1
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.2 * rows), squeeze=False)
     for ax, name in zip(axes.flat, measures, strict=False):
+        m = MEASURES[name]
+        f, _u = m.display()
         sub = d[d["measure"] == name]
         for scen, g in sub.groupby("scenario", sort=False):
             wide = g.pivot_table(index="year", columns="seed", values="value")
             if smooth > 1:
                 wide = wide.rolling(smooth, center=True, min_periods=1).mean()
             mean = wide.mean(axis=1)
-            ax.plot(mean.index, mean.values, label=str(scen), lw=1.6)
+            ax.plot(mean.index, mean.values * f, label=str(scen), lw=1.6)
             k = wide.shape[1]
-            if k > 1:
+            if k > 1 and n_scen <= MAX_BANDS:
                 se = wide.std(axis=1, ddof=1) / np.sqrt(k)
                 q = stats.t.ppf(0.975, k - 1)
-                ax.fill_between(mean.index, mean - q * se, mean + q * se, alpha=0.25)
-        ax.set_title(label(name), fontsize=9)
+                ax.fill_between(mean.index, m.clip(mean - q * se) * f,
+                                m.clip(mean + q * se) * f, alpha=0.25)
+        _ensure_span(ax, min_span(name))
+        ax.set_title(label(name), fontsize=8, wrap=True)
         ax.set_xlabel("year / année", fontsize=8)
-        ax.set_ylabel(MEASURES[name].unit, fontsize=8)
+        ax.set_ylabel(m.level_unit(), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[n:]:

@@ -67,6 +67,7 @@ from simulation.scenarios.runner import (
     draws_manifest,
     replication_draw_list,
     replication_seed_list,
+    replication_warnings,
     run_many,
     run_results,
     uncertainty_text,
@@ -297,6 +298,7 @@ def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *,
             s = s.with_overrides(years=years, n_households=nh)
         run_scens.append(s)
     base, scens = run_scens[0], run_scens[1:]
+    notes += replication_warnings(reps)
     tasks = [dict(scenario=s, seed=sd, years=years, n_households=nh,
                   **({} if rep_draws is None else {"draw": rep_draws[k]}))
              for s in [base, *scens] for k, sd in enumerate(seeds)]
@@ -648,6 +650,55 @@ def _plot_effect_maps(cmp: Comparison, label: str, path: Path) -> Path | None:
     return path
 
 
+def _plot_effect_over_time(cmp: Comparison, label: str, path: Path, smooth: int = 3) -> Path:
+    """The paired effect over time, one panel per map measure.
+
+    Scenario - baseline, mean and 95 % CI over the paired replications, as a centred
+    rolling mean over ``smooth`` months. The runs are paired, so the effect's interval is
+    much tighter than the two level bands drawn one over the other would suggest.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    meas = [m for m in OVER_TIME_MEASURES if m in MAP_MEASURES]
+    et = cmp.effects_time
+    sub = et[(et["scenario"] == label) & (et["step"] > 0)]
+    cols = 3
+    rows = int(math.ceil(len(meas) / cols))
+    fig = Figure(figsize=(4.8 * cols, 2.9 * rows + 0.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    for i, name in enumerate(meas):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        f, unit_en, _ = display_scale(name)
+        g = sub[sub["measure"] == name].sort_values("step")
+        d, lo, hi = (g[c].rolling(max(smooth, 1), center=True, min_periods=1).mean() * f
+                     for c in ("diff", "ci_low", "ci_high"))
+        fall_c, rise_c = style.ends(name)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.fill_between(g["year"], lo, hi, color="0.6", alpha=0.35, lw=0,
+                        label="95 % CI / IC à 95 %")
+        ax.plot(g["year"], d, color="0.15", lw=1.4, label="effect / effet")
+        ymax = float(np.nanmax(np.abs(np.r_[lo, hi, 1e-12])))
+        ax.set_ylim(-1.1 * ymax, 1.1 * ymax)
+        good = MEASURES[name].good
+        up, down = {"higher": ("better / mieux", "worse / moins bien"),
+                    "lower": ("worse / moins bien", "better / mieux")}.get(
+                        good, ("up / hausse", "down / baisse"))
+        ax.text(0.01, 0.97, up, transform=ax.transAxes, fontsize=6, va="top", color=rise_c)
+        ax.text(0.01, 0.03, down, transform=ax.transAxes, fontsize=6, va="bottom",
+                color=fall_c)
+        ax.set_title(f"{MEASURES[name].label_en} / {MEASURES[name].label_fr}", fontsize=8)
+        ax.set_ylabel(unit_en or "difference", fontsize=7)
+        ax.set_xlabel("year / année", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Effect of {label} over time: {label} - {cmp.labels[0]}, mean and 95 % CI "
+                 f"over {len(cmp.seeds)} paired replication(s)\nEffet dans le temps : "
+                 f"écart apparié et IC à 95 %", fontsize=10)
+    fig.savefig(path, dpi=90)
+    return path
+
+
 def _plot_forest(cmp: Comparison, path: Path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -742,6 +793,8 @@ def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots:
     for label, scen in zip(cmp.labels, cmp.all_scenarios, strict=True):
         atomic_write_text(scen.to_toml(), out / "scenarios" / f"{_safe(label)}.toml")
         files.append(f"scenarios/{_safe(label)}.toml")
+    atomic_write_csv(pd.DataFrame({"note": list(cmp.notes)}, dtype=object), out / "notes.csv")
+    files.append("notes.csv")
     images: dict[str, list[tuple[str, Path]]] = {"_all": []}
     if plots:
         p = _plots.timeseries(df_map, [m for m in OVER_TIME_MEASURES if m in MAP_MEASURES],
@@ -755,12 +808,9 @@ def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots:
                                   "Effets en fin de période avec IC à 95 %", p))
         for label in cmp.labels[1:]:
             images[label] = []
-            sub = df_map[df_map["scenario"].isin([cmp.labels[0], label])]
-            p = _plots.timeseries(sub, [m for m in OVER_TIME_MEASURES if m in MAP_MEASURES],
-                                  out / f"over_time_{_safe(label)}.png",
-                                  title=f"{cmp.labels[0]} vs {label}: mean and 95 % band over "
-                                        f"{len(cmp.seeds)} replication(s)")
-            images[label].append((f"{cmp.labels[0]} vs {label} over time / dans le temps", p))
+            p = _plot_effect_over_time(cmp, label, out / f"over_time_{_safe(label)}.png")
+            images[label].append((f"Effect of {label} over time (paired difference) / Effet "
+                                  "dans le temps (écart apparié)", p))
             pm = _plot_effect_maps(cmp, label, out / f"effect_maps_{_safe(label)}.png")
             if pm is not None:
                 images[label].insert(0, (f"Effects of {label} by territory / Effets par "
@@ -826,6 +876,7 @@ figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:.85em;color:#555}.box{background:#f7f9fb;border-left:4px solid #2b6cb0;
 padding:.5em 1em;margin:.8em 0}code{background:#f0f0f0;padding:0 .25em}
 ul.effects li{margin:.2em 0}.small{font-size:.85em;color:#555}
+.warning{color:#8a4b00;font-weight:bold}
 """
 
 
@@ -993,8 +1044,11 @@ def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
         f"{_esc(uncertainty_text(cmp.n_draws, 'fr'))}.</span></p></div>",
     ]
     if cmp.notes:
-        h.append("<p><b>Notes:</b></p><ul>" + "".join(f"<li>{_esc(n)}</li>" for n in cmp.notes)
-                 + "</ul>")
+        h.append('<div class="notes"><p><b>Notes:</b></p><ul>' + "".join(
+            f'<li class="{"warning" if n.startswith("WARNING") else "note"}">{_esc(n)}</li>'
+            for n in cmp.notes) + "</ul>"
+            + "".join(f'<p class="fr warning">{_esc(w)}</p>'
+                      for w in replication_warnings(len(cmp.seeds), "fr")) + "</div>")
     h.append('<h2 id="overview">Overview / Vue d\'ensemble</h2>')
     h.append("<ul>" + "".join(
         f'<li><a href="#scenario-{_esc(_safe(label))}">{_esc(label)}</a>: '

@@ -462,6 +462,30 @@ def map_file_hashes(scenario: Scenario) -> list[dict[str, str]]:
     return out
 
 
+MIN_REPLICATIONS = 5
+"""Fewer replications than this get a warning: the interval is itself too uncertain."""
+
+
+def replication_warnings(reps: int, lang: str = "en") -> list[str]:
+    """The warning printed and recorded (``notes.csv``, manifest, report) for few replications.
+
+    Args:
+        reps: replications per scenario.
+        lang: ``"en"`` or ``"fr"``.
+    """
+    if reps >= MIN_REPLICATIONS:
+        return []
+    if lang == "fr":
+        return [f"ATTENTION : {reps} réplication(s) (moins de {MIN_REPLICATIONS}) : les "
+                "intervalles sont larges et eux-mêmes incertains" + (
+                    " ; une seule réplication ne donne aucun intervalle" if reps < 2 else "")
+                + f". Relancer avec --reps {MIN_REPLICATIONS} ou plus avant de conclure."]
+    return [f"WARNING: {reps} replication(s) (fewer than {MIN_REPLICATIONS}): the intervals "
+            "are wide and themselves uncertain" + (
+                "; a single replication gives no interval at all" if reps < 2 else "")
+            + f". Re-run with --reps {MIN_REPLICATIONS} or more before drawing conclusions."]
+
+
 def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *,
               master_seed: int, command: str = "", plots: bool = True,
               extra_manifest: dict | None = None, draws: Sequence[Draw] | None = None,
@@ -506,15 +530,21 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
         ledgers.append(lg)
     atomic_write_csv(pd.concat(ledgers, ignore_index=True).fillna(0.0), out / "ledger.csv")
     atomic_write_text(scenario.to_toml(), out / "scenario.toml")
-    files = ["results.parquet", "results.csv", "summary.csv", "ledger.csv", "scenario.toml"]
+    notes = replication_warnings(len(results))
+    atomic_write_csv(pd.DataFrame({"note": notes}, dtype=object), out / "notes.csv")
+    files = ["results.parquet", "results.csv", "summary.csv", "ledger.csv", "scenario.toml",
+             "notes.csv"]
     if plots:
         from simulation.reports import plots as _plots
 
         df_map = pd.concat([r.to_df(territories=False) for r in results], ignore_index=True)
         seeds = ", ".join(str(r.seed) for r in results)
         p = _plots.timeseries(df_map, _plots.TIME_MEASURES, out / "measures_over_time.png",
-                              title=f"{scenario.name} — {results[0].map_name} — "
-                                    f"{len(results)} replication(s), seeds {seeds}"[:150])
+                              title=(f"{scenario.name} — {results[0].map_name} — "
+                                     f"{len(results)} replication(s), seeds {seeds}"[:150]
+                                     + ("\nfewer than 5 replications: bands uncertain / "
+                                        "moins de 5 réplications : bandes incertaines"
+                                        if notes else "")))
         files.append(p.name)
         try:
             tmap = scenario.load_map(results[0].seed)
@@ -544,6 +574,7 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
         "map_files": map_file_hashes(scenario),
         "policies": scenario.policy_dicts(),
         "logs": {str(r.seed): r.log for r in results},
+        "notes": notes,
         "files": files + ["manifest.json"],
         **draws_manifest([r.seed for r in results], draws, calibration_dir),
         **(extra_manifest or {}),
@@ -559,6 +590,7 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
 
 
 __all__ = ["run_replication", "run_results", "run_many", "replication_seed_list",
+           "replication_warnings", "MIN_REPLICATIONS",
            "replication_draw_list", "draws_manifest", "uncertainty_text",
            "as_scenario", "save_runs", "default_workers", "write_parquet_parts",
            "write_csv_parts", "map_files", "map_file_hashes"]
