@@ -405,15 +405,15 @@ def test_effect_over_time_is_the_paired_difference(report_dir, monkeypatch):
     (not two overlapping level bands): its curves are the effects_time table's."""
     from matplotlib.figure import Figure
 
-    from simulation.scenarios import compare as C
+    from simulation.scenarios import compare as cmp_mod
 
     cmp, out, _ = report_dir
     label = cmp.labels[1]
     saved = {}
     monkeypatch.setattr(Figure, "savefig", lambda self, p, **k: saved.setdefault("fig", self))
-    C._plot_effect_over_time(cmp, label, out / "x.png", smooth=1)
+    cmp_mod._plot_effect_over_time(cmp, label, out / "x.png", smooth=1)
     fig = saved["fig"]
-    meas = [m for m in C.OVER_TIME_MEASURES if m in C.MAP_MEASURES]
+    meas = [m for m in cmp_mod.OVER_TIME_MEASURES if m in cmp_mod.MAP_MEASURES]
     ax = fig.axes[meas.index("local_value_captured")]
     et = cmp.effects_time
     g = et[(et["scenario"] == label) & (et["measure"] == "local_value_captured")

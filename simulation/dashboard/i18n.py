@@ -58,6 +58,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "legend_less": {"fr": "moins", "en": "less"},
     "legend_higher": {"fr": "plus haut que la référence", "en": "higher than baseline"},
     "legend_lower": {"fr": "plus bas que la référence", "en": "lower than baseline"},
+    "legend_better": {"fr": "mieux", "en": "better"},
+    "legend_worse": {"fr": "moins bien", "en": "worse"},
+    "legend_smoothed": {"fr": "moyenne des {months} derniers mois",
+                        "en": "mean of the last {months} months"},
+    "legend_few_agents": {"fr": "gris clair : {n} territoire(s) de moins de {min} ménages "
+                                "simulés, chiffre trop incertain",
+                          "en": "light grey: {n} territor(y/ies) with fewer than {min} "
+                                "simulated households, figure too uncertain"},
+    "few_agents": {"fr": "incertain : peu de ménages simulés",
+                   "en": "uncertain: few simulated households"},
     "inset_paris": {"fr": "Paris et petite couronne", "en": "Paris and inner suburbs"},
     "hover_hint": {
         "fr": "Survolez un territoire pour ses chiffres ; un clic le sélectionne pour les "

@@ -234,7 +234,23 @@ def _lut(name: str) -> tuple[str, ...]:
                  for i in range(256))
 
 
+@functools.cache
+def effect_lut(measure: str) -> tuple[str, ...]:
+    """256 colours of a diverging scale of ``measure``.
+
+    Its fall colour, white, its rise colour (blue better, orange worse, purple/green for no
+    good direction: :mod:`simulation.reports.style`).
+    """
+    from simulation.reports import style
+
+    cm = style.effect_cmap(measure)
+    return tuple("#{:02x}{:02x}{:02x}".format(*(int(round(255 * c)) for c in cm(i / 255)[:3]))
+                 for i in range(256))
+
+
 NO_DATA = "#d0d0d0"
+FEW_AGENTS = "#ececec"
+"""Fill of a territory with too few household agents for its figure (state.MIN_AGENTS)."""
 
 
 @dataclass(frozen=True)
@@ -267,15 +283,21 @@ LOG_FLOOR = 0.05
 
 
 def colour_scale(values: np.ndarray, lo: float, hi: float, *, center: float | None = None,
-                 log: bool = False) -> ColourScale:
-    """Colours for ``values`` on [lo, hi] (viridis), or diverging around ``center`` (RdBu).
+                 log: bool = False, measure: str | None = None,
+                 uncertain: np.ndarray | None = None) -> ColourScale:
+    """Colours for ``values`` on [lo, hi] (viridis), or diverging around ``center``.
+
+    A diverging scale takes the good/bad colours of ``measure`` (:func:`effect_lut`; RdBu
+    when no measure is given). Territories flagged ``uncertain`` get :data:`FEW_AGENTS`.
 
     Args:
         values: one value per territory (NaN gets :data:`NO_DATA` grey).
         lo: low end of the range.
         hi: high end of the range.
-        center: neutral value: the scale becomes symmetric around it, red below, blue above.
+        center: neutral value: the scale becomes symmetric around it.
         log: positions on a log scale (for ratios; values floored at :data:`LOG_FLOOR`).
+        measure: the measure drawn (its good direction colours a diverging scale).
+        uncertain: one bool per territory drawn :data:`FEW_AGENTS` (too few agents).
     """
     vals = np.asarray(values, dtype=float)
 
@@ -288,7 +310,7 @@ def colour_scale(values: np.ndarray, lo: float, hi: float, *, center: float | No
         tc = float(tr(center))
         half = max(abs(thi - tc), abs(tc - tlo), 1e-12)
         tlo, thi = tc - half, tc + half
-        lut = _lut("RdBu")
+        lut = effect_lut(measure) if measure is not None else _lut("RdBu")
     else:
         if thi <= tlo:
             tlo, thi = tlo - 0.5, thi + 0.5
@@ -296,6 +318,9 @@ def colour_scale(values: np.ndarray, lo: float, hi: float, *, center: float | No
     pos = np.clip((tv - tlo) / (thi - tlo), 0, 1)
     idx = np.where(np.isfinite(pos), np.round(pos * 255), 0).astype(int)
     fills = [lut[k] if math.isfinite(v) else NO_DATA for k, v in zip(idx, vals, strict=True)]
+    if uncertain is not None:
+        fills = [FEW_AGENTS if u and f != NO_DATA else f
+                 for f, u in zip(fills, np.asarray(uncertain, bool), strict=True)]
     stops = [lut[int(round(q * 255))] for q in np.linspace(0, 1, 9)]
     back = math.exp if log else float
     return ColourScale(fills, stops, back(tlo), back(thi),

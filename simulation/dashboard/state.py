@@ -34,6 +34,7 @@ import functools
 import math
 import threading
 import types
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ import numpy as np
 from simulation.dashboard import i18n
 from simulation.dashboard.i18n import t
 from simulation.dashboard.levers import LeverError, PolicySpec, param_policy, policy_specs
-from simulation.engine.measures import MAP_MEASURES, TERRITORY_MEASURES
+from simulation.engine.measures import FLOW_MEASURES, MAP_MEASURES, TERRITORY_MEASURES
 from simulation.engine.params import PARAMS
 from simulation.engine.policies import Policy, make_policy
 from simulation.errors import InputError, bound_message
@@ -53,11 +54,22 @@ from simulation.world.maps import KINDS, TerritoryMap, load_map
 # ------------------------------------------------------------------------------- defaults
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_HOUSEHOLDS: dict[str, int] = {
-    "france-regions": 5_000,
-    "france-departements": 10_000,
-    "synthetic": 3_000,
+    "france-regions": 20_000,
+    "france-departements": 50_000,
+    "synthetic": 10_000,
 }
-"""Household agents per map in the dashboard: a step then takes well under 100 ms."""
+"""Household agents per map in the dashboard: enough that a territory's figure is not the
+coin-flip of a hundred agents (France by département: median about 410 agents a
+département, the smallest about 60), and a step stays live (about 40 ms a step on
+france-departements measured with 2 busy cores; in the browser: benchmarks/bench_dashboard.py)."""
+MIN_AGENTS = 100
+"""A territory holding fewer household agents is drawn as uncertain on the map (light grey,
+said in the legend): with n agents a share's sampling standard deviation is up to
+50/sqrt(n) points, 5 points at 100 agents."""
+SMOOTH_MONTHS = 12
+"""Flow measures (the month's moves, purchases, claims: measures.FLOW_MEASURES) are mapped as
+their mean over the last 12 months (fewer at the start), said in the legend: one month of a
+territory's flows is mostly sampling noise."""
 FALLBACK_HOUSEHOLDS = 5_000
 MAX_BRANCHES = 4
 STEPS_PER_YEAR = 12
@@ -320,11 +332,22 @@ class Run:
         """Map-level measures of every month so far (month 0 first)."""
         return self.model._history_map
 
-    def territory_values(self, measure: str, step: int) -> np.ndarray:
-        """One value per territory of ``measure`` at month ``step`` (<= months simulated)."""
+    def territory_values(self, measure: str, step: int, window: int = 1) -> np.ndarray:
+        """One value per territory of ``measure`` at month ``step`` (<= months simulated).
+
+        With ``window`` > 1, the mean over months ``step - window + 1 .. step`` (month 0
+        excluded once month 1 exists: flows are not defined at month 0).
+        """
         j = TERRITORY_MEASURES.index(measure)
         hist = self.model._history_terr
-        return np.asarray(hist[min(step, len(hist) - 1)][:, j], dtype=float)
+        end = min(step, len(hist) - 1)
+        if window <= 1 or end < 1:
+            return np.asarray(hist[end][:, j], dtype=float)
+        start = max(1, end - window + 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(np.stack([hist[i][:, j] for i in range(start, end + 1)]),
+                              axis=0).astype(float)
 
     def series(self, measure: str, upto: int) -> np.ndarray:
         """Map-level ``measure`` for months 0..``upto`` (NaN where not yet simulated)."""
@@ -597,10 +620,24 @@ class Session:
         with self.lock:
             run = run or self.live
             s = self.live.steps
-            vals = run.territory_values(measure, s)
+            vals = run.territory_values(measure, s, window=self.window(measure))
             if mode == "diff":
-                vals = vals - self.baseline_run().territory_values(measure, s)
+                vals = vals - self.baseline_run().territory_values(
+                    measure, s, window=self.window(measure))
             return vals
+
+    def window(self, measure: str) -> int:
+        """Months averaged on the map for ``measure`` (:data:`SMOOTH_MONTHS` for flows)."""
+        if measure in FLOW_MEASURES:
+            return max(1, min(SMOOTH_MONTHS, self.live.steps))
+        return 1
+
+    def few_agents(self, run: Run | None = None) -> np.ndarray:
+        """Territories holding fewer than :data:`MIN_AGENTS` household agents (bool each)."""
+        with self.lock:
+            run = run or self.live
+            real = run.territory_values("households", self.live.steps)
+            return real / max(run.model.household_weight, 1e-12) < MIN_AGENTS
 
     def value_range(self, measure: str, runs: Sequence[Run]) -> tuple[float, float]:
         """Colour range of ``measure``: over territories and months so far, across ``runs``.

@@ -20,6 +20,7 @@ from simulation.dashboard.state import (
     DEFAULT_CHARTS,
     DEFAULT_MAP_MEASURE,
     DIVERGING_AT,
+    MIN_AGENTS,
     STEPS_PER_YEAR,
     Run,
     Session,
@@ -33,16 +34,19 @@ def map_scale(session: Session, measure: str, mode: str, runs: Sequence[Run]
               ) -> tuple[list[np.ndarray], list[ColourScale]]:
     """Values and colour scales (one shared range) for the maps of ``runs`` (side by side)."""
     vals = [session.map_values(measure, r, mode) for r in runs]
+    few = [session.few_agents(r) for r in runs]
     if mode == "diff":
-        fin = np.concatenate([v[np.isfinite(v)] for v in vals])
+        fin = np.concatenate([v[np.isfinite(v) & ~f] for v, f in zip(vals, few, strict=True)])
         half = float(np.quantile(np.abs(fin), 0.98)) if fin.size else 0.0
         floor = 1e-3 if MEASURES[measure].unit.startswith("share") else 1e-6
         half = max(half, floor)
-        return vals, [colour_scale(v, -half, half, center=0.0) for v in vals]
+        return vals, [colour_scale(v, -half, half, center=0.0, measure=measure, uncertain=f)
+                      for v, f in zip(vals, few, strict=True)]
     lo, hi = session.value_range(measure, runs)
     center = DIVERGING_AT.get(measure)
     log = measure == "attractiveness"
-    return vals, [colour_scale(v, lo, hi, center=center, log=log) for v in vals]
+    return vals, [colour_scale(v, lo, hi, center=center, log=log, measure=measure,
+                               uncertain=f) for v, f in zip(vals, few, strict=True)]
 
 
 # ------------------------------------------------------------------------------- page view
@@ -99,8 +103,8 @@ def month_text(step: int, lang: str) -> str:
     return f"{head} · {t('year_counter', lang, year=year, month=month)}"
 
 
-def _legend(measure: str, mode: str, scale: ColourScale, all_nan: bool, lang: str
-            ) -> dict[str, Any]:
+def _legend(measure: str, mode: str, scale: ColourScale, all_nan: bool, lang: str,
+            window: int = 1, n_few: int = 0) -> dict[str, Any]:
     unit = MEASURES[measure].unit
     label = i18n.measure_label(measure, lang)
     if mode == "diff":
@@ -111,10 +115,21 @@ def _legend(measure: str, mode: str, scale: ColourScale, all_nan: bool, lang: st
         left, right = t("legend_less", lang), t("legend_more", lang)
     fmt = i18n.fmt_diff if mode == "diff" else i18n.fmt_value
     mid = fmt(scale.center, unit, lang) if scale.diverging else ""
+    if mode == "diff" or scale.diverging:
+        good = MEASURES[measure].good
+        if good == "higher":
+            left, right = t("legend_worse", lang), t("legend_better", lang)
+        elif good == "lower":
+            left, right = t("legend_better", lang), t("legend_worse", lang)
+    notes = [t("no_data_yet", lang)] if all_nan else []
+    if window > 1:
+        notes.append(t("legend_smoothed", lang, months=window))
+    if n_few:
+        notes.append(t("legend_few_agents", lang, n=n_few, min=MIN_AGENTS))
     return {"title": title, "stops": scale.stops,
             "lo": fmt(scale.lo, unit, lang), "hi": fmt(scale.hi, unit, lang),
             "mid": mid, "left": left, "right": right,
-            "note": t("no_data_yet", lang) if all_nan else "", "unit": unit}
+            "note": " · ".join(notes), "unit": unit}
 
 
 def _hover_rows(session: Session, run: Run, measure: str, lang: str
@@ -123,10 +138,12 @@ def _hover_rows(session: Session, run: Run, measure: str, lang: str
     tm = session.tmap
     s = session.steps
     shown = [measure, *[m for m in HOVER_MEASURES if m != measure]]
-    now = {m: run.territory_values(m, s) for m in shown}
+    now = {m: run.territory_values(m, s, window=session.window(m)) for m in shown}
     base = None
     if session.has_choices():
-        base = session.baseline_run().territory_values(measure, s)
+        base = session.baseline_run().territory_values(measure, s,
+                                                       window=session.window(measure))
+    few = session.few_agents(run)
     labels = [t("kind", lang), t("population", lang), i18n.measure_label(measure, lang)]
     if base is not None:
         labels.append(f"  {t('baseline', lang)}")
@@ -139,7 +156,8 @@ def _hover_rows(session: Session, run: Run, measure: str, lang: str
                if base is not None else None)
     rows = []
     for i in range(tm.n):
-        r = [kinds[int(tm.kind[i])], pops[i], cols[measure][i]]
+        main = cols[measure][i] + (f" ({t('few_agents', lang)})" if few[i] else "")
+        r = [kinds[int(tm.kind[i])], pops[i], main]
         if basecol is not None:
             r.append(basecol[i])
         r += [cols[m][i] for m in shown[1:]]
@@ -199,9 +217,11 @@ def build_view(session: Session, opts: ViewOptions) -> PageView:
             title = t("live_title", lang) if k == 0 else t("branch_title", lang, name=br.name)
             all_nan = not np.isfinite(vals[k]).any()
             labels, rows = _hover_rows(session, run, opts.measure, lang)
+            n_few = int(session.few_agents(run).sum())
             maps.append(MapView(key, title, opts.measure, session.steps, scales[k].fills,
                                 names, labels, rows,
-                                _legend(opts.measure, mode, scales[k], all_nan, lang)))
+                                _legend(opts.measure, mode, scales[k], all_nan, lang,
+                                        session.window(opts.measure), n_few)))
         marks = session.choice_steps()
         charts = [(m, chart_svg(m, session.series(m), marks, lang,
                                 branch_name=br.name if br else ""))
