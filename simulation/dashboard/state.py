@@ -62,6 +62,8 @@ DEFAULT_HOUSEHOLDS: dict[str, int] = {
 coin-flip of a hundred agents (France by département: median about 410 agents a
 département, the smallest about 60), and a step stays live (about 40 ms a step on
 france-departements measured with 2 busy cores; in the browser: benchmarks/bench_dashboard.py)."""
+ANNUAL_MEASURES = ("attractiveness", "net_migration_rate", "natural_balance_rate")
+"""Measures already summed over the last 12 months by the model: mapped as they are."""
 MIN_AGENTS = 100
 """A territory holding fewer household agents is drawn as uncertain on the map (light grey,
 said in the legend): with n agents a share's sampling standard deviation is up to
@@ -94,7 +96,7 @@ DEFAULT_CHARTS: tuple[str, ...] = (
 )  # fmt: skip
 DIVERGING_AT: dict[str, float] = {
     "population_change": 0.0, "net_migration": 0.0, "budget_balance": 0.0,
-    "attractiveness": 1.0,
+    "attractiveness": 0.0, "choice_index": 1.0,
 }  # fmt: skip
 """Measures coloured on a diverging scale, with their neutral value."""
 
@@ -628,7 +630,7 @@ class Session:
 
     def window(self, measure: str) -> int:
         """Months averaged on the map for ``measure`` (:data:`SMOOTH_MONTHS` for flows)."""
-        if measure in FLOW_MEASURES:
+        if measure in FLOW_MEASURES and measure not in ANNUAL_MEASURES:
             return max(1, min(SMOOTH_MONTHS, self.live.steps))
         return 1
 

@@ -44,7 +44,7 @@ def map_scale(session: Session, measure: str, mode: str, runs: Sequence[Run]
                       for v, f in zip(vals, few, strict=True)]
     lo, hi = session.value_range(measure, runs)
     center = DIVERGING_AT.get(measure)
-    log = measure == "attractiveness"
+    log = measure == "choice_index"
     return vals, [colour_scale(v, lo, hi, center=center, log=log, measure=measure,
                                uncertain=f) for v, f in zip(vals, few, strict=True)]
 

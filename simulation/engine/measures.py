@@ -95,13 +95,25 @@ _M = [
             "Households living in the territory (agents x weight).", 0, None),
     Measure("population_change", "Population change", "Évolution de la population",
             "% since start", "Change in the number of households since step 0.", -100, None),
-    Measure("attractiveness", "Attractiveness", "Attractivité", "index (1 = proportional)",
+    Measure("attractiveness", "Attractiveness (net migration)",
+            "Attractivité (solde migratoire)", "per 1,000 households per year",
+            "Net migration the relocation choices imply: households expected to move in minus "
+            "those expected to move out (the logit probabilities of the month's movers, so "
+            "without the choice draw's noise), summed over the last 12 months (annualised "
+            "over the months run in the first year), per 1,000 of the territory's households "
+            "per year; above 0 the territory gains residents by migration. Map: the same for "
+            "towns and rural territories taken together (the rebalancing the source texts "
+            "discuss). Formerly a choice-share index, now `choice_index`.",
+            None, None, headline=True),
+    Measure("choice_index", "Relocation choice index", "Indice de choix de localisation",
+            "index (1 = proportional)",
             "Share of the expected relocation choices of a monthly sample of 1,500 households "
             "(logit probabilities if they moved, staying excluded), divided by the territory's "
-            "share of households; map: the "
-            "same index for towns and rural territories taken together (above 1: movers "
-            "choose them more than their size; the rebalancing the source texts discuss).",
-            0, None, headline=True),
+            "share of households; map: the same index for towns and rural territories taken "
+            "together. It falls with size (a large territory's own residents leaving count "
+            "against it while they cannot choose it), so it ranks small territories high: "
+            "for researchers comparing choice shares, not a reading of who gains residents.",
+            0, None),
     Measure("choice_share", "Share of relocation choices", "Part des choix de localisation",
             "share 0-1", "Share of the month's expected relocation choices (logit "
             "probabilities of a sample of 1,500 households, stays excluded) going to the "
@@ -211,7 +223,8 @@ _M = [
 DISPLAY: dict[str, tuple[str | None, str]] = {
     "households": (None, "ménages"),
     "population_change": ("higher", "% depuis le début"),
-    "attractiveness": ("higher", "indice (1 = proportionnel)"),
+    "attractiveness": ("higher", "pour 1 000 ménages par an"),
+    "choice_index": (None, "indice (1 = proportionnel)"),
     "choice_share": (None, "part 0-1"),
     "net_migration": ("higher", "pour 1 000 ménages par an"),
     "net_migration_rate": ("higher", "% de la population par an"),
@@ -252,8 +265,9 @@ if set(DISPLAY) != set(MEASURES):  # pragma: no cover - a declaration error
     raise RuntimeError(f"measures without a DISPLAY entry: {set(MEASURES) ^ set(DISPLAY)}")
 TERRITORY_MEASURES = [m.name for m in _M if m.scope in ("both", "territory")]
 MAP_MEASURES = [m.name for m in _M if m.scope in ("both", "map")]
-FLOW_MEASURES = ("attractiveness", "choice_share", "net_migration", "local_value_captured",
-                 "leakage_global", "global_platform_share", "local_platform_share",
+FLOW_MEASURES = ("attractiveness", "choice_index", "choice_share", "net_migration",
+                 "local_value_captured", "leakage_global", "global_platform_share",
+                 "local_platform_share",
                  "firm_births", "firm_deaths", "non_take_up", "non_take_up_low_literacy",
                  "budget_balance")
 HEADLINE = ["attractiveness", "theil_between", "gini", "local_value_captured"]
@@ -310,17 +324,23 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     share_choice = cp / cp.sum() if cp.sum() > 0 else np.zeros(K)
     pop_share = n_k / N
     T["choice_share"] = share_choice
-    T["attractiveness"] = np.divide(share_choice, pop_share, out=np.zeros(K),
-                                    where=pop_share > 0)
+    T["choice_index"] = np.divide(share_choice, pop_share, out=np.zeros(K),
+                                  where=pop_share > 0)
     periph = model.tmap.kind >= 2
     ps = pop_share[periph].sum()
-    M["attractiveness"] = float(share_choice[periph].sum() / ps) if ps > 0 else float("nan")
+    M["choice_index"] = float(share_choice[periph].sum() / ps) if ps > 0 else float("nan")
     mi = model.counters.get("moves_in", np.zeros(K))
     mo = model.counters.get("moves_out", np.zeros(K))
     T["net_migration"] = np.divide((mi - mo) * 12_000.0, n_k, out=np.zeros(K), where=n_k > 0)
     M["net_migration"] = float(mi.sum() * 12_000.0 / N)
-    net_rate, nat_rate, nat_map = _annual_rates(model, mi - mo, n_k)
+    e_net = (model.counters.get("expected_moves_in", np.zeros(K))
+             - model.counters.get("expected_moves_out", np.zeros(K)))
+    net_rate, nat_rate, nat_map, e_sum, pop_mean = _annual_rates(model, mi - mo, n_k, e_net)
     T["net_migration_rate"], M["net_migration_rate"] = net_rate, 0.0
+    T["attractiveness"] = np.divide(e_sum * 1000.0, pop_mean, out=np.zeros(K),
+                                    where=pop_mean > 0)
+    pp = float(pop_mean[periph].sum())
+    M["attractiveness"] = float(e_sum[periph].sum() * 1000.0 / pp) if pp > 0 else 0.0
     T["natural_balance_rate"], M["natural_balance_rate"] = nat_rate, nat_map
     # incomes and inequality. Sorted incomes: map level by np.sort; by territory by sorting
     # the key home + income / (max + 1), which orders by territory, then income (exact to
@@ -464,33 +484,39 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     return {name: M[name] for name in MAP_MEASURES}, terr
 
 
-def _annual_rates(model: TerritoryModel, net: np.ndarray, n_k: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
+def _annual_rates(model: TerritoryModel, net: np.ndarray, n_k: np.ndarray,
+                  expected_net: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     """Net migration and natural balance rates over the last 12 months (% per year).
 
     Keeps the months' flows and end-of-month households (agents) in ``model._demo_window``
     (one entry per step; a second call in the same step does not add one). Returns the
-    territory rates and the map's natural balance rate.
+    territory rates, the map's natural balance rate, the expected net migration summed over
+    the window and annualised (agents per year) and the window's mean households (agents).
     """
     K = model.K
     win = model.__dict__.setdefault("_demo_window", {"step": -1, "rows": []})
     if model.steps > 0 and win["step"] != model.steps:
         form = model.counters.get("formations", np.zeros(K))
         diss = model.counters.get("dissolutions", np.zeros(K))
+        e = np.zeros(K) if expected_net is None else np.asarray(expected_net, float)
         win["rows"] = [*win["rows"][-11:],
-                       (np.asarray(net, float), np.asarray(form - diss, float), n_k.copy())]
+                       (np.asarray(net, float), np.asarray(form - diss, float), n_k.copy(),
+                        e.copy())]
         win["step"] = model.steps
     rows = win["rows"]
     if not rows:
-        return np.zeros(K), np.zeros(K), 0.0
+        return np.zeros(K), np.zeros(K), 0.0, np.zeros(K), n_k.astype(float)
     m = len(rows)
     net_s = sum(r[0] for r in rows) * (12.0 / m)
     nat_s = sum(r[1] for r in rows) * (12.0 / m)
     mean_pop = sum(r[2] for r in rows) / m
+    e_s = sum(r[3] for r in rows) * (12.0 / m)
     pct = 100.0
     net_rate = np.divide(net_s * pct, mean_pop, out=np.zeros(K), where=mean_pop > 0)
     nat_rate = np.divide(nat_s * pct, mean_pop, out=np.zeros(K), where=mean_pop > 0)
-    return net_rate, nat_rate, float(nat_s.sum() * pct / max(mean_pop.sum(), 1.0))
+    return (net_rate, nat_rate, float(nat_s.sum() * pct / max(mean_pop.sum(), 1.0)), e_s,
+            np.asarray(mean_pop, float))
 
 
 def _gini_sorted(xs: np.ndarray) -> float:
