@@ -309,7 +309,7 @@ def test_lever_held_by_a_scenario_policy_is_refused_with_its_name_and_month(
         assert tab.counter() == 2 and "policy" not in tab.log_kinds()
         assert not tab.line("gini", "baseline"), "no choice: no separate reference run"
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "lever_refused.png"), full_page=True)
+        page.locator(".tn-levers").screenshot(path=str(ARTIFACTS / "lever_refused.png"))
         page.locator(".tn-lang-en").click()
         page.wait_for_function(
             "document.querySelector('.tn-step').innerText.trim().toLowerCase() === 'step'")

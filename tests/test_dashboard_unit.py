@@ -536,18 +536,23 @@ def test_every_lever_against_every_policy_kind_holding_the_same_control(tmp_path
         assert f"scenario {ptype}" in str(err.value) and "month 24" in str(err.value)
         assert "mois 24" in err.value.message("fr")
         assert i18n.control_label(control, "fr") in err.value.message("fr")
+    accepted["push"] = s.pull({"type": "platform_dependence", "push": 0.5,
+                               "territories": "all"})  # the push adds: not held
     # a payer of its own is held too: the ramp writes the scenario's payer every month
     with pytest.raises(st.LeverConflictError) as err:
         s.pull({"type": "france_services", "per_territory": 1.0, "payer": "region",
                 "territories": "all"})
     assert err.value.held.control == "payer:france_services"
-    assert "qui paie" in err.value.message("fr")
+    assert err.value.held.payer == "authority"
+    assert "qui paie" in err.value.message("fr") and "la collectivité" in err.value.message("fr")
+    assert "with that payer the lever applies now" in str(err.value)
     s.step(2)
     live, ref = s.live.model, s.baseline.model
     assert all(s.applied(c) for c in accepted.values())
     assert np.all(live.terr.france_services > ref.terr.france_services)
     assert np.all(live.terr.tiers_lieux > ref.terr.tiers_lieux)
     assert np.all(live.platform_tax_terr > ref.platform_tax_terr)
+    assert live.platforms.push == pytest.approx(ref.platforms.push + 0.5)
     s.step(15)  # month 23: written at 24, after every ramp's last month
     done = {p: s.pull({"type": p, **f, "territories": "all"})
             for p, (f, c) in LEVERS.items() if c is not None}

@@ -141,6 +141,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Lever refused: {who} sets {control} here until the end of the run and would "
               "overwrite this lever.",
     },
+    "held_payer": {"fr": "Elle fait payer {payer} : avec ce payeur, le levier s'applique "
+                         "dès maintenant.",
+                   "en": "It makes {payer} pay: with that payer the lever applies now."},
     "setting_held": {
         "fr": "Réglage refusé : {who} fixe {control} jusqu'au mois {until} et écraserait "
               "cette valeur de départ.",
@@ -242,7 +245,7 @@ CONTROL_LABELS: dict[str, dict[str, str]] = {
     "platform_push": {"fr": "le marketing de la plateforme mondiale",
                       "en": "the global platform's marketing"},
 }
-PAYER_CONTROL = {"fr": "qui paie : {what}", "en": "who pays for {what}"}
+PAYER_CONTROL = {"fr": "qui paie ({what})", "en": "who pays for {what}"}
 
 # (policy type, field) -> label and unit in each language
 FIELD_LABELS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {

@@ -285,6 +285,8 @@ class Held:
             the run); a lever pulled at month ``until - 1`` or later is written after it (in
             month ``until`` the scenario's policies run first) and stays.
         scenario: True for a policy of the scenario file, False for an earlier choice.
+        payer: for a ``payer:`` control, the payer the holding policy writes (a lever with
+            that payer is not held).
     """
 
     control: str
@@ -292,6 +294,7 @@ class Held:
     policy_label: str
     until: float
     scenario: bool = True
+    payer: str | None = None
 
 
 class LeverConflictError(LeverError):
@@ -312,9 +315,13 @@ class LeverConflictError(LeverError):
                 policy=h.policy_label, kind=i18n.policy_label(h.policy_type, lang))
         what = i18n.control_label(h.control, lang)
         if math.isinf(h.until):
-            return t(f"{self.where}_held_forever", lang, who=who, control=what)
-        return t(f"{self.where}_held", lang, who=who, control=what, until=int(h.until),
-                 ok=int(h.until) - 1)
+            text = t(f"{self.where}_held_forever", lang, who=who, control=what)
+        else:
+            text = t(f"{self.where}_held", lang, who=who, control=what, until=int(h.until),
+                     ok=int(h.until) - 1)
+        if h.payer:
+            text += " " + t("held_payer", lang, payer=i18n.choice_label(h.payer, lang))
+        return text
 
 
 def held_by(model: Any, pol: Policy, step: int, n_choices: int = 0) -> Held | None:
@@ -340,8 +347,9 @@ def held_by(model: Any, pol: Policy, step: int, n_choices: int = 0) -> Held | No
                 continue  # the same payer written again changes nothing
             until = other.holds(model, control, None if pol.type in MAP_WIDE else idx, step)
             if until is not None:
+                payer = getattr(other, "payer", None) if control.startswith("payer:") else None
                 return Held(control, other.type, other.label or other.describe(), until,
-                            i < n_scenario)
+                            i < n_scenario, payer)
     return None
 
 

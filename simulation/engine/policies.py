@@ -264,7 +264,7 @@ class Policy(BaseModel):
                 if not composes:
                     continue
                 cur = _read(model, c, other.indices(model))
-                if c.startswith("param:"):
+                if c.startswith("param:") or c == "platform_push":
                     snap[c] = cur
                 else:
                     shared = np.isin(other.indices(model), idx)
@@ -307,13 +307,14 @@ _STATE_ARRAYS: dict[str, tuple[str, str]] = {
     "local_platform_support": ("model", "local_platform_support"),
     "local_commission": ("model", "local_commission_override"),
     "platform_tax": ("model", "platform_tax_terr"),
+    "platform_push": ("platforms", "push"),  # map-wide (one number)
 }
 
 
 def _read(model: TerritoryModel, control: str, idx: np.ndarray) -> np.ndarray | None:
     """Current value of ``control`` in territories ``idx`` (a copy), None if not readable.
 
-    Controls the model's dynamics also move (broadband coverage, the platforms' push and
+    Controls the model's dynamics also move (broadband coverage, the local platforms'
     convenience) are not readable: their check is the conflict rule (:meth:`Policy.holds`).
     """
     if control.startswith("param:"):
@@ -323,6 +324,8 @@ def _read(model: TerritoryModel, control: str, idx: np.ndarray) -> np.ndarray | 
     where = _STATE_ARRAYS.get(control)
     if where is None:
         return None
+    if where[0] == "platforms":
+        return np.asarray([float(getattr(model.platforms, where[1]))])
     owner = model.terr if where[0] == "terr" else model
     return np.asarray(getattr(owner, where[1])[idx], dtype=float).copy()
 
