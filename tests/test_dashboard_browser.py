@@ -275,3 +275,52 @@ def test_two_browser_contexts_do_not_see_each_others_choices(browser: object,
     finally:
         a.close()
         b.close()
+
+
+@pytest.fixture(scope="module")
+def closures_server(chromium: str) -> Iterator[str]:
+    """A dashboard server on scenario office_closures (its phased closure runs months 1-36)."""
+    from simulation.dashboard import cli
+
+    try:
+        with cli.running_server("office_closures", households=HOUSEHOLDS, lang="fr") as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+def test_lever_held_by_a_scenario_policy_is_refused_with_its_name_and_month(
+        browser: object, closures_server: str) -> None:
+    tab = Tab(browser, closures_server)
+    try:
+        page = tab.page
+        tab.step(1)
+        error = page.locator(".tn-levers .tn-message.tn-error")
+        page.locator(".tn-preset-close_rural_tax_offices").click()
+        page.locator(".tn-apply").click()
+        error.wait_for()
+        text = error.inner_text()
+        assert text.startswith("Levier refusé")
+        assert "« Closure of tax and social counters »" in text
+        assert "guichets des impôts" in text and "jusqu'au mois 36" in text
+        assert "dès le mois 35" in text and "✓" not in text
+        assert "policy" not in tab.log_kinds(), "a refused lever is not logged"
+        tab.step(1)
+        assert tab.counter() == 2 and "policy" not in tab.log_kinds()
+        assert not tab.line("gini", "baseline"), "no choice: no separate reference run"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator(".tn-levers").screenshot(path=str(ARTIFACTS / "lever_refused.png"))
+        page.locator(".tn-lang-en").click()
+        page.wait_for_function(
+            "document.querySelector('.tn-step').innerText.trim().toLowerCase() === 'step'")
+        page.locator(".tn-preset-close_rural_tax_offices").click()
+        page.locator(".tn-apply").click()
+        page.wait_for_function(
+            "document.querySelector('.tn-levers .tn-error')?.innerText.startsWith('Lever "
+            "refused')")
+        text = error.inner_text()
+        assert "“Closure of tax and social counters”" in text and "the tax counters" in text
+        assert "until month 36" in text and "from month 35 on" in text
+        assert not tab.foreign(), tab.foreign()[:5]
+    finally:
+        tab.close()

@@ -393,3 +393,240 @@ def test_cli_checks_options():
                        ({"map": "no-such-map"}, "no-such-map")):
         with pytest.raises(cli.DashboardError, match=match):
             cli.check_startup(argparse.Namespace(**{**base, **bad}))
+
+
+# ------------------------------------------------------------------ levers vs running policies
+CLOSE_RURAL_TAX = {"type": "public_counters", "change": -1.0, "which": ["tax"],
+                   "territories": {"kinds": ["rural"]}}
+
+
+def _kind(s: st.Session, kind: str) -> np.ndarray:
+    return np.flatnonzero(s.tmap.kind == vw.KINDS.index(kind))
+
+
+def test_phased_closure_overwrites_a_lever_it_is_not_told_about(monkeypatch):
+    """Issue 14 reproduced: without the rule the lever acts one month, then is undone."""
+    monkeypatch.setattr(st, "held_by", lambda *a, **k: None)  # the rule switched off
+    s = fresh("office_closures")
+    creuse = s.tmap.index("23")
+    s.step(31)
+    c = s.pull(CLOSE_RURAL_TAX)
+    s.step()
+    assert s.live.model.terr.counters_tax[creuse] == 0.0, "month 32: the lever wrote"
+    assert s.applied(c)
+    s.step()  # month 33: the phased closure writes base x (1 - 0.6 x 33/36) again
+    live = s.live.model.terr.counters_tax
+    assert live[creuse] > 0.0
+    np.testing.assert_array_equal(live, s.baseline.model.terr.counters_tax)
+    s.step(30)  # to month 63: still no difference from the reference
+    assert s.live.model.terr.counters_tax[creuse] == pytest.approx(
+        s.baseline.model.terr.counters_tax[creuse]) and live[creuse] > 8.0
+    # the log reads the model: no "✓" for a lever the model no longer shows
+    assert not s.applied(c) and s.overwritten(c)
+    row = next(r for r in st.log_rows(s, "fr") if r["kind"] == "policy")
+    assert "✓" not in row["status"] and "écrasé" in row["status"] and "✗" in row["status"]
+
+
+def test_lever_held_by_the_phased_closure_is_refused_until_month_36():
+    s = fresh("office_closures")
+    creuse = s.tmap.index("23")
+    s.step(31)
+    log_before = len(s.log)
+    with pytest.raises(st.LeverConflictError) as err:
+        s.pull(CLOSE_RURAL_TAX)
+    h = err.value.held
+    assert (h.control, h.policy_type, h.until, h.scenario) == (
+        "counters_tax", "public_counters", 36, True)
+    en, fr = str(err.value), err.value.message("fr")
+    assert "“Closure of tax and social counters”" in en and "the tax counters" in en
+    assert "until month 36" in en and "from month 35 on (effective from month 36)" in en
+    assert "« Closure of tax and social counters »" in fr and "guichets des impôts" in fr
+    assert "jusqu'au mois 36" in fr and "Guichets publics" in fr
+    assert not s.live.choices and s.baseline is None and len(s.log) == log_before
+    s.step(3)  # month 34: the lever would be written at 35, the closure writes at 36
+    with pytest.raises(st.LeverConflictError):
+        s.pull(CLOSE_RURAL_TAX)
+    s.step()  # month 35: written at 36 after the closure's last month
+    c = s.pull(CLOSE_RURAL_TAX)
+    s.step(4)
+    rural = _kind(s, "rural")
+    live, ref = s.live.model.terr.counters_tax, s.baseline.model.terr.counters_tax
+    assert np.all(live[rural] == 0.0) and np.all(ref[rural] > 0.0)
+    assert ref[creuse] == pytest.approx(8.6, abs=0.05), "the reference keeps 40 % of them"
+    town = _kind(s, "town")
+    np.testing.assert_array_equal(live[town], ref[town])
+    assert s.applied(c)
+    row = next(r for r in st.log_rows(s, "fr") if r["kind"] == "policy")
+    assert row["status"] == "effet dès le mois 36 ✓"
+
+
+def test_levers_on_other_controls_or_territories_are_not_held():
+    s = fresh("office_closures")
+    s.step(5)
+    post = s.pull({"type": "public_counters", "change": -1.0, "which": ["post"],
+                   "territories": {"kinds": ["rural"]}})  # the closure leaves post offices
+    social = s.pull({"type": "public_counters", "change": -1.0, "which": ["social"],
+                     "territories": {"kinds": ["metropolis"]}})  # outside its territories
+    s.step(2)
+    rural, metro = _kind(s, "rural"), _kind(s, "metropolis")
+    live, ref = s.live.model.terr, s.baseline.model.terr
+    assert np.all(live.counters_post[rural] == 0) and np.all(ref.counters_post[rural] > 0)
+    assert np.all(live.counters_social[metro] == 0) and np.all(ref.counters_social[metro] > 0)
+    assert s.applied(post) and s.applied(social)
+
+
+def _matrix_scenario(tmp_path, policies: str) -> str:
+    path = tmp_path / "held.toml"
+    path.write_text('name = "held"\n[run]\nmap = "synthetic"\nyears = 4\nseed = 1\n'
+                    'map_seed = 1\n' + policies)
+    return str(path)
+
+
+RAMPED = """
+[[policies]]
+type = "{type}"
+label = "scenario {type}"
+ramp = 2
+{fields}
+"""
+SCENARIO_POLICIES = {
+    "broadband_rollout": "target = 1.0", "public_counters": "change = -0.5",
+    "digital_mediators": "change = -0.5", "new_deal": "offers_per_year = 100.0",
+    "local_platform": "", "equalisation": "level = 0.9", "telework_norm": "days = 3.0",
+    "platform_dependence": "commission = 0.3", "france_services": "per_territory = 1.0",
+    "tiers_lieux": "places = 1.0", "platform_tax": "rate = 0.02",
+}
+# lever -> the control a ramped scenario policy of each type holds (None: it composes)
+LEVERS = {
+    "broadband_rollout": ({"pace": 0.2}, "rollout_pace"),
+    "public_counters": ({"change": -1.0}, "counters_tax"),
+    "digital_mediators": ({"per_territory": 2.0}, "mediators"),
+    "new_deal": ({"offers_per_year": 500.0}, "newdeal_rate"),
+    "local_platform": ({}, "local_platform_support"),
+    "equalisation": ({"level": 0.6}, "param:equalisation"),
+    "telework_norm": ({"days": 2.5}, "param:telework_days"),
+    "platform_dependence": ({"commission": 0.2}, "param:global_commission"),
+    "france_services": ({"per_territory": 2.0}, None),
+    "tiers_lieux": ({"places": 10.0}, None),
+    "platform_tax": ({"rate": 0.03}, None),
+}
+
+
+def test_every_lever_against_every_policy_kind_holding_the_same_control(tmp_path):
+    """A ramped scenario policy of each type: set/relative controls refused, added ones not."""
+    assert set(LEVERS) == set(lv.policy_specs()), "a lever type is not checked"
+    path = _matrix_scenario(tmp_path, "".join(
+        RAMPED.format(type=k, fields=v) for k, v in SCENARIO_POLICIES.items()))
+    s = st.Session(path, households=1_000)
+    with pytest.raises(st.LeverConflictError) as err:  # a starting value it would overwrite
+        s.set_param("equalisation", 0.1)
+    assert err.value.held.control == "param:equalisation" and err.value.held.until == 24
+    assert "Réglage refusé" in err.value.message("fr")
+    s.step(6)
+    accepted = {}
+    for ptype, (fields, control) in LEVERS.items():
+        spec = {"type": ptype, **fields, "territories": "all"}
+        if control is None:
+            accepted[ptype] = s.pull(spec)
+            continue
+        with pytest.raises(st.LeverConflictError) as err:
+            s.pull(spec)
+        h = err.value.held
+        assert (h.control, h.policy_type, h.until) == (control, ptype, 24), ptype
+        assert f"scenario {ptype}" in str(err.value) and "month 24" in str(err.value)
+        assert "mois 24" in err.value.message("fr")
+        assert i18n.control_label(control, "fr") in err.value.message("fr")
+    accepted["push"] = s.pull({"type": "platform_dependence", "push": 0.5,
+                               "territories": "all"})  # the push adds: not held
+    # a payer of its own is held too: the ramp writes the scenario's payer every month
+    with pytest.raises(st.LeverConflictError) as err:
+        s.pull({"type": "france_services", "per_territory": 1.0, "payer": "region",
+                "territories": "all"})
+    assert err.value.held.control == "payer:france_services"
+    assert err.value.held.payer == "authority"
+    assert "qui paie" in err.value.message("fr") and "la collectivité" in err.value.message("fr")
+    assert "with that payer the lever applies now" in str(err.value)
+    s.step(2)
+    live, ref = s.live.model, s.baseline.model
+    assert all(s.applied(c) for c in accepted.values())
+    assert np.all(live.terr.france_services > ref.terr.france_services)
+    assert np.all(live.terr.tiers_lieux > ref.terr.tiers_lieux)
+    assert np.all(live.platform_tax_terr > ref.platform_tax_terr)
+    assert live.platforms.push == pytest.approx(ref.platforms.push + 0.5)
+    s.step(15)  # month 23: written at 24, after every ramp's last month
+    done = {p: s.pull({"type": p, **f, "territories": "all"})
+            for p, (f, c) in LEVERS.items() if c is not None}
+    s.step(2)
+    live, ref = s.live.model, s.baseline.model
+    assert all(s.applied(c) for c in done.values()), [p for p, c in done.items()
+                                                      if not s.applied(c)]
+    assert np.all(live.terr.counters_tax == 0) and np.all(ref.terr.counters_tax > 0)
+    assert np.all(live.terr.mediators > ref.terr.mediators)
+    assert np.all(live.terr.rollout_pace == 0.2) and np.all(ref.terr.rollout_pace == 0.1)
+    assert np.all(live.newdeal_rate > ref.newdeal_rate)
+    assert live.p.equalisation == 0.6 and ref.p.equalisation == pytest.approx(0.9)
+    assert live.p.telework_days == 2.5 and ref.p.telework_days == pytest.approx(3.0)
+    assert live.p.global_commission == 0.2 and ref.p.global_commission == pytest.approx(0.3)
+
+
+def test_a_closure_starting_later_composes_with_an_earlier_lever(tmp_path):
+    """A relative policy takes its base at its first month: a lever pulled before it stays."""
+    path = _matrix_scenario(tmp_path, """
+[[policies]]
+type = "public_counters"
+change = -0.5
+which = ["tax"]
+start = 1.0
+ramp = 1
+""")
+    s = st.Session(path, households=1_000)
+    s.step(2)
+    c = s.pull({"type": "public_counters", "change": 1.0, "which": ["tax"],
+                "territories": "all"})  # double the tax counters at month 3
+    s.step(28)  # the closure runs over months 13-24 on the doubled counters
+    live, ref = s.live.model.terr.counters_tax, s.baseline.model.terr.counters_tax
+    has = ref > 0
+    np.testing.assert_allclose(live[has], 2.0 * ref[has])
+    assert s.applied(c), "the closure composes: the lever's doubling is still in the model"
+
+
+def test_observed_history_holds_coverage_houses_and_telework_uptake():
+    from simulation.engine.policies import STEPS_PER_YEAR, _day_end, _quarter_end
+    from simulation.world import dept_data
+
+    s = fresh("history")
+    with pytest.raises(st.LeverConflictError) as err:
+        s.set_param("telework_uptake", 0.5)
+    assert math.isinf(err.value.held.until)
+    assert "fin de la simulation" in err.value.message("fr")
+    start = s.live.model.start_year
+    for spec, control, last in (
+            ({"type": "broadband_rollout", "pace": 0.3}, "broadband",
+             _quarter_end(dept_data.ftth_quarterly().columns[-1])),
+            ({"type": "france_services", "per_territory": 2.0}, "france_services",
+             _day_end(dept_data.france_services_quarterly().columns[-1]))):
+        with pytest.raises(st.LeverConflictError) as err:
+            s.pull({**spec, "territories": {"codes": ["23"]}})
+        h = err.value.held
+        assert (h.control, h.policy_type) == (control, "observed_history")
+        assert h.until == math.ceil((last - start) * STEPS_PER_YEAR - 1e-9) + 1
+        assert f"jusqu'au mois {int(h.until)}" in err.value.message("fr")
+    c = s.pull({"type": "tiers_lieux", "places": 5.0, "territories": {"codes": ["23"]}})
+    s.step()
+    creuse = s.tmap.index("23")
+    assert s.applied(c)
+    assert (s.live.model.terr.tiers_lieux[creuse]
+            == s.baseline.model.terr.tiers_lieux[creuse] + 5.0)
+
+
+def test_every_control_has_words_in_both_languages():
+    full = {"platform_dependence": {"commission": 0.2, "dominant_commission": 0.2},
+            "local_platform": {"commission": 0.1}, "public_counters": {"change": -1.0},
+            "new_deal": {"offers_per_year": 10.0}, "equalisation": {"level": 0.5},
+            "telework_norm": {"days": 1.0}, "platform_tax": {"rate": 0.01},
+            "observed_history": {"telework_path": [[2020.0, 0.1]]}}
+    for ptype, cls in POLICY_CLASSES.items():
+        for control in cls(**full.get(ptype, {})).controls():
+            for lang in i18n.LANGS:
+                words = i18n.control_label(control, lang)
+                assert words != control and words.strip(), (ptype, control, lang)

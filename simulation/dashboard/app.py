@@ -482,6 +482,8 @@ def LeverPanel(session: st.Session, lang: str, map_key: str,
             msg.set((f"{t('log_month', lang, step=choice.step)} · "
                      f"{st.describe_policy(choice.policy, session.tmap, lang)}", "ok"))
             _bump(version)
+        except st.LeverConflictError as exc:  # a scenario policy holds that control
+            msg.set((exc.message(lang), "error"))
         except lv.LeverError as exc:
             text = t("nothing_selected", lang) if "territor" in str(exc) else str(exc)
             msg.set((text, "error"))
@@ -544,6 +546,8 @@ def SettingsPanel(session: st.Session, lang: str, version: solara.Reactive[int])
             pending.set(None)
             msg.set((f"{i18n.param_label(p.name, lang)} → {i18n.fmt_plain(value, lang)}", "ok"))
             _bump(version)
+        except st.LeverConflictError as exc:  # a scenario policy holds that setting
+            msg.set((exc.message(lang), "error"))
         except Exception as exc:
             msg.set((_error_text(exc), "error"))
 

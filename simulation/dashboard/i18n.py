@@ -87,8 +87,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "choice_marker": {"fr": "choix", "en": "choice"},
     "levers": {"fr": "Leviers", "en": "Levers"},
     "levers_help": {
-        "fr": "Le choix s'applique dès le mois suivant, aux territoires choisis.",
-        "en": "The choice takes effect from next month, in the chosen territories.",
+        "fr": "Le choix s'applique dès le mois suivant, aux territoires choisis. Un levier "
+              "sur ce qu'une politique du scénario fixe encore (une fermeture progressive de "
+              "guichets, par exemple) est refusé : le message dit laquelle et jusqu'à quel "
+              "mois. ✓ dans le journal : l'effet est constaté dans le modèle.",
+        "en": "The choice takes effect from next month, in the chosen territories. A lever on "
+              "something a scenario policy still sets (a phased closure of counters, say) "
+              "is refused: the message says which policy and until which month. ✓ in the "
+              "log: the effect is seen in the model.",
     },
     "policy_type": {"fr": "Politique", "en": "Policy"},
     "where": {"fr": "Où", "en": "Where"},
@@ -114,6 +120,42 @@ STRINGS: dict[str, dict[str, str]] = {
     "log_month": {"fr": "mois {step}", "en": "month {step}"},
     "log_undone": {"fr": "abandonné (retour en arrière)", "en": "dropped (went back)"},
     "log_from": {"fr": "effet dès le mois {step}", "en": "effective from month {step}"},
+    "log_overwritten": {"fr": "effet au mois {step}, puis écrasé par une autre politique ✗",
+                        "en": "took effect at month {step}, then overwritten by another "
+                              "policy ✗"},
+    "held_scenario": {"fr": "la politique du scénario « {policy} » — {kind} —",
+                      "en": "the scenario's policy “{policy}” — {kind} —"},
+    "held_choice": {"fr": "un choix précédent, « {policy} » — {kind} —",
+                    "en": "an earlier choice, “{policy}” — {kind} —"},
+    "lever_held": {
+        "fr": "Levier refusé : {who} fixe {control} ici jusqu'au mois {until} et écraserait "
+              "ce levier. Vous pourrez l'appliquer dès le mois {ok} (effet dès le mois "
+              "{until}), ou ailleurs.",
+        "en": "Lever refused: {who} sets {control} here until month {until} and would "
+              "overwrite this lever. You can apply it from month {ok} on (effective from "
+              "month {until}), or elsewhere.",
+    },
+    "lever_held_forever": {
+        "fr": "Levier refusé : {who} fixe {control} ici jusqu'à la fin de la simulation et "
+              "écraserait ce levier.",
+        "en": "Lever refused: {who} sets {control} here until the end of the run and would "
+              "overwrite this lever.",
+    },
+    "held_payer": {"fr": "Elle fait payer {payer} : avec ce payeur, le levier s'applique "
+                         "dès maintenant.",
+                   "en": "It makes {payer} pay: with that payer the lever applies now."},
+    "setting_held": {
+        "fr": "Réglage refusé : {who} fixe {control} jusqu'au mois {until} et écraserait "
+              "cette valeur de départ.",
+        "en": "Setting refused: {who} sets {control} until month {until} and would "
+              "overwrite this starting value.",
+    },
+    "setting_held_forever": {
+        "fr": "Réglage refusé : {who} fixe {control} chaque mois jusqu'à la fin de la "
+              "simulation et écraserait cette valeur de départ.",
+        "en": "Setting refused: {who} sets {control} every month to the end of the run and "
+              "would overwrite this starting value.",
+    },
     "log_start_param": {"fr": "valeur de départ : {label} = {value}",
                         "en": "starting value: {label} = {value}"},
     "log_branch_saved": {"fr": "branche {name} enregistrée", "en": "branch {name} saved"},
@@ -180,6 +222,30 @@ POLICY_LABELS: dict[str, dict[str, str]] = {
                      "en": "Equalisation of local budgets"},
     "telework_norm": {"fr": "Norme de télétravail", "en": "Telework norm"},
 }
+
+# what a policy changes (Policy.controls) -> words for the refusal of a lever
+CONTROL_LABELS: dict[str, dict[str, str]] = {
+    "counters_tax": {"fr": "les guichets des impôts", "en": "the tax counters"},
+    "counters_social": {"fr": "les guichets de la sécurité sociale",
+                        "en": "the social-security counters"},
+    "counters_post": {"fr": "les bureaux de poste", "en": "the post offices"},
+    "mediators": {"fr": "les conseillers numériques", "en": "the digital mediators"},
+    "france_services": {"fr": "les maisons France Services", "en": "the France Services houses"},
+    "tiers_lieux": {"fr": "les tiers-lieux", "en": "the tiers-lieux"},
+    "broadband": {"fr": "la couverture en très haut débit", "en": "the broadband coverage"},
+    "rollout_pace": {"fr": "le rythme du déploiement du très haut débit",
+                     "en": "the pace of the broadband roll-out"},
+    "newdeal_rate": {"fr": "les offres d'accueil", "en": "the attraction offers"},
+    "local_platform": {"fr": "la plateforme locale", "en": "the local platform"},
+    "local_platform_support": {"fr": "le soutien public à la plateforme locale",
+                               "en": "the public support of the local platform"},
+    "local_commission": {"fr": "la commission de la plateforme locale",
+                         "en": "the local platform's commission"},
+    "platform_tax": {"fr": "la taxe sur les plateformes", "en": "the platform tax"},
+    "platform_push": {"fr": "le marketing de la plateforme mondiale",
+                      "en": "the global platform's marketing"},
+}
+PAYER_CONTROL = {"fr": "qui paie ({what})", "en": "who pays for {what}"}
 
 # (policy type, field) -> label and unit in each language
 FIELD_LABELS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
@@ -350,6 +416,20 @@ def unit_label(unit: str, lang: str) -> str:
 def policy_label(ptype: str, lang: str) -> str:
     """Name of a policy type; the type identifier itself when none is declared."""
     return _pick(POLICY_LABELS[ptype], lang) if ptype in POLICY_LABELS else ptype
+
+
+def control_label(control: str, lang: str) -> str:
+    """Words for a control a policy writes (``Policy.controls``): the control name if unknown."""
+    if control.startswith("param:"):
+        from simulation.engine.params import PARAMS
+
+        name = control[6:]
+        return param_label(name, lang).lower() if name in PARAMS else name
+    if control.startswith("payer:"):
+        what = control[6:]
+        what = _pick(CONTROL_LABELS[what], lang) if what in CONTROL_LABELS else what
+        return _pick(PAYER_CONTROL, lang).format(what=what)
+    return _pick(CONTROL_LABELS[control], lang) if control in CONTROL_LABELS else control
 
 
 def field_label(ptype: str, field: str, lang: str) -> tuple[str, str]:

@@ -47,7 +47,7 @@ from simulation.dashboard.i18n import t
 from simulation.dashboard.levers import LeverError, PolicySpec, param_policy, policy_specs
 from simulation.engine.measures import FLOW_MEASURES, MAP_MEASURES, TERRITORY_MEASURES
 from simulation.engine.params import PARAMS
-from simulation.engine.policies import Policy, make_policy
+from simulation.engine.policies import MAP_WIDE, Policy, make_policy
 from simulation.errors import InputError, bound_message
 from simulation.world.maps import KINDS, TerritoryMap, load_map
 
@@ -272,6 +272,96 @@ def describe_policy(spec: dict[str, Any], tmap: TerritoryMap, lang: str) -> str:
     where = describe_territories(spec.get("territories", "all"), tmap, lang)
     sep = " : " if lang == "fr" else ": "
     return f"{head}{sep}{', '.join(parts)} — {where}" if parts else f"{head} — {where}"
+
+
+# ------------------------------------------------------------------------------- conflicts
+@dataclass(frozen=True)
+class Held:
+    """A control that a running policy holds: a lever on it would be overwritten.
+
+    Attributes:
+        control: the control (see :meth:`simulation.engine.policies.Policy.controls`).
+        policy_type: type of the policy that holds it.
+        policy_label: its title (the scenario file's ``label``, else its description).
+        until: last month (step) at which it writes the control (``math.inf``: to the end of
+            the run); a lever pulled at month ``until - 1`` or later is written after it (in
+            month ``until`` the scenario's policies run first) and stays.
+        scenario: True for a policy of the scenario file, False for an earlier choice.
+        payer: for a ``payer:`` control, the payer the holding policy writes (a lever with
+            that payer is not held).
+    """
+
+    control: str
+    policy_type: str
+    policy_label: str
+    until: float
+    scenario: bool = True
+    payer: str | None = None
+
+
+class LeverConflictError(LeverError):
+    """A lever refused because a running policy holds its control (see :class:`Held`).
+
+    ``str(exc)`` is the English message; :meth:`message` gives it in either language.
+    """
+
+    def __init__(self, held: Held, where: str = "lever") -> None:
+        self.held = held
+        self.where = where
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        """The refusal in ``lang``: which policy holds which control, until which month."""
+        h = self.held
+        who = t("held_scenario" if h.scenario else "held_choice", lang,
+                policy=h.policy_label, kind=i18n.policy_label(h.policy_type, lang))
+        what = i18n.control_label(h.control, lang)
+        if math.isinf(h.until):
+            text = t(f"{self.where}_held_forever", lang, who=who, control=what)
+        else:
+            text = t(f"{self.where}_held", lang, who=who, control=what, until=int(h.until),
+                     ok=int(h.until) - 1)
+        if h.payer:
+            text += " " + t("held_payer", lang, payer=i18n.choice_label(h.payer, lang))
+        return text
+
+
+def held_by(model: Any, pol: Policy, step: int, n_choices: int = 0) -> Held | None:
+    """The first policy of ``model`` that would overwrite ``pol`` written at ``step``.
+
+    Args:
+        model: the running model (its policies run before ``pol`` in a step).
+        pol: the new policy (a lever).
+        step: the step at which it is first written (months done + 1).
+        n_choices: how many of the model's policies are the session's own choices (the
+            last ones); the others are the scenario's.
+
+    Returns:
+        The control held, by whom and until when; None when the lever can take effect and
+        stay (every other policy composes with it, see ``Policy.controls``).
+    """
+    idx = pol.indices(model)
+    n_scenario = len(model.policies) - n_choices
+    for i, other in enumerate(model.policies):
+        for control in pol.controls():
+            if control.startswith("payer:") and \
+                    getattr(other, "payer", None) == getattr(pol, "payer", None):
+                continue  # the same payer written again changes nothing
+            until = other.holds(model, control, None if pol.type in MAP_WIDE else idx, step)
+            if until is not None:
+                payer = getattr(other, "payer", None) if control.startswith("payer:") else None
+                return Held(control, other.type, other.label or other.describe(), until,
+                            i < n_scenario, payer)
+    return None
+
+
+def held_param(model: Any, name: str) -> Held | None:
+    """The scenario policy that would overwrite starting parameter ``name`` from month 1."""
+    for other in model.policies:
+        until = other.holds(model, f"param:{name}", None, 0)
+        if until is not None:
+            return Held(f"param:{name}", other.type, other.label or other.describe(), until)
+    return None
 
 
 # ------------------------------------------------------------------------------- model copies
@@ -502,6 +592,10 @@ class Session:
             spec["start"] = self.live.steps / STEPS_PER_YEAR
             pol = make_policy(spec)
             pol.indices(self.live.model)  # unknown codes fail here, before anything changes
+            n_choices = sum(not c.is_start_param for c in self.live.choices)
+            held = held_by(self.live.model, pol, self.live.steps + 1, n_choices)
+            if held is not None:
+                raise LeverConflictError(held)
             choice = Choice(self.live.steps, _policy_dict(pol, spec))
             self._ensure_baseline()
             self.live.model.add_policy(choice.policy)
@@ -520,6 +614,9 @@ class Session:
             p = PARAMS[name]
             value = p.check(value, "dashboard")
             if self.live.steps == 0:
+                held = held_param(self.live.model, name)
+                if held is not None:
+                    raise LeverConflictError(held, "setting")
                 return self._set_start_param(name, value)
             spec = param_policy(name, value, self.live.model.p[name])
             choice = self.pull(spec)
@@ -681,13 +778,43 @@ class Session:
         return sorted({c.step + 1 for c in self.live.choices if not c.is_start_param})
 
     def applied(self, choice: Choice, run: Run | None = None) -> bool:
-        """True once the model has applied the choice (its log shows the policy's step)."""
+        """True when the choice has taken effect and the model's state still shows it.
+
+        Checked in the model, never assumed: the policy's log shows its step, and every
+        readable control it wrote still has the value it set, up to the changes of policies
+        that compose with it (``Policy.effect_holds``).
+        """
         run = run or self.live
         if choice.is_start_param:
             return True
+        pol = self._policy_of(run, choice)
+        return self._logged(run, choice) and pol is not None and pol.effect_holds(run.model)
+
+    def overwritten(self, choice: Choice, run: Run | None = None) -> bool:
+        """True when the choice took effect but another policy has overwritten it since."""
+        run = run or self.live
+        if choice.is_start_param or not self._logged(run, choice):
+            return False
+        return not self.applied(choice, run)
+
+    @staticmethod
+    def _logged(run: Run, choice: Choice) -> bool:
         want = choice.step + 1
         return any(e.get("step") == want and e.get("what") == choice.policy["type"]
                    for e in run.model.log)
+
+    @staticmethod
+    def _policy_of(run: Run, choice: Choice) -> Policy | None:
+        """The policy object of ``choice`` in ``run``'s model (the choices are added last)."""
+        mine = [c for c in run.choices if not c.is_start_param]
+        pols = run.model.policies
+        for k, c in enumerate(mine):
+            if c is choice:
+                i = len(pols) - len(mine) + k
+                if 0 <= i < len(pols) and pols[i].type == choice.policy["type"]:
+                    return pols[i]
+        want = make_policy(choice.policy).to_dict()
+        return next((p for p in reversed(pols) if p.to_dict() == want), None)
 
     # ------------------------------------------------------------------ export
     def export_policies(self) -> list[dict[str, Any]]:
@@ -762,6 +889,8 @@ def log_rows(session: Session, lang: str) -> list[dict[str, Any]]:
                 status = t("log_from", lang, step=c.step + 1)
                 if session.applied(c):
                     status += " ✓"
+                elif session.overwritten(c):
+                    status = t("log_overwritten", lang, step=c.step + 1)
         elif e.kind == "branch_saved":
             text = t("log_branch_saved", lang, name=e.name)
         else:
@@ -884,6 +1013,7 @@ def preset_where(spec: dict[str, Any]) -> Where:
 
 
 __all__ = [
-    "Branch", "Choice", "LogEntry", "Run", "Session", "Where", "describe_policy",
-    "describe_territories", "fork_model", "log_rows", "presets", "scenario_names",
+    "Branch", "Choice", "Held", "LeverConflictError", "LogEntry", "Run", "Session", "Where",
+    "describe_policy", "describe_territories", "fork_model", "held_by", "held_param",
+    "log_rows", "presets", "scenario_names",
 ]

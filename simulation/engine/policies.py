@@ -19,6 +19,7 @@ Common fields:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
@@ -162,6 +163,7 @@ class Policy(BaseModel):
         idx = self.indices(model)
         self.__dict__["_applied"] = now
         self.effect(model, idx, prev, now)
+        self._record(model, idx, step)
         model.log.append({"step": step, "what": self.type, "territories":
                           self._selector().describe(), "progress": round(now, 4),
                           "label": self.label or self.describe()})
@@ -175,6 +177,118 @@ class Policy(BaseModel):
         """One sentence in plain words (used by reports and the dashboard log)."""
         return self.type
 
+    # ------------------------------------------------------------------ controls
+    def controls(self) -> dict[str, str]:
+        """What this policy changes, by control, and how it writes each one.
+
+        Controls are named after what they change: a territory array (``counters_tax``,
+        ``mediators``, ``france_services``, ``rollout_pace``, ``broadband``, ...), a map-wide
+        parameter (``param:<name>``) or who pays a programme (``payer:<programme>``). Modes:
+
+        * ``"set"``: an absolute value, written every month its progress changes (each month
+          of its ramp, and at its end): it overwrites any other change made in between;
+        * ``"relative"``: a value computed from the control as it was at the policy's first
+          month (e.g. "60 % of the counters present at its start"), written every month its
+          progress changes: it overwrites changes made after its first month, and keeps
+          (scales) those made before;
+        * ``"add"``: adds its change to the current value: it composes with any other.
+
+        See :meth:`holds` and docs/ODD.md ("Levers and the scenario's policies").
+        """
+        return {}
+
+    def last_write(self, control: str, model: TerritoryModel) -> float:
+        """Last step at which it writes ``control`` (``math.inf``: to the end of the run).
+
+        The base rule: the policy writes when its progress changes, i.e. at ``start_step``,
+        each step of its ramp, and at ``end_step``.
+        """
+        if self.end_step is not None:
+            return float(self.end_step)
+        if self.ramp > 0:
+            return float(self.start_step + math.ceil(self.ramp * STEPS_PER_YEAR) - 1)
+        return float(self.start_step)
+
+    def holds(self, model: TerritoryModel, control: str, idx: np.ndarray | None,
+              step: int) -> float | None:
+        """Last step until which this policy overwrites a change of ``control`` made at ``step``.
+
+        Args:
+            model: the running model.
+            control: a control name (see :meth:`controls`).
+            idx: the territories the change touches (None: map-wide).
+            step: the step at which the change is written (this policy is applied before it
+                in that step: policies run in the order they were added).
+
+        Returns:
+            The last step (1 = first month; ``math.inf`` for the end of the run) at which this
+            policy writes ``control`` over that change, or None when it never does (it does
+            not write that control, only adds to it, has finished writing by ``step``, writes
+            relative to a value that will include the change, or touches other territories).
+        """
+        mode = self.controls().get(control)
+        if mode is None or mode == "add":
+            return None
+        last = self.last_write(control, model)
+        if last <= step:
+            return None
+        if mode == "relative" and self.start_step > step:
+            return None  # its base, taken at its first month, will include the change
+        if not (control.startswith("param:") or self.type in MAP_WIDE or idx is None):
+            if not np.intersect1d(self.indices(model), idx).size:
+                return None
+        return last
+
+    def _record(self, model: TerritoryModel, idx: np.ndarray, step: int) -> None:
+        """Book-keeping after a write: what the other policies' effects look like now.
+
+        Every policy keeps a snapshot of the readable controls it wrote (values right after
+        its last write). A later write by another policy that composes with it (mode "add",
+        or "relative" from a base taken after it wrote) refreshes the snapshot on the
+        territories they share; a write that overwrites it leaves the snapshot as it was, so
+        :meth:`effect_holds` sees the difference in the model's state.
+        """
+        seq = model.__dict__.get("_policy_seq", 0) + 1
+        model.__dict__["_policy_seq"] = seq
+        first = self.__dict__.setdefault("_first_seq", seq)
+        mine = self.controls()
+        for other in model.policies:
+            snap = other.__dict__.get("_snap")
+            if other is self or not snap:
+                continue
+            for c, mode in mine.items():
+                if c not in snap:
+                    continue
+                composes = mode == "add" or (mode == "relative"
+                                             and first > other.__dict__["_snap_seq"])
+                if not composes:
+                    continue
+                cur = _read(model, c, other.indices(model))
+                if c.startswith("param:") or c == "platform_push":
+                    snap[c] = cur
+                else:
+                    shared = np.isin(other.indices(model), idx)
+                    snap[c][shared] = cur[shared]
+        self.__dict__["_snap"] = {c: v for c in mine
+                                  if (v := _read(model, c, idx)) is not None}
+        self.__dict__["_snap_seq"] = seq
+        self.__dict__["_snap_step"] = step
+
+    def effect_holds(self, model: TerritoryModel) -> bool:
+        """True once the policy has written and the model still shows what it wrote.
+
+        Read from the model's state: every readable control it wrote (counters, mediators,
+        houses, tiers-lieux, roll-out pace, rates, parameters, payers) still has the value it
+        set, up to the changes of policies that compose with it. False before its first
+        write, or when another policy has overwritten it since.
+        """
+        snap = self.__dict__.get("_snap")
+        if snap is None:
+            return False
+        idx = self.indices(model)
+        return all(np.array_equal(_read(model, c, idx), v, equal_nan=True)
+                   for c, v in snap.items())
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for TOML export (defaults omitted)."""
         d = self.model_dump(exclude_none=True, exclude_defaults=True)
@@ -182,6 +296,38 @@ class Policy(BaseModel):
         if isinstance(self.territories, Selector):
             d["territories"] = self.territories.model_dump(exclude_defaults=True)
         return d
+
+
+# territory arrays that only policies change (the model's own dynamics never write them)
+_STATE_ARRAYS: dict[str, tuple[str, str]] = {
+    "counters_tax": ("terr", "counters_tax"), "counters_social": ("terr", "counters_social"),
+    "counters_post": ("terr", "counters_post"), "mediators": ("terr", "mediators"),
+    "france_services": ("terr", "france_services"), "tiers_lieux": ("terr", "tiers_lieux"),
+    "rollout_pace": ("terr", "rollout_pace"), "newdeal_rate": ("model", "newdeal_rate"),
+    "local_platform_support": ("model", "local_platform_support"),
+    "local_commission": ("model", "local_commission_override"),
+    "platform_tax": ("model", "platform_tax_terr"),
+    "platform_push": ("platforms", "push"),  # map-wide (one number)
+}
+
+
+def _read(model: TerritoryModel, control: str, idx: np.ndarray) -> np.ndarray | None:
+    """Current value of ``control`` in territories ``idx`` (a copy), None if not readable.
+
+    Controls the model's dynamics also move (broadband coverage, the local platforms'
+    convenience) are not readable: their check is the conflict rule (:meth:`Policy.holds`).
+    """
+    if control.startswith("param:"):
+        return np.asarray([float(model.p[control[6:]])])
+    if control.startswith("payer:"):
+        return np.asarray(model.auth.payer[control[6:]][idx], dtype=float).copy()
+    where = _STATE_ARRAYS.get(control)
+    if where is None:
+        return None
+    if where[0] == "platforms":
+        return np.asarray([float(getattr(model.platforms, where[1]))])
+    owner = model.terr if where[0] == "terr" else model
+    return np.asarray(getattr(owner, where[1])[idx], dtype=float).copy()
 
 
 def _add(arr: np.ndarray, idx: np.ndarray, per_territory: np.ndarray | float, d: float
@@ -210,6 +356,10 @@ class BroadbandRollout(Policy):
             model.set_payer("broadband", idx, self.payer)
         else:
             t.rollout_pace[idx] = 0.0
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        # the pace is set; the target only rises (max), which composes
+        return {"rollout_pace": "set", "broadband": "add", "payer:broadband": "set"}
 
     def describe(self) -> str:  # noqa: D102
         return (f"Broadband roll-out to {self.target:.0%} of premises at {self.pace:.0%} a "
@@ -249,6 +399,9 @@ class PublicCounters(Policy):
             arr[idx] = np.maximum(base[kind] * (1.0 + self.change * now), 0.0)
         model.set_payer("counters", idx, self.payer)
 
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {**{f"counters_{k}": "relative" for k in self.which}, "payer:counters": "set"}
+
     def describe(self) -> str:  # noqa: D102
         verb = "Close" if self.change < 0 else "Open"
         return f"{verb} {abs(self.change):.0%} of {', '.join(self.which)} counters"
@@ -271,6 +424,9 @@ class FranceServices(Policy):
             "_n", self.per_territory + self.per_100k_households * model.real_households[idx] / 1e5)
         _add(model.terr.france_services, idx, n, now - before)
         model.set_payer("france_services", idx, self.payer)
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {"france_services": "add", "payer:france_services": "set"}
 
     def describe(self) -> str:  # noqa: D102
         n = (f"{self.per_territory:g} per territory" if self.per_territory
@@ -297,6 +453,9 @@ class TiersLieux(Policy):
         _add(model.terr.tiers_lieux, idx, n, now - before)
         _add(model.terr.tl_supported, idx, n, now - before)
         model.set_payer("tiers_lieux", idx, self.payer)
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {"tiers_lieux": "add", "payer:tiers_lieux": "set"}
 
     def describe(self) -> str:  # noqa: D102
         n = (f"{self.places:g} per territory" if self.places
@@ -325,6 +484,9 @@ class DigitalMediators(Policy):
         added = self.per_territory + self.per_10k_households * model.real_households[idx] / 1e4
         t.mediators[idx] = np.maximum(base * (1 + self.change * now) + added * now, 0.0)
         model.set_payer("mediators", idx, self.payer)
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {"mediators": "relative", "payer:mediators": "set"}
 
     def describe(self) -> str:  # noqa: D102
         if self.change and not (self.per_10k_households or self.per_territory):
@@ -358,6 +520,14 @@ class PlatformDependence(Policy):
             b = base["global_commission_dominant"]
             model.set_param("global_commission_dominant", b + (self.dominant_commission - b)
                             * now)
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        out = {"platform_push": "add"}
+        if self.commission is not None:
+            out["param:global_commission"] = "set"
+        if self.dominant_commission is not None:
+            out["param:global_commission_dominant"] = "set"
+        return out
 
     def describe(self) -> str:  # noqa: D102
         parts = []
@@ -400,6 +570,18 @@ class LocalPlatform(Policy):
         model.local_platform_support[idx] = self.support_eur_per_household * now
         model.set_payer("local_platform", idx, self.payer)
 
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        out = {"local_platform": "add", "local_platform_support": "set",
+               "payer:local_platform": "set"}
+        if self.commission is not None:
+            out["local_commission"] = "set"
+        return out
+
+    def last_write(self, control: str, model: TerritoryModel) -> float:  # noqa: D102
+        if control == "local_commission":  # written at its start and its end only
+            return float(self.end_step if self.end_step is not None else self.start_step)
+        return super().last_write(control, model)
+
     def describe(self) -> str:  # noqa: D102
         return f"Launch a local cooperative platform, supported by the {self.payer}"
 
@@ -416,6 +598,9 @@ class PlatformTax(Policy):
 
     def effect(self, model, idx, before, now):  # noqa: D102
         model.platform_tax_terr[idx] = model.platform_tax_terr[idx] + self.rate * (now - before)
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {"platform_tax": "add"}
 
     def describe(self) -> str:  # noqa: D102
         return f"Tax the global platform's local turnover at {self.rate:.1%}"
@@ -437,6 +622,9 @@ class NewDeal(Policy):
         model.newdeal_rate[idx] = self.offers_per_year / 12.0 * now
         model.set_payer("new_deal", idx, self.payer)
 
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {"newdeal_rate": "set", "payer:new_deal": "set"}
+
     def describe(self) -> str:  # noqa: D102
         return (f"New-Deal offers (a job plus housing) to {self.offers_per_year:g} newcomer "
                 f"households a year, paid by the {self.payer}")
@@ -452,6 +640,9 @@ class Equalisation(Policy):
         base = self.__dict__.setdefault("_base", model.p.equalisation)
         model.set_param("equalisation", base + (self.level - base) * now)
 
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {"param:equalisation": "set"}
+
     def describe(self) -> str:  # noqa: D102
         return f"State equalisation of local budgets at {self.level:.0%}"
 
@@ -465,6 +656,9 @@ class TeleworkNorm(Policy):
     def effect(self, model, idx, before, now):  # noqa: D102
         base = self.__dict__.setdefault("_base", model.p.telework_days)
         model.set_param("telework_days", base + (self.days - base) * now)
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        return {"param:telework_days": "set"}
 
     def describe(self) -> str:  # noqa: D102
         return f"Telework norm of {self.days:g} days a week"
@@ -568,12 +762,40 @@ class ObservedHistory(Policy):
             uptake = min(1.0, target * float(emp.sum()) / able) if able > 0 else 1.0
             if uptake != model.p.telework_uptake:
                 model.set_param("telework_uptake", uptake, source="observed_history")
+        if changed or self.telework_path:
+            self._record(model, np.arange(model.tmap.n), step)
         for what in changed:
             model.log.append({"step": step, "what": self.type, "territories":
                               "all territories", "progress": 1.0, "label": what})
 
     def effect(self, model, idx, before, now):  # noqa: D102 (apply does the work)
         return None
+
+    def controls(self) -> dict[str, str]:  # noqa: D102 (see Policy.controls)
+        out = {}
+        if self.ftth:
+            out["broadband"] = "set"
+        if self.france_services:
+            out["france_services"] = "set"
+        if self.telework_path:
+            out["param:telework_uptake"] = "set"
+        return out
+
+    def last_write(self, control: str, model: TerritoryModel) -> float:
+        """The step at which the last observation of ``control`` is replayed.
+
+        Coverage and houses: the month that reaches the end of the data's last quarter;
+        telework: every month to the end of the run. Never after its ``end``.
+        """
+        if control == "param:telework_uptake":
+            last = math.inf
+        else:
+            dates = self._series(model)["ftth" if control == "broadband" else "fs"][0]
+            months = (dates[-1] - model.start_year) * STEPS_PER_YEAR
+            last = float(max(self.start_step, math.ceil(months - 1e-9) + 1))
+        if self.end_step is not None:
+            last = min(last, float(self.end_step - 1))
+        return last
 
     def describe(self) -> str:  # noqa: D102
         parts = [name for name, on in (("FttH coverage", self.ftth),
