@@ -94,9 +94,10 @@ DEFAULT_RUN: dict[str, Any] = {"map": "france-departements", "years": 20.0,
 MAX_EXTENDS_DEPTH = 20
 RUN_KEYS = ("map", "years", "n_households", "seed", "map_seed", "map_options",
             "partial_policies")
-DESCRIPTION_KEYS = ("en", "fr", "question_en", "question_fr", "source")
-TOP_KEYS = ("name", "extends", "replace_policies", "description", "run", "parameters",
-            "levers", "uncertainties", "policies")
+DESCRIPTION_KEYS = ("en", "fr", "title_en", "title_fr", "question_en", "question_fr", "source")
+QUESTION_KEYS = ("measures",)
+TOP_KEYS = ("name", "extends", "replace_policies", "description", "question", "run",
+            "parameters", "levers", "uncertainties", "policies")
 PARAM_SECTIONS = {"parameters": None, "levers": "lever", "uncertainties": "uncertainty"}
 
 
@@ -134,9 +135,16 @@ class _Description(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     en: str = ""
     fr: str = ""
+    title_en: str = Field("", max_length=200)
+    title_fr: str = Field("", max_length=200)
     question_en: str = ""
     question_fr: str = ""
     source: str = ""
+
+
+class _Question(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    measures: list[str] = Field(default_factory=list, max_length=12)
 
 
 class _Run(BaseModel):
@@ -156,6 +164,7 @@ class _File(BaseModel):
     extends: str | None = Field(None, min_length=1, max_length=4096)
     replace_policies: bool = False
     description: _Description = Field(default_factory=_Description)
+    question: _Question = Field(default_factory=_Question)
     run: _Run = Field(default_factory=_Run)
     parameters: dict[str, Any] = Field(default_factory=dict)
     levers: dict[str, Any] = Field(default_factory=dict)
@@ -167,6 +176,7 @@ _ALLOWED_BY_MODEL: dict[type[BaseModel], str] = {
     _File: ", ".join(TOP_KEYS),
     _Run: ", ".join(RUN_KEYS),
     _Description: ", ".join(DESCRIPTION_KEYS),
+    _Question: ", ".join(QUESTION_KEYS),
 }
 _RUN_ALLOWED = {
     "map": "a built-in map name (france-departements, france-regions, synthetic, "
@@ -192,7 +202,11 @@ class Scenario:
         name: scenario name (recorded in results).
         path: the file it was loaded from (None if built in memory).
         description_en, description_fr: what the scenario represents.
+        title_en, title_fr: the title shown to people (default: the name).
         question_en, question_fr: the question it asks.
+        question_measures: the measures that answer the question (``[question] measures``):
+            the report's first page, its effect maps and the dashboard's before/after lead
+            with them.
         source: the source text it comes from (the source texts: docs/DATA.md H).
         map: map name or nodes-CSV path (absolute).
         years: simulated years.
@@ -213,8 +227,11 @@ class Scenario:
     path: Path | None = None
     description_en: str = ""
     description_fr: str = ""
+    title_en: str = ""
+    title_fr: str = ""
     question_en: str = ""
     question_fr: str = ""
+    question_measures: tuple[str, ...] = ()
     source: str = ""
     map: str = DEFAULT_RUN["map"]
     years: float = DEFAULT_RUN["years"]
@@ -230,6 +247,12 @@ class Scenario:
     overrides: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ views
+    def title(self, lang: str = "en") -> str:
+        """The title in ``lang`` (the other language's, then the name, when missing)."""
+        first, second = ((self.title_fr, self.title_en) if lang == "fr"
+                         else (self.title_en, self.title_fr))
+        return first or second or self.name
+
     @property
     def levers(self) -> dict[str, Any]:
         """Overrides of parameters whose group is ``lever`` (policy choices)."""
@@ -387,8 +410,10 @@ class Scenario:
         return {
             "name": self.name, "path": str(self.path) if self.path else None,
             "description": {"en": self.description_en, "fr": self.description_fr,
+                            "title_en": self.title_en, "title_fr": self.title_fr,
                             "question_en": self.question_en, "question_fr": self.question_fr,
                             "source": self.source},
+            "question": {"measures": list(self.question_measures)},
             "run": {"map": self.map, "years": self.years, "n_households": self.n_households,
                     "seed": self.seed, "map_seed": self.map_seed,
                     "map_options": dict(self.map_options)},
@@ -416,7 +441,11 @@ class Scenario:
         return cls(
             name=d["name"], path=Path(d["path"]) if d.get("path") else None,
             description_en=desc.get("en", ""), description_fr=desc.get("fr", ""),
+            title_en=desc.get("title_en", ""), title_fr=desc.get("title_fr", ""),
             question_en=desc.get("question_en", ""), question_fr=desc.get("question_fr", ""),
+            question_measures=tuple(_check_measures(
+                where, "question.measures",
+                dict(d.get("question", {})).get("measures", []))),
             source=desc.get("source", ""), map=run["map"], years=float(run["years"]),
             n_households=int(run["n_households"]), seed=int(run["seed"]),
             map_seed=run.get("map_seed"), map_options=dict(run.get("map_options") or {}),
@@ -443,11 +472,15 @@ class Scenario:
                          f"scenario sha256 {self.sha256[:16]}")
         lines += ["", f"name = {_toml_value(self.name)}"]
         desc = [(k, v) for k, v in (("en", self.description_en), ("fr", self.description_fr),
+                                    ("title_en", self.title_en), ("title_fr", self.title_fr),
                                     ("question_en", self.question_en),
                                     ("question_fr", self.question_fr),
                                     ("source", self.source)) if v]
         if desc:
             lines += ["", "[description]"] + [f"{k} = {_toml_value(v)}" for k, v in desc]
+        if self.question_measures:
+            lines += ["", "[question]",
+                      f"measures = {_toml_value(list(self.question_measures))}"]
         lines += ["", "[run]", f"map = {_toml_value(self.map)}",
                   f"years = {_toml_value(float(self.years))}",
                   f"n_households = {_toml_value(int(self.n_households))}",
@@ -655,6 +688,7 @@ def _read_file(path: Path) -> _Layer:
 
 def _assemble(chain: list[_Layer]) -> Scenario:
     desc: dict[str, str] = {}
+    question: list[str] = []
     run: dict[str, Any] = {}
     run_origin: dict[str, Path] = {}
     params: dict[str, Any] = {}
@@ -667,6 +701,8 @@ def _assemble(chain: list[_Layer]) -> Scenario:
         path = layer.path
         desc.update({k: v for k, v in d.description.model_dump().items()
                      if k in (layer.raw.get("description") or {})})
+        if "measures" in (layer.raw.get("question") or {}):
+            question = _check_measures(path, "question.measures", d.question.measures)
         for key in RUN_KEYS:
             if key in (layer.raw.get("run") or {}):
                 val = getattr(d.run, key)
@@ -724,7 +760,9 @@ def _assemble(chain: list[_Layer]) -> Scenario:
     scen = Scenario(
         name=name or last.path.stem, path=last.path,
         description_en=desc.get("en", ""), description_fr=desc.get("fr", ""),
+        title_en=desc.get("title_en", ""), title_fr=desc.get("title_fr", ""),
         question_en=desc.get("question_en", ""), question_fr=desc.get("question_fr", ""),
+        question_measures=tuple(question),
         source=desc.get("source", ""), map=str(full_run["map"]),
         years=float(full_run["years"]), n_households=int(full_run["n_households"]),
         seed=int(full_run["seed"]), map_seed=full_run.get("map_seed"),
@@ -750,6 +788,24 @@ def _absolute(path: str | Path) -> str:
 
 def _looks_like_path(value: str) -> bool:
     return value.lower().endswith(".csv") or "/" in value or "\\" in value
+
+
+def _check_measures(file: str | Path, key: str, names: Sequence[str]) -> list[str]:
+    """The question's measures, each a declared measure named once."""
+    from simulation.engine.measures import MEASURES
+
+    out: list[str] = []
+    for i, m in enumerate(names):
+        if not isinstance(m, str) or m not in MEASURES:
+            close = difflib.get_close_matches(str(m), MEASURES, n=2, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise ScenarioError(file, f"{key}[{i}]", f"unknown measure {m!r}{hint}",
+                                "a measure name (terrinum list measures)")
+        if m in out:
+            raise ScenarioError(file, f"{key}[{i}]", f"measure {m!r} is listed twice",
+                                "each measure once")
+        out.append(m)
+    return out
 
 
 def _check_param(file: str | Path, key: str, name: str, value: Any) -> Any:
