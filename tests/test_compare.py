@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from html import unescape
@@ -217,7 +218,7 @@ class _Report(HTMLParser):
         if tag == "td" and self._row is not None:
             self._cell = ((a.get("class") or "").split(), a, [])
         if tag == "li" and "data-measure" in a:
-            self._li = (a["data-measure"], [])
+            self._li = (a["data-measure"], [], a.get("data-scenario"))
 
     def handle_endtag(self, tag):
         if tag == "td" and self._row is not None and self._cell is not None:
@@ -230,7 +231,7 @@ class _Report(HTMLParser):
             self.rows.append(self._row)
             self._row = None
         if tag == "li" and self._li is not None:
-            self.sentences.append((self._li[0], "".join(self._li[1])))
+            self.sentences.append((self._li[0], "".join(self._li[1]), self._li[2]))
             self._li = None
 
     def handle_data(self, data):
@@ -338,18 +339,23 @@ def test_report_contains_the_figures_it_claims(report_dir):
         if np.isfinite(r["diff"]):
             scale = float(a["data-scale"])
             dec = int(nums["decimals"])
-            assert abs(float(dtext) - r["diff"] * scale) <= 0.5 * 10 ** -dec + 1e-12
+            assert abs(float(dtext.replace(",", "")) - r["diff"] * scale) \
+                <= 0.5 * 10 ** -dec + 1e-12
         cattrs, ctext = row["cells"]["ci"]
         assert float(cattrs["data-low"]) == r["ci_low"] or np.isnan(r["ci_low"])
         assert unescape(ctext) == f"{nums['ci_low']} to {nums['ci_high']}"
-    # plain-words sentences (English and French) match the effects table
+    # plain-words sentences match the effects table, in each report's language
     label = cmp.labels[1]
     sub = em.loc[label]
-    found = [(m, s) for m, s in p.sentences if m in sub.index][:len(sub)]
+    found = [(m, s) for m, s, sc in p.sentences if m in sub.index and sc == label]
     assert found
     for m, s in found[:5]:
         row = sub.loc[m].to_dict() | {"measure": m}
         assert effect_sentence(row) in unescape(s)
+    fr = _Report()
+    fr.feed((path.parent / "report.fr.html").read_text(encoding="utf-8"))
+    for m, s in [(m, s) for m, s, sc in fr.sentences if m in sub.index and sc == label][:5]:
+        row = sub.loc[m].to_dict() | {"measure": m}
         assert effect_sentence(row, "fr") in unescape(s)
 
 
@@ -357,7 +363,9 @@ def test_report_has_question_levers_assumptions_provenance(report_dir):
     cmp, _, path = report_dir
     text = unescape(path.read_text(encoding="utf-8"))
     s = cmp.scenarios[0]
-    assert s.question_en in text and s.question_fr in text
+    assert s.question_en in text and s.question_fr not in text
+    fr = unescape((path.parent / "report.fr.html").read_text(encoding="utf-8"))
+    assert s.question_fr in fr and s.question_en not in fr
     assert "Broadband roll-out to 100% of premises" in text      # Policy.describe()
     assert "Tax the global platform's local turnover at 10.0%" in text
     assert "agglomeration_elasticity" in text and "Combes" in text   # assumptions + source
@@ -397,7 +405,7 @@ def test_few_replications_warn_in_notes_report_and_csv(report_dir):
     assert json.loads((out / "manifest.json").read_text())["notes"] == cmp.notes
     text = path.read_text(encoding="utf-8")
     assert '<li class="warning">WARNING: 2 replication(s)' in text
-    assert "ATTENTION : 2 réplication(s)" in text
+    assert "ATTENTION : 2 réplication(s)" in (out / "report.fr.html").read_text("utf-8")
 
 
 def test_effect_over_time_is_the_paired_difference(report_dir, monkeypatch):
@@ -445,3 +453,61 @@ def test_level_bands_are_clipped_and_flat_lines_not_zoomed(tmp_path, monkeypatch
     assert hi - lo >= 2.0                        # a flat 82.58 % is drawn flat (2-point span)
     assert fig.axes[0].get_ylabel() == "%"
     plt.close(fig)
+
+
+def test_reports_are_in_one_language_each(report_dir):
+    """The English report holds no French label of a measure, parameter or heading, and
+    the French report no English one (labels that are the same word in both are skipped)."""
+    from simulation.engine.measures import MEASURES
+    from simulation.engine.params import PARAMS
+    from simulation.scenarios.report import W
+
+    cmp, out, _ = report_dir
+    en = unescape((out / "report.html").read_text(encoding="utf-8"))
+    fr = unescape((out / "report.fr.html").read_text(encoding="utf-8"))
+    pairs = [(m.label_en, m.label_fr) for m in MEASURES.values()]
+    pairs += [(p.label_en, p.label_fr) for p in PARAMS.values()]
+    pairs += [(w["en"], w["fr"]) for k, w in W.items() if "{" not in w["en"]]
+    checked = 0
+    for a, b in pairs:
+        if a.lower() == b.lower() or len(a) < 6 or len(b) < 6 or a in b or b in a:
+            continue
+        assert b not in en, f"French {b!r} in the English report"
+        assert a not in fr, f"English {a!r} in the French report"
+        checked += 1
+    assert checked > 100
+    assert '<html lang="fr">' in fr and "La réponse en bref" in fr
+    assert "The answer in brief" in en
+
+
+def test_first_section_answers_the_question_with_its_measures(teaching, tmp_path):
+    """A scenario naming [question] measures gets them first, in the answer section, and
+    on its effect maps; source texts are named as such, not as seeds."""
+    from simulation.scenarios.report import source_label
+
+    scen = teaching.with_overrides(name="with_question")
+    scen = dataclasses.replace(scen, question_measures=("service_access", "non_take_up"),
+                               title_en="Counters test", title_fr="Essai guichets",
+                               source="seed 001 (dematerialisation).")
+    base = teaching.with_overrides(replace_policies=True, name="no_policy")
+    cmp = compare(base, [scen], reps=2, workers=1, progress=False, **SMALL)
+    path = write_outputs(cmp, tmp_path, plots=False)
+    text = unescape(path.read_text(encoding="utf-8"))
+    answer = text[text.index('id="answer"'):text.index('id="overview"')]
+    lis = re.findall(r'<li data-measure="(\w+)"', answer)
+    assert lis[:2] == ["service_access", "non_take_up"]
+    assert "Counters test" in answer
+    fr = unescape((tmp_path / "report.fr.html").read_text(encoding="utf-8"))
+    assert "Essai guichets" in fr and "Texte source 1" in fr and "seed 001" not in fr
+    assert "Source text 1 (dematerialisation)" in text and "seed 001" not in text
+    assert source_label("seeds 001 and 003", "fr") == "Textes source 1 et 3" or \
+        source_label("seeds 001 and 003", "fr").startswith("Texte source 1 et 3")
+    assert "@media print" in text
+
+
+def test_numbers_have_thousands_separators():
+    from simulation.scenarios.compare import fmt_num
+
+    assert fmt_num(30522709.101231, 0) == "+30,522,709"
+    assert fmt_num(30522709.101231, 0, "fr") == "+30\u202f522\u202f709"
+    assert fmt_num(-1234.5, 1, "fr") == "-1\u202f234,5"

@@ -186,8 +186,9 @@ def test_compare_with_draws_end_to_end(calib, tmp_path, capsys):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert ("Uncertainty in the intervals:</b> replications paired with 3 posterior draw(s): "
             "randomness and parameter uncertainty.") in html
-    assert ("Incertitude dans les intervalles :</b> réplications appariées à 3 tirage(s) a "
-            "posteriori : hasard et incertitude sur les paramètres.") in html
+    fr = (out / "report.fr.html").read_text(encoding="utf-8")
+    assert ("Incertitude des intervalles :</b> réplications appariées à 3 tirage(s) a "
+            "posteriori : hasard et incertitude sur les paramètres.") in fr
     assert "--draws 3" in html, "the re-run command keeps the draws"
     assert files[calibrated.DRAWS_FILE] in html, "the report's provenance has the hash"
     runs = pd.read_parquet(out / "runs.parquet")
@@ -229,7 +230,8 @@ def test_report_without_draws_says_replications_only(calib, tmp_path):
     html = write_outputs(cmp, tmp_path, plots=False).read_text(encoding="utf-8")
     assert ("Uncertainty in the intervals:</b> replications only (calibrated "
             "defaults).") in html
-    assert "réplications seules (valeurs calibrées par défaut)." in html
+    fr = (tmp_path / "report.fr.html").read_text(encoding="utf-8")
+    assert "réplications seules (valeurs calibrées par défaut)." in fr
     assert "--draws" not in html
     man = json.loads((tmp_path / "manifest.json").read_text())
     assert man["draws"] is None

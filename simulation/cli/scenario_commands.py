@@ -260,8 +260,10 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
                   n_households=nh, workers=args.workers,
                   progress=not args.quiet, draws=n_draws)
     t0 = time.perf_counter()
+    lang = getattr(args, "lang", None)
     report = write_outputs(cmp, args.out, command=command_line(args),
-                           plots=not getattr(args, "no_plots", False), title=title)
+                           plots=not getattr(args, "no_plots", False), title=title,
+                           langs=(lang,) if lang else ("en", "fr"))
     em = cmp.effects_map
     print(f"Compared {len(cmp.scenarios)} scenario(s) with {cmp.labels[0]}: "
           f"{len(cmp.seeds)} replication(s) x {cmp.years:g} years, {cmp.n_households:,} "
@@ -273,14 +275,18 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
         if note.startswith("WARNING"):
             print(f"terrinum: {note}", file=sys.stderr)
     from simulation.scenarios.compare import effect_sentence
+    from simulation.scenarios.report import question_measures
 
-    for label in cmp.labels[1:]:
-        print(f"  {label}:")
+    for label, scen in zip(cmp.labels[1:], cmp.scenarios, strict=True):
+        print(f"  {scen.title()} ({label}):")
         sub = em[em["scenario"] == label].set_index("measure")
-        for m in ("local_value_captured", "theil_between", "gini", "non_take_up"):
+        for m in question_measures(scen):
             print("    " + effect_sentence(sub.loc[m].to_dict() | {"measure": m},
                                         draws=bool(cmp.draws)))
-    print(f"Report: {report}")
+    from simulation.scenarios.report import REPORT_FILES
+
+    others = [REPORT_FILES[x] for x in ("en", "fr") if not lang or x == lang][1:]
+    print(f"Report: {report}" + (f" (French: {report.parent / others[0]})" if others else ""))
     return 0
 
 
@@ -325,6 +331,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_compare_options(p: argparse.ArgumentParser, *, reps: int, years: float | None,
                          out: str) -> None:
+    p.add_argument("--lang", choices=("en", "fr"), default=None,
+                   help="write the report in this language only (default: both, report.html "
+                        "in English and report.fr.html in French)")
     p.add_argument("--reps", type=int, default=None,
                    help=f"replications per scenario (default {reps}, or N with --draws N)")
     p.add_argument("--draws", type=int, default=0, metavar="N",

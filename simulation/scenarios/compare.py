@@ -29,14 +29,11 @@ its images embedded, no external resource, that a workshop facilitator can hand 
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as _dt
-import html
 import json
 import math
 import platform as _platform
-import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -48,7 +45,6 @@ import pandas as pd
 
 from simulation.engine.calibrated import Draw
 from simulation.engine.measures import HEADLINE, MAP_MEASURES, MEASURES, TERRITORY_MEASURES
-from simulation.engine.params import PARAMS
 from simulation.engine.policies import Selector
 from simulation.engine.results import (
     MAP_CODE,
@@ -59,7 +55,7 @@ from simulation.engine.results import (
     package_version,
 )
 from simulation.reports import style
-from simulation.scenarios.files import Scenario, ScenarioError, describe_policy
+from simulation.scenarios.files import Scenario, ScenarioError
 from simulation.scenarios.runner import (
     ScenarioLike,
     as_scenario,
@@ -70,13 +66,18 @@ from simulation.scenarios.runner import (
     replication_warnings,
     run_many,
     run_results,
-    uncertainty_text,
     write_csv_parts,
     write_parquet_parts,
 )
-
-WINDOW_MONTHS = 12
-"""Effects 'at the end' are means over this many last months."""
+from simulation.scenarios.wording import (  # effect words re-exported from here
+    WINDOW_MONTHS,
+    decimals_for,
+    display_scale,
+    effect_numbers,
+    effect_sentence,
+    fmt_num,
+)
+from simulation.scenarios.wording import safe_label as _safe
 
 KEY_MEASURES = [*HEADLINE, "gini_territories", "local_platform_share", "global_platform_share",
                 "leakage_global", "local_tax_base", "non_take_up", "service_access",
@@ -90,23 +91,15 @@ FOREST_MEASURES = ["attractiveness", "theil_between", "gini", "local_value_captu
 """Measures of the summary figure of effects with their intervals."""
 
 MAP_EFFECT_MEASURES = ["attractiveness", "gini", "local_value_captured"]
-"""Territory measures drawn as maps of effects."""
+"""Territory measures drawn as maps of effects when a scenario's question names none."""
 
 OVER_TIME_MEASURES = ["attractiveness", "gini", "theil_between", "local_value_captured",
                       "global_platform_share", "local_platform_share", "non_take_up",
                       "unemployment_rate", "telework_share", "broadband_coverage",
                       "mean_income", "local_tax_base"]
 
-ASSUMPTION_PARAMS = ["agglomeration_elasticity", "housing_price_elasticity",
-                     "congestion_elasticity", "network_effect", "global_commission",
-                     "global_convenience", "platform_growth", "telework_days",
-                     "full_remote_share", "takeup_counter", "takeup_online", "takeup_mediated",
-                     "illiteracy_threshold", "mediator_caseload", "move_rate", "attachment",
-                     "birth_broadband_effect", "birth_tierslieux_effect",
-                     "digital_productivity_gain", "equalisation", "state_grant_per_household"]
-"""Main parameters listed in the report's assumptions (plus any a scenario changes)."""
 
-_POINT_UNITS = ("share 0-1", "index 0-1")
+
 
 
 # ============================================================================ statistics
@@ -480,129 +473,8 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
     }
 
 
-# ============================================================================ words, numbers
-def display_scale(measure: str) -> tuple[float, str, str]:
-    """How an effect on ``measure`` is shown: (factor, unit in English, unit in French).
-
-    Shares and 0-1 indices are shown in points (x 100); other measures in their unit
-    (:meth:`simulation.engine.measures.Measure.display`).
-    """
-    m = MEASURES[measure]
-    f, en = m.display("en")
-    return f, en, m.display("fr")[1]
-
-
-def decimals_for(value: float, half_width: float) -> int:
-    """Decimals to show an effect.
-
-    The precision of the interval's half-width: its first significant digit (two digits
-    when it starts with 1), or three significant digits of the value when there is no
-    interval (single replication, or zero width).
-    """
-    if np.isfinite(half_width) and half_width > 1e-9 * max(abs(value), 1e-300):
-        e = math.floor(math.log10(half_width))
-        extra = 1 if half_width / 10.0 ** e < 2.0 else 0
-        return int(min(6, max(0, -e + extra)))
-    if not np.isfinite(value) or value == 0:
-        return 0
-    return int(min(6, max(0, 2 - math.floor(math.log10(abs(value))))))
-
-
-def fmt_num(x: float, decimals: int, lang: str = "en", sign: bool = True) -> str:
-    """Format a number with a fixed number of decimals (French: decimal comma)."""
-    if x is None or not np.isfinite(x):
-        return "n/a" if lang == "en" else "n.d."
-    if round(x, decimals) == 0:
-        x = 0.0
-    s = f"{x:+.{decimals}f}" if sign else f"{x:.{decimals}f}"
-    if sign and s.startswith("+") and float(s) == 0:
-        s = s[1:]
-    return s.replace(".", ",") if lang == "fr" else s
-
-
-def effect_numbers(row: pd.Series | dict, lang: str = "en") -> dict[str, str]:
-    """Formatted numbers of one effect row, in display units.
-
-    Returns:
-        dict with ``diff``, ``ci_low``, ``ci_high``, ``baseline``, ``scenario`` (levels),
-        ``unit``, ``decimals``, ``scale`` and ``level_unit``.
-    """
-    f, unit_en, unit_fr = display_scale(row["measure"])
-    lo, hi = float(row["ci_low"]) * f, float(row["ci_high"]) * f
-    hw = (hi - lo) / 2.0 if np.isfinite(lo) and np.isfinite(hi) else float("nan")
-    d = float(row["diff"]) * f
-    dec = decimals_for(d, hw)
-
-    def bound(x: float) -> str:
-        # a bound that rounds to 0 but is not 0 gets the digits that show its sign
-        b_dec = dec
-        if np.isfinite(x) and x != 0 and round(x, dec) == 0:
-            b_dec = min(8, max(dec, -math.floor(math.log10(abs(x)))))
-        return fmt_num(x, b_dec, lang)
-
-    lvl_f = 100.0 if f == 100.0 else 1.0
-    lvl_dec = max(dec, 0) if f == 1.0 else max(dec, 1)
-    return {"diff": fmt_num(d, dec, lang), "ci_low": bound(lo), "ci_high": bound(hi),
-            "baseline": fmt_num(float(row["baseline_mean"]) * lvl_f, lvl_dec, lang, sign=False),
-            "scenario": fmt_num(float(row["scenario_mean"]) * lvl_f, lvl_dec, lang, sign=False),
-            "unit": unit_fr if lang == "fr" else unit_en, "decimals": str(dec),
-            "scale": repr(f), "level_unit": ("%" if f == 100.0 else unit_en)}
-
-
-def effect_sentence(row: pd.Series | dict, lang: str = "en", *, draws: bool = False) -> str:
-    """One plain-words sentence on an effect, with its 95 % interval.
-
-    Example: ``Local value captured: +2.1 points (95 % CI +1.5 to +2.7); the interval
-    excludes zero.``
-
-    Args:
-        row: an effect row (``measure``, ``diff``, ``ci_low``, ``ci_high``, ``n``, means).
-        lang: ``"en"`` or ``"fr"``.
-        draws: the replications were paired with posterior draws (an interval that includes
-            zero is then not distinguishable from randomness and parameter uncertainty).
-    """
-    m = MEASURES[row["measure"]]
-    nums = effect_numbers(row, lang)
-    n = int(row["n"])
-    lo, hi = float(row["ci_low"]), float(row["ci_high"])
-    excl = bool(lo > 0 or hi < 0)
-    # distinguishable: after the false-discovery-rate control of the row's table
-    dist = bool(row["distinguishable"]) if "distinguishable" in row else excl
-    v = style.verdict(row["measure"], float(row["diff"]), dist)
-    if lang == "fr":
-        head = f"{m.label_fr} : {nums['diff']} {nums['unit']}".rstrip()
-        if n < 2 or not np.isfinite(lo):
-            return head + " (une seule réplication : pas d'intervalle de confiance)."
-        if dist:
-            tail = {"better": " ; effet distinguable du hasard, dans le bon sens.",
-                    "worse": " ; effet distinguable du hasard, dans le mauvais sens.",
-                    }.get(v, " ; effet distinguable du hasard.")
-        elif excl:
-            tail = (" ; l'intervalle exclut zéro, mais parmi tous les effets testés un tel "
-                    "écart peut venir du hasard (contrôle du taux de fausses découvertes).")
-        else:
-            tail = (" ; pas d'effet distinguable du hasard de la simulation"
-                    + (" ni de l'incertitude sur les paramètres." if draws else "."))
-        return head + f" (IC à 95 % {nums['ci_low']} à {nums['ci_high']})" + tail
-    head = f"{m.label_en}: {nums['diff']} {nums['unit']}".rstrip()
-    if n < 2 or not np.isfinite(lo):
-        return head + " (a single replication: no confidence interval)."
-    if dist:
-        tail = {"better": "; distinguishable from noise, for the better.",
-                "worse": "; distinguishable from noise, for the worse.",
-                }.get(v, "; distinguishable from noise.")
-    elif excl:
-        tail = ("; the interval excludes zero, but among all the effects tested a gap this "
-                "size can be chance (false-discovery-rate control).")
-    else:
-        tail = ("; no effect distinguishable from the simulation's randomness"
-                + (" and parameter uncertainty." if draws else "."))
-    return head + f" (95 % CI {nums['ci_low']} to {nums['ci_high']})" + tail
-
 
 # ============================================================================ outputs
-def _safe(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "scenario"
 
 
 def _map_frames(cmp: Comparison) -> pd.DataFrame:
@@ -625,12 +497,17 @@ def _plot_effect_maps(cmp: Comparison, label: str, path: Path) -> Path | None:
         tmap = cmp.baseline.load_map(cmp.seeds[0])
     except Exception:  # noqa: BLE001 - no map, no choropleth
         return None
+    from simulation.scenarios.report import question_measures
+
     et = cmp.effects_territory
     sub = et[et["scenario"] == label]
-    fig = Figure(figsize=(6.0 * len(MAP_EFFECT_MEASURES), 6.2), layout="constrained")
+    scen = cmp.scenarios[cmp.labels.index(label) - 1]
+    shown = [m for m in question_measures(scen) if m in TERRITORY_MEASURES][:4] \
+        or MAP_EFFECT_MEASURES
+    fig = Figure(figsize=(5.4 * len(shown), 6.0), layout="constrained")
     FigureCanvasAgg(fig)
-    for i, name in enumerate(MAP_EFFECT_MEASURES):
-        ax = fig.add_subplot(1, len(MAP_EFFECT_MEASURES), i + 1)
+    for i, name in enumerate(shown):
+        ax = fig.add_subplot(1, len(shown), i + 1)
         s = sub[sub["measure"] == name].set_index("territory")
         f, unit_en, unit_fr = display_scale(name)
         vals = s["diff"].reindex(tmap.codes).to_numpy(dtype=float) * f
@@ -743,7 +620,7 @@ def _plot_forest(cmp: Comparison, path: Path) -> Path:
 
 
 def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots: bool = True,
-                  title: str | None = None) -> Path:
+                  title: str | None = None, langs: Sequence[str] = ("en", "fr")) -> Path:
     """Write the comparison: data, plots, ``report.html`` and ``manifest.json``.
 
     Files: ``runs.parquet`` (every run, tidy, monthly, map-level and per territory),
@@ -758,11 +635,18 @@ def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots:
         out: output folder (created).
         command: the command line to record.
         plots: draw PNG plots (the report then has no figures).
-        title: report title.
+        title: report title (default: the scenarios' titles).
+        langs: the report's languages, one file each: ``report.html`` (English) and
+            ``report.fr.html`` (French).
 
     Returns:
-        Path of ``report.html``.
+        Path of the first report written (``report.html`` when English is among ``langs``).
     """
+    from simulation.scenarios.report import LANGS, REPORT_FILES, render_report
+
+    langs = list(dict.fromkeys(langs))
+    if not langs or any(lang not in LANGS for lang in langs):
+        raise ValueError(f"langs must be among {', '.join(LANGS)}, got {langs!r}")
     from simulation.reports import plots as _plots
 
     out = Path(out)
@@ -801,20 +685,16 @@ def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots:
                               out / "over_time_all.png",
                               title="All scenarios, mean and 95 % band over replications / "
                                     "Tous les scénarios")
-        images["_all"].append(("Measures over time, all scenarios / Indicateurs dans le "
-                               "temps, tous les scénarios", p))
+        images["_all"].append(("levels", p))
         p = _plot_forest(cmp, out / "effects_headline.png")
-        images["_all"].insert(0, ("Effects at the end with 95 % confidence intervals / "
-                                  "Effets en fin de période avec IC à 95 %", p))
+        images["_all"].insert(0, ("forest", p))
         for label in cmp.labels[1:]:
             images[label] = []
             p = _plot_effect_over_time(cmp, label, out / f"over_time_{_safe(label)}.png")
-            images[label].append((f"Effect of {label} over time (paired difference) / Effet "
-                                  "dans le temps (écart apparié)", p))
+            images[label].append(("time", p))
             pm = _plot_effect_maps(cmp, label, out / f"effect_maps_{_safe(label)}.png")
             if pm is not None:
-                images[label].insert(0, (f"Effects of {label} by territory / Effets par "
-                                         "territoire", pm))
+                images[label].insert(0, ("maps", pm))
         for lst in images.values():
             files += [p.name for _, p in lst]
     created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
@@ -831,7 +711,7 @@ def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots:
         "workers": cmp.workers, "elapsed_s": round(cmp.elapsed_s, 2), "notes": cmp.notes,
         "scenarios": [_scenario_manifest(label, s) for label, s in
                       zip(cmp.labels, cmp.all_scenarios, strict=True)],
-        "files": [*files, "report.html", "manifest.json"],
+        "files": [*files, *(REPORT_FILES[lang] for lang in langs), "manifest.json"],
         "data": {
             "runs.parquet": "every run, tidy (scenario, seed, step, year, territory, measure, "
                             "value), monthly, map-level (territory '_map') and per territory",
@@ -845,10 +725,11 @@ def write_outputs(cmp: Comparison, out: str | Path, *, command: str = "", plots:
             "effects_time_territory": "per-territory effects per simulated year (Parquet only)",
         },
     }
-    report = render_report(cmp, images, manifest, title=title)
-    atomic_write_text(report, out / "report.html")
+    for lang in langs:
+        atomic_write_text(render_report(cmp, images, manifest, title=title, lang=lang),
+                          out / REPORT_FILES[lang])
     atomic_write_text(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
-    return out / "report.html"
+    return out / REPORT_FILES[langs[0]]
 
 
 def _scenario_manifest(label: str, s: Scenario) -> dict[str, Any]:
@@ -861,320 +742,14 @@ def _scenario_manifest(label: str, s: Scenario) -> dict[str, Any]:
 
 
 # ============================================================================ HTML report
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;
-margin:0 auto;max-width:1180px;padding:1.2em 1.6em;color:#1a1a1a;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:2px solid #2b6cb0;
-padding-bottom:.2em}h3{margin-top:1.3em}.meta{color:#555}.fr{color:#2d4a6b}
-table{border-collapse:collapse;margin:.6em 0;font-size:.86em}
-th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top}
-th{background:#eef3f8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;
-white-space:nowrap}tr.sig td.diff{font-weight:bold}
-tr.better td.diff{color:""" + style.BETTER + """}tr.worse td.diff{color:""" + style.WORSE + """}
-tr.rise td.diff{color:""" + style.RISE + """}tr.fall td.diff{color:""" + style.FALL + """}
-figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}
-figcaption{font-size:.85em;color:#555}.box{background:#f7f9fb;border-left:4px solid #2b6cb0;
-padding:.5em 1em;margin:.8em 0}code{background:#f0f0f0;padding:0 .25em}
-ul.effects li{margin:.2em 0}.small{font-size:.85em;color:#555}
-.warning{color:#8a4b00;font-weight:bold}
-"""
-
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _img(path: Path, caption: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{_esc(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_esc(caption)}</figcaption></figure>")
-
-
-def _effects_table(df: pd.DataFrame, label: str, kind: str = "map") -> str:
-    head = ("<tr><th>Measure / Indicateur</th><th>Unit of the effect / Unité</th>"
-            "<th>Baseline / Référence</th><th>Scenario / Scénario</th>"
-            "<th>Effect / Effet</th><th>95 % CI / IC à 95 %</th>"
-            "<th>Distinguishable? / Distinguable ?</th></tr>")
-    words = {"better": "yes, better / oui, mieux", "worse": "yes, worse / oui, moins bien",
-             "rise": "yes, up / oui, hausse", "fall": "yes, down / oui, baisse",
-             "unclear": "no / non"}
-    rows = []
-    for _, r in df.iterrows():
-        nums = effect_numbers(r)
-        sig = bool(r["distinguishable"])
-        verdict = style.verdict(r["measure"], float(r["diff"]), sig)
-        colour = style.change_colour(r["measure"], float(r["diff"]), sig)
-        f = float(nums["scale"])
-        lvl = "%" if f == 100.0 else ""
-        rows.append(
-            f'<tr class="effect {verdict}{" sig" if sig else ""}" '
-            f'data-verdict="{verdict}" data-q="{float(r["q_value"])!r}" '
-            f'data-scenario="{_esc(label)}" '
-            f'data-measure="{_esc(r["measure"])}" data-kind="{kind}" data-scale="{f!r}">'
-            f"<td>{_esc(MEASURES[r['measure']].label_en)} / "
-            f"<span class=fr>{_esc(MEASURES[r['measure']].label_fr)}</span></td>"
-            f"<td>{_esc(nums['unit'])}</td>"
-            f'<td class="num base" data-value="{float(r["baseline_mean"])!r}">'
-            f"{_esc(nums['baseline'])}{lvl}</td>"
-            f'<td class="num scen" data-value="{float(r["scenario_mean"])!r}">'
-            f"{_esc(nums['scenario'])}{lvl}</td>"
-            f'<td class="num diff" data-value="{float(r["diff"])!r}">{_esc(nums["diff"])}</td>'
-            f'<td class="num ci" data-low="{float(r["ci_low"])!r}" '
-            f'data-high="{float(r["ci_high"])!r}">'
-            f'<span class="lo">{_esc(nums["ci_low"])}</span> to '
-            f'<span class="hi">{_esc(nums["ci_high"])}</span></td>'
-            f'<td class="verdict" style="color:{colour}">{words[verdict]}</td></tr>')
-    return f'<table class="effects" data-scenario="{_esc(label)}">{head}{"".join(rows)}</table>'
-
-
-def _params_table(cmp: Comparison) -> str:
-    names = list(ASSUMPTION_PARAMS)
-    for s in cmp.all_scenarios:
-        for k in s.params:
-            if k not in names:
-                names.append(k)
-    head = "<tr><th>Parameter / Paramètre</th><th>Group</th>"
-    for label in cmp.labels:
-        head += f"<th>{_esc(label)}</th>"
-    head += "<th>Unit</th><th>Source</th></tr>"
-    drawn: dict[str, list[float]] = {}
-    for d in cmp.draws or []:
-        for k, v in d.params.items():
-            drawn.setdefault(k, []).append(v)
-    for k in drawn:
-        if k not in names:
-            names.append(k)
-
-    def cell(s: Scenario, k: str) -> str:
-        if k in s.params or k not in drawn:
-            return _fmtp(s.params.get(k, PARAMS[k].default))
-        return f"draws / tirages {min(drawn[k]):g} to {max(drawn[k]):g}"
-
-    rows = []
-    for k in names:
-        p = PARAMS[k]
-        cells = "".join(f"<td class=num>{_esc(cell(s, k))}</td>" for s in cmp.all_scenarios)
-        rows.append(f"<tr><td><code>{_esc(k)}</code><br>{_esc(p.label_en)} / "
-                    f"<span class=fr>{_esc(p.label_fr)}</span></td><td>{_esc(p.group)}</td>"
-                    f"{cells}<td>{_esc(p.unit)}</td><td class=small>{_esc(p.source)}</td></tr>")
-    return f'<table class="assumptions">{head}{"".join(rows)}</table>'
-
-
-def _fmtp(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
-def _rerun_command(cmp: Comparison, copies: bool = False) -> str:
-    def arg(s: Scenario) -> str:
-        return str(s.path) if s.path else s.name
-
-    import shlex
-
-    flags = ["--reps", str(len(cmp.seeds)), "--seed", str(cmp.master_seed), "--years",
-             f"{cmp.years:g}", "--households", str(cmp.n_households)]
-    if cmp.draws:
-        flags += ["--draws", str(cmp.n_draws)]
-    if copies:
-        files = [f"scenarios/{_safe(label)}.toml" for label in cmp.labels]
-        return shlex.join(["terrinum", "compare", *files, *flags])
-    return shlex.join(["terrinum", "compare", arg(cmp.baseline),
-                       *[arg(s) for s in cmp.scenarios], *flags])
-
-
 def render_report(cmp: Comparison, images: dict[str, list[tuple[str, Path]]],
-                  manifest: dict[str, Any], *, title: str | None = None) -> str:
-    """The self-contained HTML report (images embedded as data URIs, no external resource).
+                  manifest: dict[str, Any], title: str | None = None, lang: str = "en") -> str:
+    """The report in one language (:func:`simulation.scenarios.report.render_report`)."""
+    from simulation.scenarios.report import render_report as _render
 
-    Args:
-        cmp: the comparison.
-        images: ``"_all"`` and each label -> (caption, PNG path) to embed.
-        manifest: provenance (as written to ``manifest.json``).
-        title: page title.
-
-    Returns:
-        The HTML text.
-    """
-    title = title or "Terrinum: scenario comparison / comparaison de scénarios"
-    R = len(cmp.seeds)
-    dr = bool(cmp.draws)
-    base = cmp.baseline
-    h: list[str] = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_esc(title)}</h1>",
-        f'<p class="meta">Map / carte: <b>{_esc(base.map)}</b> · {cmp.years:g} years / ans · '
-        f"{cmp.n_households:,} household agents / agents ménages · {R} replication(s) per "
-        f"scenario / réplication(s) par scénario · seeds / graines {_esc(cmp.seeds)} · "
-        + (f"posterior draws / tirages a posteriori {_esc([d.index for d in cmp.draws])} · "
-           if cmp.draws else "") +
-        f"Terrinum {_esc(manifest['terrinum_version'])} · {_esc(manifest['created'])}</p>",
-        '<div class="box"><p><b>How to read this report.</b> Each scenario was run '
-        f"{R} time(s) with the same random seeds as the baseline <i>{_esc(cmp.labels[0])}</i> "
-        "(common random numbers): replication k of every scenario meets the same chance "
-        "events, so differences come from the scenario, not from luck. An <b>effect</b> is "
-        f"scenario minus baseline, averaged over the last {WINDOW_MONTHS} months of the run "
-        "and over replications; shares are in percentage points. The <b>95 % confidence "
-        "interval</b> (paired t interval over replications) says how much the effect varies "
-        + ("with the simulation's randomness and with the parameter values the calibration "
-           "data leave uncertain (each replication uses its own posterior draw, the same in "
-           "every scenario)" if cmp.draws else "with the simulation's randomness")
-        + ": when it excludes zero, the effect is unlikely to be noise. It says nothing "
-        "about whether the model's assumptions (listed below) are right.</p>"
-        '<p class="fr"><b>Comment lire ce rapport.</b> Chaque scénario a été simulé '
-        f"{R} fois avec les mêmes graines aléatoires que la référence "
-        f"<i>{_esc(cmp.labels[0])}</i> (nombres aléatoires communs) : la réplication k de "
-        "chaque scénario rencontre les mêmes aléas, si bien que les écarts viennent du "
-        "scénario et non du hasard. Un <b>effet</b> est l'écart scénario moins référence, "
-        f"moyenné sur les {WINDOW_MONTHS} derniers mois et sur les réplications ; les parts "
-        "sont en points de pourcentage. L'<b>intervalle de confiance à 95 %</b> (intervalle "
-        "de Student apparié) dit combien l'effet varie avec le hasard de la simulation"
-        + (" et avec les valeurs des paramètres que les données de calage laissent "
-           "incertaines (chaque réplication utilise son tirage a posteriori, le même dans "
-           "chaque scénario)" if cmp.draws else "")
-        + " : s'il exclut zéro, l'effet a peu de chances d'être du bruit. Il ne dit rien de "
-        "la justesse des hypothèses du modèle (listées plus bas).</p>"
-        f'<p class="uncertainty" data-draws="{cmp.n_draws}"><b>Uncertainty in the '
-        f"intervals:</b> {_esc(uncertainty_text(cmp.n_draws))}.<br><span class=fr>"
-        f"<b>Incertitude dans les intervalles :</b> "
-        f"{_esc(uncertainty_text(cmp.n_draws, 'fr'))}.</span></p></div>",
-    ]
-    if cmp.notes:
-        h.append('<div class="notes"><p><b>Notes:</b></p><ul>' + "".join(
-            f'<li class="{"warning" if n.startswith("WARNING") else "note"}">{_esc(n)}</li>'
-            for n in cmp.notes) + "</ul>"
-            + "".join(f'<p class="fr warning">{_esc(w)}</p>'
-                      for w in replication_warnings(len(cmp.seeds), "fr")) + "</div>")
-    h.append('<h2 id="overview">Overview / Vue d\'ensemble</h2>')
-    h.append("<ul>" + "".join(
-        f'<li><a href="#scenario-{_esc(_safe(label))}">{_esc(label)}</a>: '
-        f"{_esc(s.question_en)} <span class=fr>{_esc(s.question_fr)}</span></li>"
-        for label, s in zip(cmp.labels[1:], cmp.scenarios, strict=True)) + "</ul>")
-    h.append(f"<p>Baseline / référence: <b>{_esc(cmp.labels[0])}</b> — "
-             f"{_esc(base.description_en)} <span class=fr>{_esc(base.description_fr)}</span></p>")
-    for caption, p in images.get("_all", []):
-        h.append(_img(p, caption))
-    em = cmp.effects_map
-    eg = cmp.effects_groups
-    for label, s in zip(cmp.labels[1:], cmp.scenarios, strict=True):
-        h.append(f'<section class="scenario" id="scenario-{_esc(_safe(label))}">')
-        h.append(f"<h2>{_esc(label)}</h2>")
-        if s.question_en or s.question_fr:
-            h.append(f"<p><b>Question:</b> {_esc(s.question_en)}<br><span class=fr>"
-                     f"<b>Question :</b> {_esc(s.question_fr)}</span></p>")
-        h.append(f"<p>{_esc(s.description_en)}<br><span class=fr>{_esc(s.description_fr)}"
-                 "</span></p>")
-        if s.source:
-            h.append(f"<p class=small>Source text / texte source: {_esc(s.source)}</p>")
-        h.append("<h3>Levers and policies / Leviers et politiques</h3>")
-        base_pols = {json.dumps(d, sort_keys=True) for d in cmp.baseline.policy_dicts()}
-        items_en = [describe_policy(p) for p in s.policies
-                    if json.dumps(p.to_dict(), sort_keys=True) not in base_pols]
-        items_fr = [describe_policy(p, "fr") for p in s.policies
-                    if json.dumps(p.to_dict(), sort_keys=True) not in base_pols]
-        for k, v in s.params.items():
-            if cmp.baseline.params.get(k) != v:
-                prm = PARAMS[k]
-                items_en.append(f"{prm.label_en} ({prm.group}): {_fmtp(v)} {prm.unit} "
-                                f"(default {_fmtp(prm.default)})")
-                items_fr.append(f"{prm.label_fr} : {_fmtp(v)} {prm.unit} "
-                                f"(défaut {_fmtp(prm.default)})")
-        if not items_en:
-            items_en, items_fr = ["No change from the baseline."], ["Aucun changement."]
-        h.append("<ul>" + "".join(f"<li>{_esc(a)}<br><span class=fr>{_esc(b)}</span></li>"
-                                  for a, b in zip(items_en, items_fr, strict=True)) + "</ul>")
-        sub = em[em["scenario"] == label].set_index("measure")
-        h.append("<h3>Effects in plain words / Les effets en clair</h3>")
-        items = []
-        for m in KEY_MEASURES:
-            if m in sub.index:
-                row = sub.loc[m].to_dict() | {"measure": m}
-                en, fr = effect_sentence(row, draws=dr), effect_sentence(row, "fr", draws=dr)
-                items.append(f'<li data-measure="{_esc(m)}">{_esc(en)}<br>'
-                             f"<span class=fr>{_esc(fr)}</span></li>")
-        h.append('<ul class="effects">' + "".join(items) + "</ul>")
-        g = eg[eg["scenario"] == label] if len(eg) else eg
-        if len(g):
-            tgt = g[g["group"] == "targeted"]
-            ntg = int(tgt["n_territories"].iloc[0]) if len(tgt) else 0
-            h.append("<h4>Where the policies apply / Là où les politiques s'appliquent</h4>"
-                     f"<p class=small>Targeted: {ntg} territories "
-                     f"({_esc(tgt['territories'].iloc[0] if len(tgt) else '')}); "
-                     "household-weighted means of the territories' effects.</p>")
-            items = []
-            for grp, en, fr in (("targeted", "In the targeted territories",
-                                 "Dans les territoires visés"),
-                                ("elsewhere", "Elsewhere", "Ailleurs")):
-                gg = g[g["group"] == grp].set_index("measure")
-                for m in ("attractiveness", "population_change", "local_value_captured",
-                          "gini", "non_take_up", "telework_share", "mean_income"):
-                    if m in gg.index:
-                        row = gg.loc[m].to_dict() | {"measure": m}
-                        items.append(f"<li>{_esc(en)} — {_esc(effect_sentence(row, draws=dr))}<br>"
-                                     f"<span class=fr>{_esc(fr)} — "
-                                     f"{_esc(effect_sentence(row, 'fr', draws=dr))}</span></li>")
-            h.append('<ul class="groups">' + "".join(items) + "</ul>")
-        h.append("<h3>All map-level effects / Tous les effets (carte entière)</h3>")
-        h.append(_effects_table(em[em["scenario"] == label], label))
-        for caption, p in images.get(label, []):
-            h.append(_img(p, caption))
-        h.append("</section>")
-    h.append('<h2 id="assumptions">Assumptions / Hypothèses</h2>')
-    h.append("<p>The model's main parameters, their values in each scenario, units and "
-             "sources (every parameter is declared in <code>simulation/params.py</code>; "
-             "<code>terrinum list params</code> lists them). 'assumption' marks values not "
-             "estimated from data.<br><span class=fr>Principaux paramètres du modèle, leur "
-             "valeur dans chaque scénario, unité et source ; « assumption » signale une "
-             "valeur posée et non estimée.</span></p>")
-    h.append(_params_table(cmp))
-    h.append('<h2 id="provenance">Provenance / Traçabilité</h2>')
-    rows = []
-    for sm in manifest["scenarios"]:
-        for f in sm["files"]:
-            rows.append(f"<tr><td>{_esc(sm['label'])}</td><td><code>{_esc(f['path'])}</code>"
-                        f"</td><td><code>{_esc(f['sha256'])}</code></td></tr>")
-        if sm["overrides"]:
-            rows.append(f"<tr><td>{_esc(sm['label'])}</td><td>in-memory overrides</td>"
-                        f"<td><code>{_esc(json.dumps(sm['overrides'], default=str))}</code>"
-                        "</td></tr>")
-    h.append("<table class=provenance><tr><th>Scenario</th><th>File</th><th>SHA-256</th></tr>"
-             + "".join(rows) + "</table>")
-    h.append(
-        "<ul>"
-        f"<li>Seeds / graines: master {cmp.master_seed}; replications {_esc(cmp.seeds)}</li>"
-        + (f"<li>Posterior draws / tirages a posteriori by replication: "
-           f"{_esc([d.index for d in cmp.draws])}; {_esc(manifest['draws']['selection'])}</li>"
-           if cmp.draws else "")
-        + "<li>Calibration / calage: "
-        + (", ".join(f"<code>{_esc(f['path'])}</code> <code>{_esc(f['sha256'])}</code>"
-                     for f in manifest.get("calibration", {}).get("files", []))
-           or "none shipped (declared defaults) / aucun (valeurs déclarées)")
-        + "</li>"
-        f"<li>Terrinum version: {_esc(manifest['terrinum_version'])}; Python "
-        f"{_esc(manifest['python'])}</li>"
-        f"<li>Command / commande: <code>{_esc(manifest['command'] or '(Python API)')}</code></li>"
-        "<li>Re-run exactly / relancer à l'identique, from the folder of this report, with "
-        "the copies of the scenarios as run / depuis le dossier de ce rapport, avec les "
-        f"copies des scénarios tels que simulés: <code>{_esc(_rerun_command(cmp, True))}</code>"
-        f"; or from the original files / ou depuis les fichiers d'origine: "
-        f"<code>{_esc(_rerun_command(cmp))}</code>"
-        + (" (these files were modified in memory; see the overrides above)"
-           if any(s.overrides and any(k not in ("years", "n_households") for o in s.overrides
-                                      for k in o) for s in cmp.all_scenarios) else "")
-        + ". Results are identical whatever <code>--workers</code>.</li>"
-        f"<li>Runs took {cmp.elapsed_s:.0f} s with {cmp.workers} worker process(es).</li>"
-        "</ul>")
-    from simulation.reports.cite import cite_html
-
-    h.append(cite_html())
-    h.append("</body></html>")
-    return "\n".join(h)
+    return _render(cmp, images, manifest, title=title, lang=lang)
 
 
 __all__ = ["Comparison", "compare", "effects_from_results", "paired_effect", "write_outputs",
            "render_report", "effect_sentence", "effect_numbers", "display_scale",
-           "WINDOW_MONTHS", "KEY_MEASURES", "MAP_CODE"]
+           "fmt_num", "decimals_for", "WINDOW_MONTHS", "KEY_MEASURES", "MAP_CODE"]
