@@ -511,3 +511,18 @@ def test_numbers_have_thousands_separators():
     assert fmt_num(30522709.101231, 0) == "+30,522,709"
     assert fmt_num(30522709.101231, 0, "fr") == "+30\u202f522\u202f709"
     assert fmt_num(-1234.5, 1, "fr") == "-1\u202f234,5"
+
+
+def test_territories_with_few_agents_are_never_called_distinguishable(report_dir):
+    from simulation.reports import style
+
+    cmp, _, _ = report_dir
+    et = cmp.effects_territory
+    assert {"agents", "few_agents"} <= set(et.columns)
+    # agents add up to the run's household agents (SMALL: 1,500), up to births and deaths
+    per = et.drop_duplicates(["scenario", "territory"]).groupby("scenario")["agents"].sum()
+    assert ((per > 1_200) & (per < 1_800)).all()
+    few = et[et["few_agents"]]
+    assert len(few) and not few["distinguishable"].any()
+    assert (et.loc[et["few_agents"], "agents"] < style.MIN_AGENTS).all()
+    assert (et.loc[~et["few_agents"], "agents"] >= style.MIN_AGENTS).all()

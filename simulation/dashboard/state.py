@@ -49,6 +49,7 @@ from simulation.engine.measures import FLOW_MEASURES, MAP_MEASURES, TERRITORY_ME
 from simulation.engine.params import PARAMS
 from simulation.engine.policies import MAP_WIDE, Policy, make_policy
 from simulation.errors import InputError, bound_message
+from simulation.reports import style
 from simulation.world.maps import KINDS, TerritoryMap, load_map
 
 # ------------------------------------------------------------------------------- defaults
@@ -64,10 +65,8 @@ département, the smallest about 60), and a step stays live (about 40 ms a step 
 france-departements measured with 2 busy cores; in the browser: benchmarks/bench_dashboard.py)."""
 ANNUAL_MEASURES = ("attractiveness", "net_migration_rate", "natural_balance_rate")
 """Measures already summed over the last 12 months by the model: mapped as they are."""
-MIN_AGENTS = 100
-"""A territory holding fewer household agents is drawn as uncertain on the map (light grey,
-said in the legend): with n agents a share's sampling standard deviation is up to
-50/sqrt(n) points, 5 points at 100 agents."""
+MIN_AGENTS = style.MIN_AGENTS
+"""Territories with fewer household agents are drawn as uncertain (reports.style)."""
 SMOOTH_MONTHS = 12
 """Flow measures (the month's moves, purchases, claims: measures.FLOW_MEASURES) are mapped as
 their mean over the last 12 months (fewer at the start), said in the legend: one month of a

@@ -12,6 +12,8 @@ One rule per question, read from the measures' declarations
   (at least the largest value when there are fewer than 20), so one outlier does not
   flatten the other territories; values beyond are drawn at the end colour and the colour
   bar carries an arrow.
+* **Too few agents.** A territory with fewer than :data:`MIN_AGENTS` household agents has
+  its figures drawn as uncertain and its effects are not called distinguishable.
 * **Distinguishable from zero.** A paired effect is called distinguishable only after the
   Benjamini-Hochberg false-discovery-rate control (:func:`fdr`) across every measure (and
   territory) a table reports, at :data:`FDR_LEVEL`; the p-values are those of the paired t
@@ -37,6 +39,11 @@ UNCLEAR = "#8c8c8c"
 """Colour of an effect not distinguishable from zero (grey)."""
 FDR_LEVEL = 0.05
 """False-discovery rate controlled by :func:`fdr` (Benjamini-Hochberg)."""
+MIN_AGENTS = 100
+"""A territory holding fewer household agents than this has its figures drawn as uncertain
+(hatched in reports, light grey in the dashboard) and its effects never called
+distinguishable: with n agents a share's sampling standard deviation is up to 50/sqrt(n)
+points, 5 points at 100 agents."""
 ROBUST_QUANTILE = 0.95
 """Quantile of the absolute values that bounds a diverging scale (:func:`robust_limit`)."""
 

@@ -360,6 +360,14 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
     except Exception:  # noqa: BLE001 - groups need the map; the other tables do not
         tmap = None
     rows_map, rows_terr, rows_groups, rows_time, rows_tt = [], [], [], [], []
+    # household agents per territory (baseline, mean over the window and replications):
+    # real households x agents / real households of the map at step 0
+    nh = np.array([float(r.params.get("n_households", np.nan)) for r in bres])
+    real0 = bt[:, 0, :, hh_j].sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        agents = np.nanmean(np.nanmean(bt[:, w, :, hh_j], axis=1)
+                            * (nh / np.where(real0 > 0, real0, np.nan))[:, None], axis=0)
     meas_t = np.asarray(TERRITORY_MEASURES, dtype=object)
     for label, scen in zip(labels[1:], scenarios[1:], strict=True):
         sres = results[label]
@@ -383,6 +391,7 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
             "territory": np.repeat(np.asarray(codes, dtype=object), len(meas_t)),
             "name": np.repeat(np.asarray(names, dtype=object), len(meas_t)),
             "measure": np.tile(meas_t, K), "window": window_text,
+            "agents": np.repeat(agents, len(meas_t)),
             **{k: v.reshape(-1) for k, v in e.items()}}))
         # targeted territories against the others (household-weighted per replication)
         mask = _targets(scen, tmap) if tmap is not None and tmap.n == K else None
@@ -450,6 +459,9 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
             q[idx] = style.fdr(df["p_value"].to_numpy()[idx])
         df["q_value"] = q
         df["distinguishable"] = (q <= style.FDR_LEVEL) & df["excludes_zero"].to_numpy()
+        if "agents" in df:   # too few agents: uncertain whatever the test says
+            df["few_agents"] = ~(df["agents"].to_numpy(dtype=float) >= style.MIN_AGENTS)
+            df["distinguishable"] &= ~df["few_agents"].to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             bmv = df["baseline_mean"].to_numpy(dtype=float)
             df["rel_diff_pct"] = np.where(np.abs(bmv) > 1e-12, 100.0 * df["diff"] / np.abs(
@@ -512,6 +524,8 @@ def _plot_effect_maps(cmp: Comparison, label: str, path: Path) -> Path | None:
         f, unit_en, unit_fr = display_scale(name)
         vals = s["diff"].reindex(tmap.codes).to_numpy(dtype=float) * f
         dist = s["distinguishable"].reindex(tmap.codes).fillna(False).to_numpy(bool)
+        vals = np.where(s["few_agents"].reindex(tmap.codes).fillna(True).to_numpy(bool),
+                        np.nan, vals)   # too few agents: no figure (grey)
         title = f"{MEASURES[name].label_en} / {MEASURES[name].label_fr}"
         unit = f"{unit_en} / {unit_fr}" if unit_fr != unit_en else unit_en
         plot_choropleth(tmap, vals, title=title, ax=ax, diverging=True,
@@ -521,8 +535,9 @@ def _plot_effect_maps(cmp: Comparison, label: str, path: Path) -> Path | None:
                               + (f" ({unit})" if unit else ""))
     fig.suptitle(f"Effect of '{label}' (last {WINDOW_MONTHS} months, mean of "
                  f"{len(cmp.seeds)} paired replication(s)); hatched: not distinguishable "
-                 f"from zero after FDR control\nEffet du scénario ; hachuré : non "
-                 f"distinguable du hasard", fontsize=11)
+                 f"from zero after FDR control; grey: fewer than {style.MIN_AGENTS} household "
+                 f"agents\nEffet du scénario ; hachuré : non distinguable du hasard ; gris : "
+                 f"moins de {style.MIN_AGENTS} ménages simulés", fontsize=10)
     fig.savefig(path, dpi=80)
     return path
 
