@@ -75,3 +75,26 @@ def test_default_households_give_a_departement_hundreds_of_agents():
     share = np.asarray(tm.population, float) / np.sum(tm.population)
     agents = share * st.DEFAULT_HOUSEHOLDS["france-departements"]
     assert np.median(agents) > 300 and np.quantile(agents, 0.1) >= st.MIN_AGENTS
+
+
+def test_difference_map_colours_and_legend_say_better_or_worse():
+    """Closing every rural counter lowers access to counters: on the difference map the rural
+    territories take the 'worse' colour (orange), and the legend says which side is better."""
+    s = st.Session("baseline", households=20_000)
+    s.step(2)
+    s.pull({"type": "public_counters", "change": -1.0, "which": ["tax", "social", "post"],
+            "territories": {"kinds": ["rural"]}})
+    s.step(3)
+    view = vw.build_view(s, vw.ViewOptions(lang="fr", measure="service_access", mode="diff"))
+    mv = view.maps[0]
+    assert mv.legend["left"] == "moins bien" and mv.legend["right"] == "mieux"
+    diff = s.map_values("service_access", mode="diff")
+    few = s.few_agents()
+    worse = np.flatnonzero((diff < -0.01) & ~few)
+    assert worse.size
+    for i in worse:
+        r, _g, b = _rgb(mv.fills[i])
+        assert r > b, f"{s.tmap.codes[i]}: a fall of access is drawn orange, got {mv.fills[i]}"
+    # a measure whose rise is worse puts "worse" on the right
+    view = vw.build_view(s, vw.ViewOptions(lang="en", measure="non_take_up", mode="diff"))
+    assert view.maps[0].legend["right"] == "worse"
