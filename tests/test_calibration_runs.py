@@ -24,7 +24,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +71,12 @@ def _assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> tuple[dict[str, Any], list[str], float]:
+def reference(tmp_path_factory) -> tuple[dict[str, Any], list[str]]:
     """An uninterrupted calibration of the fixture with one worker, in this process.
 
     Returns its results, the sequence of what it stored (``runs/KEY.pkl`` and
     ``abc_tasks/tT_I.pkl`` as each result file is written, ``file:NAME`` as each stage file
-    is) and its wall time (s).
+    is).
     """
     out = tmp_path_factory.mktemp("calib") / "uninterrupted"
     seq: list[str] = []
@@ -97,9 +96,7 @@ def reference(tmp_path_factory) -> tuple[dict[str, Any], list[str], float]:
         mp.setattr(ResultCache, "put", recording_put)
         mp.setattr(cal_mod, "_atomic_json", recording(write_json))
         mp.setattr(cal_mod, "_atomic_csv", recording(write_csv))
-        t0 = time.perf_counter()
         calibrate(load_calibration(FIXTURE), out, workers=1, progress=False, log=io.StringIO())
-        seconds = time.perf_counter() - t0
     res = _results(out)
     # the fixture is a calibration, not a degenerate one: every stage ran, ABC moved
     post = pd.read_csv(out / "posterior.csv")
@@ -110,13 +107,13 @@ def reference(tmp_path_factory) -> tuple[dict[str, Any], list[str], float]:
     assert eps[1] < eps[0]                                # the tolerance shrank
     assert len(pd.read_csv(out / "draws.csv")) == 6
     assert len(res["runs"]) == sum(1 for s in seq if s.startswith("runs/"))  # one file a run
-    return res, seq, seconds
+    return res, seq
 
 
 # ============================================================================ determinism
 @pytest.mark.slow
 def test_two_workers_give_the_one_worker_calibration(reference, tmp_path):
-    want, _, _ = reference
+    want, _ = reference
     out = tmp_path / "two"
     calibrate(load_calibration(FIXTURE), out, workers=2, progress=False, log=io.StringIO())
     _assert_same(_results(out), want)
@@ -164,7 +161,7 @@ def _puts_between(seq: list[str], after: str, before: str) -> list[str]:
 
 @pytest.mark.slow
 def test_a_killed_calibration_resumes_to_the_same_results(reference, tmp_path):
-    want, seq, _ = reference
+    want, seq = reference
     out = tmp_path / "killed"
     stage1 = _puts_between(seq, "", "constants_reference.json")
     stage2 = _puts_between(seq, "constants_reference.json", "screening.csv")
