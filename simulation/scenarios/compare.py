@@ -281,6 +281,8 @@ def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *,
     notes = []
     run_scens = []
     for s in [base, *scens]:
+        if s.name_note:
+            notes.append(f"{s.path.name if s.path else s.name}: {s.name_note}.")
         if s.years != years:
             notes.append(f"{s.name}: years = {years:g} in this comparison (its file says "
                          f"{s.years:g}).")
