@@ -559,6 +559,9 @@ class Session:
         self.seed = int(sc.seed if self._seed_arg is None else self._seed_arg)
         self.households = int(self._households_arg or DEFAULT_HOUSEHOLDS.get(
             Path(str(sc.map)).name, FALLBACK_HOUSEHOLDS))
+        if decisions:  # an exported workshop replays with its own agents and seed
+            self.households = int(sc.n_households)
+            self.seed = int(sc.seed)
         self.scenario_params: dict[str, Any] = dict(sc.params)
         self.scenario_policies: list[dict[str, Any]] = sc.policy_dicts()
         self.start_params = {}
@@ -631,6 +634,18 @@ class Session:
                 self.__dict__.clear()
                 self.__dict__.update(before)
                 raise LeverError(bound_message(str(exc))) from None
+
+    def adopt(self, other: Session) -> None:
+        """Become ``other`` (a reloaded workshop), keeping this session's lock.
+
+        The page holds one session object per tab; a workshop opened from a file replaces its
+        content.
+        """
+        with self.lock:
+            lock = self.lock
+            self.__dict__.clear()
+            self.__dict__.update(other.__dict__)
+            self.lock = lock
 
     # ------------------------------------------------------------------ levers
     def _ensure_baseline(self) -> None:
