@@ -248,7 +248,8 @@ def test_language_switch_changes_the_labels(tab: Tab) -> None:
     page.locator(".tn-lang-en").click()
     page.wait_for_function(
         "document.querySelector('.tn-step').innerText.trim().toLowerCase() === 'step'")
-    for selector, text in ((title, "Gini of incomes"), (".tn-map-measure", "Attractiveness (net migration)"),
+    for selector, text in ((title, "Gini of incomes"),
+                           (".tn-map-measure", "Attractiveness (net migration)"),
                            ("[data-testid=step-counter]", "Month 0"),
                            (".tn-levers h3", "Levers")):
         page.wait_for_function("([s, t]) => document.querySelector(s).textContent.trim() === t",

@@ -335,3 +335,26 @@ def test_reopened_export_shows_its_decisions_beside_the_reference_run(tmp_path):
     r.undo()
     s.undo()
     assert_same_run(r.live, s.live, "undo after reopening")
+
+
+def test_dashboard_command_opens_a_workshop_file_and_refuses_a_bad_one(
+        workshop_session, tmp_path, capsys):
+    import argparse
+
+    from simulation.cli import build_parser
+    from simulation.dashboard import cli
+
+    path = ws.save_workshop(workshop_session, tmp_path / "atelier.json")
+    args = build_parser().parse_args(["dashboard", "--workshop", str(path)])
+    env = cli.server_env(args, tmp_path / "cdn", base={"PATH": "/bin"})
+    assert env["TERRINUM_DASHBOARD_WORKSHOP"] == str(path.resolve())
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "terrinum-workshop", "version": 1, "month": "x"}',
+                   encoding="utf-8")
+    ns = argparse.Namespace(scenario="baseline", host="127.0.0.1", port=8765, households=None,
+                            seed=None, lang="fr", map=None, workshop=str(bad))
+    with pytest.raises(cli.DashboardError, match=r"bad.json: scenario: missing; allowed"):
+        cli.check_startup(ns)
+    assert cli.cmd_dashboard(ns) == 2
+    err = capsys.readouterr().err
+    assert "bad.json: scenario: missing" in err and "Traceback" not in err

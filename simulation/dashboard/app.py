@@ -47,6 +47,7 @@ ENV_HOUSEHOLDS = "TERRINUM_DASHBOARD_HOUSEHOLDS"
 ENV_LANG = "TERRINUM_DASHBOARD_LANG"
 ENV_SEED = "TERRINUM_DASHBOARD_SEED"
 ENV_MAP = "TERRINUM_DASHBOARD_MAP"
+ENV_WORKSHOP = "TERRINUM_DASHBOARD_WORKSHOP"
 
 # ------------------------------------------------------------------------------- map widget
 MAP_TEMPLATE = r"""
@@ -360,6 +361,8 @@ def _env_lang() -> str:
 def _new_session() -> tuple[st.Session | None, str]:
     """A session from the server's settings (environment set by ``terrinum dashboard``)."""
     try:
+        if os.environ.get(ENV_WORKSHOP):  # terrinum dashboard --workshop FILE
+            return ws.load_workshop(os.environ[ENV_WORKSHOP])[0], ""
         hh = os.environ.get(ENV_HOUSEHOLDS)
         seed = os.environ.get(ENV_SEED)
         return st.Session(scenario=os.environ.get(ENV_SCENARIO, st.DEFAULT_SCENARIO),
