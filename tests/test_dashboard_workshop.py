@@ -108,6 +108,24 @@ def test_undo_of_a_starting_value_restores_the_scenario_value():
     assert_same_run(s.live, never.live, "start value undone")
 
 
+def test_undo_of_a_second_starting_value_keeps_the_first():
+    s = fresh()
+    s.set_param("fuel_price", 0.2)
+    s.set_param("telework_days", 2.0)
+    s.set_param("fuel_price", 0.25)
+    assert [r["status"] for r in st.log_rows(s, "en") if r["kind"] == "start_param"] == \
+        ["", "", ""], "every starting value is live"
+    s.step(2)
+    s.undo()  # fuel 0.25 undone: back to 0.2
+    assert s.start_params == {"fuel_price": 0.2, "telework_days": 2.0}
+    assert s.live.model.p.fuel_price == 0.2 and s.live.model.p.telework_days == 2.0
+    ref = fresh()
+    ref.set_param("telework_days", 2.0)
+    ref.set_param("fuel_price", 0.2)
+    ref.step(2)
+    assert_same_run(s.live, ref.live, "second starting value undone")
+
+
 def test_going_back_to_a_decision_replays_to_its_month_with_the_decisions_up_to_it():
     s = fresh()
     s.step(1)

@@ -707,7 +707,8 @@ class Session:
         model = self._build(params)  # validates the combination (ParameterError)
         self.start_params = params
         policies = [c for c in self.live.choices if not c.is_start_param]
-        self.live = Run(model)
+        starts = [c for c in self.live.choices if c.is_start_param]  # newest first
+        self.live = Run(model, list(starts))
         for c in policies:
             self.live.model.add_policy(c.policy)
             self.live.choices.append(c)
