@@ -201,7 +201,7 @@ def test_compare_command_end_to_end(tmp_path, capsys):
     text = capsys.readouterr().out
     assert status == 0
     assert (out / "report.html").is_file() and (out / "manifest.json").is_file()
-    assert "Report:" in text and "Local value captured" in text
+    assert "Report:" in text and "report.fr.html" in text and "95 % CI" in text
     man = json.loads((out / "manifest.json").read_text())
     assert man["command"].startswith("terrinum compare teaching_synthetic")
     assert [s["label"] for s in man["scenarios"]] == ["teaching_synthetic",
