@@ -160,10 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extend(sub) -> None:
     """Subcommands of the scenario, experiment and dashboard modules."""
-    from simulation.cli import calibration_commands, experiment_commands, scenario_commands
+    from simulation.cli import (
+        calibration_commands,
+        debrief_commands,
+        experiment_commands,
+        scenario_commands,
+    )
     from simulation.dashboard import cli as dashboard_cli
 
-    for mod in (scenario_commands, experiment_commands, calibration_commands, dashboard_cli):
+    for mod in (scenario_commands, experiment_commands, calibration_commands, dashboard_cli,
+                debrief_commands):
         mod.register(sub)
 
 
