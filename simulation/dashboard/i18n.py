@@ -201,6 +201,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "yes": {"fr": "oui", "en": "yes"},
     "no": {"fr": "non", "en": "no"},
     "territories_n": {"fr": "{n} territoires", "en": "{n} territories"},
+    "present": {"fr": "Présentation", "en": "Presentation"},
+    "present_help": {"fr": "touche P : présentation ; Échap : retour",
+                     "en": "key P: presentation; Esc: back"},
+    "present_exit": {"fr": "Quitter la présentation", "en": "Leave presentation"},
+    "present_tab": {"fr": "Présentation dans un autre onglet",
+                    "en": "Presentation in another tab"},
+    "present_shared": {"fr": "Présentation : la séance est menée depuis un autre onglet",
+                       "en": "Presentation: the session is run from another tab"},
+    "present_gone": {"fr": "Cette présentation n'existe plus (séance fermée ou serveur "
+                           "redémarré) : rouvrez-la depuis l'onglet de l'animateur.",
+                     "en": "This presentation no longer exists (session closed or server "
+                           "restarted): open it again from the facilitator's tab."},
+    "mode_beforeafter": {"fr": "avant / après : référence | maintenant | écart",
+                         "en": "before / after: reference | now | difference"},
+    "month_of": {"fr": "mois {step}", "en": "month {step}"},
 }
 
 # --------------------------------------------------------------------------- policies
@@ -390,10 +405,36 @@ def _pick(table: dict[str, str], lang: str) -> str:
     return table.get(lang) or table["en"]
 
 
+ROOM_LABELS: dict[str, dict[str, str]] = {
+    "theil_between": {"fr": "Écart de revenus entre territoires",
+                      "en": "Income gap between territories"},
+    "theil_within": {"fr": "Écart de revenus au sein des territoires",
+                     "en": "Income gap within territories"},
+    "theil": {"fr": "Inégalités de revenus (Theil)", "en": "Income inequality (Theil)"},
+    "gini": {"fr": "Inégalités de revenus (Gini)", "en": "Income inequality (Gini)"},
+    "gini_territories": {"fr": "Écart de revenu moyen entre territoires",
+                         "en": "Gap in mean income between territories"},
+    "d9_d1": {"fr": "Écart entre revenus aisés et modestes (D9/D1)",
+              "en": "Gap between high and low incomes (D9/D1)"},
+    "coverage_gap": {"fr": "Fracture numérique : écart de couverture villes-campagnes",
+                     "en": "Digital divide: urban-rural coverage gap"},
+    "illectronism": {"fr": "Illectronisme (fracture numérique)",
+                     "en": "Illectronism (digital divide)"},
+}
+"""Labels of the dashboard in the words of a mayor, not of a statistician (the reports keep
+the declarations' technical labels: "Theil inter-territoires" is "écart de revenus entre
+territoires" in the room)."""
+
+
 def measure_label(name: str, lang: str) -> str:
-    """Label of a measure (from its declaration in :mod:`simulation.engine.measures`)."""
+    """Label of a measure for the room: :data:`ROOM_LABELS`, else its declaration.
+
+    The declarations are in :mod:`simulation.engine.measures` (``label_fr``/``label_en``).
+    """
     from simulation.engine.measures import MEASURES
 
+    if name in ROOM_LABELS:
+        return _pick(ROOM_LABELS[name], lang)
     m = MEASURES[name]
     return m.label_fr if lang == "fr" else m.label_en
 
