@@ -163,7 +163,22 @@ def test_before_after_maps_share_a_scale_and_draw_the_fall_in_the_worse_colour(c
 def test_before_any_choice_the_difference_is_zero_everywhere(tiny):
     maps = ba.before_after(tiny, "service_access", "fr")
     assert maps[0].fills == maps[1].fills
-    assert len(set(maps[2].fills)) == 1
+    few = tiny.few_agents()
+    assert {f for f, u in zip(maps[2].fills, few, strict=True) if u} == {md.FEW_AGENTS}
+    assert {f for f, u in zip(maps[2].fills, few, strict=True) if not u} == \
+        {md.effect_lut("service_access")[128]}
+
+
+def test_difference_map_greys_only_uncertain_territories(closed):
+    unc = ba.territory_uncertain(closed, "service_access")
+    few = closed.few_agents()
+    rural = closed.tmap.kind == KINDS.index("rural")
+    assert (unc[few]).all(), "too few agents is always uncertain"
+    assert not unc[rural & ~few].any(), "a closure of every rural tax counter is an effect"
+    maps = ba.before_after(closed, "service_access", "fr")
+    assert all((f == md.FEW_AGENTS) == bool(u) for f, u in zip(maps[2].fills, unc,
+                                                                strict=True))
+    assert "effet incertain" in maps[2].legend["note"]
 
 
 # ------------------------------------------------------------------ presentation

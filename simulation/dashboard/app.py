@@ -352,11 +352,19 @@ CSS = """
 .tn-present-charts { flex: 0 0 480px; width: 480px; display: flex; flex-direction: column;
                      gap: 6px; min-height: 0; }
 .tn-present-charts .tn-chart-cell { border: none; padding: 0; }
-.tn-present .tn-map { max-height: calc(100vh - 285px); }
-.tn-present .tn-ba-maps .tn-map { max-height: calc(100vh - 330px); }
+.tn-present-mapcol > .tn-maps, .tn-present-mapcol > .tn-ba-maps {
+    align-items: stretch !important; }
+.tn-present .tn-map-wrap { display: flex; flex-direction: column; min-height: 0; }
+.tn-present .tn-map-box { flex: 1 1 0; min-height: 0; display: flex;
+                          flex-direction: column; }
+.tn-present .tn-map { flex: 1 1 0; min-height: 0; width: 100%; height: auto;
+                      max-height: none; }
+.tn-present .tn-map-note { flex: 0 0 auto; align-self: flex-start; }
 .tn-present .tn-map-title { font-size: 22px; }
 .tn-present .tn-map-measure { font-size: 20px; }
 .tn-present .tn-map-head { flex-wrap: wrap; }
+.tn-present .tn-ba-maps .tn-map-head { flex-direction: column; gap: 0; min-height: 84px; }
+.tn-present .tn-ba-maps .tn-map-measure { font-size: 18px; }
 .tn-present .tn-legend-bar, .tn-present .tn-legend-words, .tn-present .tn-legend-mid,
 .tn-present .tn-map-note, .tn-present .tn-hover-box, .tn-present .tn-hover-title,
 .tn-present .tn-hover-main td, .tn-present .tn-legend { font-size: 18px; }

@@ -240,12 +240,17 @@ TERRITORY_NOUNS: dict[str, dict[str, tuple[str, str]]] = {
                             "en": ("département", "départements")},
     "france-regions": {"fr": ("région", "régions"), "en": ("region", "regions")},
 }
+FEMININE = {"france-regions"}
+"""Maps whose territories take a feminine noun in French (adjectives agree: rurales)."""
 KIND_ADJ: dict[str, dict[str, str]] = {
-    "rural": {"fr": "ruraux", "en": "rural"},
+    "rural": {"fr": "rural", "en": "rural"},
     "town": {"fr": "de petites villes", "en": "small-town"},
     "city": {"fr": "de villes", "en": "city"},
     "metropolis": {"fr": "de métropoles", "en": "metropolitan"},
 }
+FR_RURAL = {(False, False): "rural", (False, True): "ruraux", (True, False): "rurale",
+            (True, True): "rurales"}
+"""French agreement of "rural": (feminine, plural) -> form."""
 TEXTS: dict[str, dict[str, str]] = {
     "since": {"fr": "Depuis {what} (mois {step}), {where} : ",
               "en": "Since {what} (month {step}), {where}: "},
@@ -267,6 +272,10 @@ TEXTS: dict[str, dict[str, str]] = {
                    "à l'autre de la simulation, ou trop peu de ménages simulés.",
              "en": "“uncertain effect”: the difference is within twice the run's "
                    "month-to-month noise, or too few simulated households."},
+    "map_uncertain": {"fr": "gris clair : {n} territoire(s) à l'effet incertain (dans le "
+                            "bruit de la simulation, ou moins de {min} ménages simulés)",
+                      "en": "light grey: {n} territor(y/ies) with an uncertain effect (within "
+                            "the run's noise, or fewer than {min} simulated households)"},
     "reference": {"fr": "Référence (sans les choix)", "en": "Reference (no choices)"},
     "now": {"fr": "Maintenant", "en": "Now"},
     "difference": {"fr": "Écart (maintenant − référence)", "en": "Difference (now − reference)"},
@@ -318,8 +327,9 @@ def _where_text(session: Session, policy: dict[str, Any], idx: np.ndarray, n: in
     if terr.get("kinds") and not terr.get("codes") and not terr.get("regions"):
         adj = [KIND_ADJ.get(k, {}).get(lang, k) for k in terr["kinds"]]
         sep = " et " if lang == "fr" else " and "
-        if lang == "fr" and all(a == "ruraux" for a in adj) and n == 1:
-            adj = ["rural"]
+        if lang == "fr":
+            form = FR_RURAL[(session.map_name in FEMININE, n != 1)]
+            adj = [form if a == "rural" else a for a in adj]
         text = f"{n} {noun} {sep.join(adj)}" if lang == "fr" else \
             f"{n} {sep.join(adj)} {noun}"
         return tx("in", lang, where=text)
@@ -381,32 +391,65 @@ def room_label(measure: str, lang: str) -> str:
 
 
 # ------------------------------------------------------------------------------- maps
+def territory_uncertain(session: Session, measure: str) -> np.ndarray:
+    """Per territory: is its live-minus-reference difference "effet incertain"?
+
+    The module's rule applied to each territory alone: too few agents, or a difference within
+    ``NOISE_FACTOR`` times its own month-to-month noise in the reference (divided by the
+    square root of the map's window), or too few months to tell. An exact zero is not
+    uncertain (nothing changed).
+    """
+    with session.lock:
+        live, ref = session.live, session.baseline_run()
+        s = session.steps
+        win = session.window(measure)
+        d = (live.territory_values(measure, s, window=win)
+             - ref.territory_values(measure, s, window=win))
+        first = max(1 if measure in _flows() else 0, s - NOISE_MONTHS)
+        raw = np.stack([ref.territory_values(measure, k) for k in range(first, s + 1)])
+        out = session.few_agents(live).copy()
+        for k in range(session.tmap.n):
+            v = verdict(float(d[k]), np.diff(raw[np.isfinite(raw[:, k]), k]), win)[0]
+            out[k] |= v in ("uncertain", "early")
+        return out
+
+
 def before_after(session: Session, measure: str, lang: str) -> list[Any]:
     """The maps "reference | now | difference" of ``measure`` (:class:`view.MapView`).
 
-    Before any choice the reference is the live run: the difference is zero everywhere.
+    The two value maps share one scale. The difference map takes the measure's good/bad
+    colours; a territory whose difference is "effet incertain" (:func:`territory_uncertain`)
+    is drawn light grey, and the scale spans the other territories' differences. Before any
+    choice the reference is the live run: the difference is zero everywhere.
     """
     from simulation.dashboard import view as vw
 
     with session.lock:
         ref, live = session.baseline_run(), session.live
         vals, scales = vw.map_scale(session, measure, "value", [ref, live])
-        dvals, dscales = vw.map_scale(session, measure, "diff", [live]) \
-            if session.has_choices() else \
-            (None, [vw.colour_scale(np.zeros(session.tmap.n), -1e-3, 1e-3, center=0.0,
-                                    measure=measure)])
+        n = session.tmap.n
+        dv = session.map_values(measure, live, "diff") if session.has_choices() \
+            else np.zeros(n)
+        unc = territory_uncertain(session, measure) if session.has_choices() \
+            else session.few_agents(live)
+        sure = dv[np.isfinite(dv) & ~unc]
+        floor = 1e-3 if MEASURES[measure].unit.startswith("share") else 1e-6
+        half = max(float(np.quantile(np.abs(sure), 0.98)) if sure.size else 0.0, floor)
+        dscale = vw.colour_scale(dv, -half, half, center=0.0, measure=measure, uncertain=unc)
         names = vw.territory_names(session)
         win = session.window(measure)
         out = []
         for key, title, run, v, sc, mode in (
                 ("reference", tx("reference", lang), ref, vals[0], scales[0], "value"),
                 ("live", tx("now", lang), live, vals[1], scales[1], "value"),
-                ("difference", tx("difference", lang), live,
-                 dvals[0] if dvals is not None else np.zeros(session.tmap.n), dscales[0],
-                 "diff")):
+                ("difference", tx("difference", lang), live, dv, dscale, "diff")):
             labels, rows = vw._hover_rows(session, run, measure, lang)
             n_few = int(session.few_agents(run).sum())
-            legend = vw._legend(measure, mode, sc, not np.isfinite(v).any(), lang, win, n_few)
+            legend = vw._legend(measure, mode, sc, not np.isfinite(v).any(), lang, win,
+                                n_few if mode == "value" else 0)
+            if mode == "diff" and unc.any():
+                note = tx("map_uncertain", lang, n=int(unc.sum()), min=MIN_AGENTS)
+                legend["note"] = " · ".join(x for x in (legend["note"], note) if x)
             out.append(vw.MapView(key, title, measure, session.steps, sc.fills, names,
                                   labels, rows, legend))
         return out
@@ -473,7 +516,7 @@ __all__ = [
     "Change", "DecisionSummary", "Shared", "before_after", "decision_noun",
     "decision_summaries", "find_shared", "fingerprint", "map_measures", "measure_change",
     "month_year", "present_charts", "present_view", "question_measures", "share",
-    "start_year", "token_from_search", "verdict",
+    "start_year", "territory_uncertain", "token_from_search", "verdict",
 ]
 
 
@@ -541,7 +584,7 @@ def present_view(session: Session, measure: str, mode: str, lang: str,
                                legend)]
             n = PRESENT_CHARTS if not texts else PRESENT_CHARTS - 1
             br = session.compared()
-            height = 178 if n >= 3 else 240
+            height = 168 if n >= 3 else 236
             charts = [(m, ch.chart_svg(m, session.series(m), session.choice_steps(), lang,
                                        branch_name=br.name if br else "",
                                        width=PRESENT_CHART_WIDTH, height=height, big=True))
