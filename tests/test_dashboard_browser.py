@@ -245,12 +245,14 @@ def test_language_switch_changes_the_labels(tab: Tab) -> None:
     page = tab.page
     assert page.locator(".tn-step").inner_text().strip().lower() == "mois suivant"
     title = "svg.tn-chart[data-chart='gini'] .tn-chart-title"
-    assert page.locator(title).text_content() == "Gini des revenus"
+    assert page.locator(title).text_content() == "Inégalités de revenus (Gini)"
     page.locator(".tn-lang-en").click()
     page.wait_for_function(
         "document.querySelector('.tn-step').innerText.trim().toLowerCase() === 'step'")
-    for selector, text in ((title, "Gini of incomes"), (".tn-map-measure", "Attractiveness"),
+    for selector, text in ((title, "Income inequality (Gini)"),
+                           (".tn-map-measure", "Attractiveness (net migration)"),
                            ("[data-testid=step-counter]", "Month 0"),
+                           ("[data-testid=date]", "January 2023"),
                            (".tn-levers h3", "Levers")):
         page.wait_for_function("([s, t]) => document.querySelector(s).textContent.trim() === t",
                                arg=[selector, text])
@@ -514,3 +516,10 @@ def test_french_for_the_room_titles_names_commas_and_messages(tab: Tab) -> None:
                            ".startsWith('month 1 · Tax on platform turnover')")
     page.wait_for_function("document.querySelector('.tn-subtitle').innerText"
                            ".startsWith('Business as usual — ')")
+    # the header's button opens presentation mode in this tab, in the page's language
+    page.locator(".tn-present-btn").click()
+    page.wait_for_selector(".tn-present")
+    assert page.locator(".tn-present-title").inner_text() == "Business as usual"
+    assert page.locator("[data-testid=present-date]").inner_text() == "February 2023"
+    page.locator(".tn-present-exit").click()
+    page.locator(".tn-step").wait_for()
