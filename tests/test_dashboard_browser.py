@@ -509,6 +509,7 @@ def test_french_for_the_room_titles_names_commas_and_messages(tab: Tab) -> None:
     assert re.search(r"\d,\d", body) and not re.search(r"\d\.\d", body), \
         re.findall(r".{12}\d\.\d.{6}", body)[:5]
     tab.pull_preset("platform_tax_3")
+    assert page.locator(".tn-levers .tn-number input").first.input_value() == "0,03"
     msg = page.locator(".tn-levers .tn-message.tn-ok")
     assert msg.inner_text().startswith("mois 1 · Taxe sur le chiffre d'affaires")
     page.locator(".tn-lang-en").click()

@@ -289,3 +289,26 @@ def test_name_label_splits_long_names_and_falls_back_to_the_code():
     assert md.name_label("Seine-Saint-Denis", "93", 5.0) == {
         "text": "93", "lines": ["93"], "size": md.LABEL_MAX}
     assert md.name_label("Ain", "01", 200.0)["size"] == md.LABEL_MAX
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("0,7", 0.7), ("0.7", 0.7), ("−1", -1.0), ("-1", -1.0), ("1 000", 1000.0),
+    ("1\u202f000,5", 1000.5), ("1,234.5", 1234.5), ("12,5 %", 12.5)])
+def test_lever_boxes_read_french_and_english_numbers(text, value):
+    assert i18n.parse_number(text) == pytest.approx(value)
+    assert i18n.parse_number(i18n.fmt_plain(value, "fr")) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1,2,3", "nan", "inf"])
+def test_lever_boxes_refuse_what_is_not_a_number(text):
+    with pytest.raises(ValueError, match="not a (finite )?number"):
+        i18n.parse_number(text)
+
+
+def test_regions_are_feminine_in_the_generated_text():
+    s = st.Session("baseline", households=3_000, map_name="france-regions")
+    s.step(1)
+    s.pull(CLOSE_RURAL_TAX)
+    (d,) = ba.decision_summaries(s, ["service_access"], "fr")
+    assert d.text.startswith("Depuis la fermeture des guichets (impôts) (mois 1), dans 1 "
+                             "région rurale : effet à partir du mois 2")

@@ -444,18 +444,34 @@ def FieldLabel(label: str, unit: str, extra: str = "") -> None:
 @solara.component
 def NumberField(spec: lv.FieldSpec, value: Any, on_value: Callable[[Any], None], label: str,
                 unit: str, lang: str, classes: list[str] | None = None) -> None:
-    """A slider plus a number box for a numeric lever field (range from its declaration)."""
+    """A slider plus a number box for a numeric lever field (range from its declaration).
+
+    The box shows the value in the page's language ("0,7" in French) and reads either
+    style (:func:`simulation.dashboard.i18n.parse_number`).
+    """
     lo, hi = spec.lo, spec.hi
     rng = t("range", lang, lo=i18n.fmt_plain(lo, lang), hi=i18n.fmt_plain(hi, lang))
+    error = solara.use_reactive(False)
     FieldLabel(label, unit, rng)
+
+    def typed(text: str | None) -> None:
+        try:
+            v = i18n.parse_number(text or "")
+        except ValueError:
+            error.set(True)
+            return
+        error.set(False)
+        on_value(v)
+
     with solara.Row(classes=["tn-row-tight"]):
         if spec.slider:
             rv.Slider(v_model=value, min=lo, max=hi, step=spec.step, hide_details=True,
                       on_v_model=lambda v: on_value(float(v)), style_="flex: 1 1 auto",
                       class_=" ".join(classes or []))
-        solara.InputFloat("", value=value, on_value=lambda v: on_value(v) if v is not None
-                          else None, style={"max-width": "120px"}, continuous_update=False,
-                          classes=["tn-number"])
+        solara.InputText("", value="" if value is None else i18n.fmt_plain(value, lang),
+                         on_value=typed, style={"max-width": "120px"},
+                         continuous_update=False, classes=["tn-number"],
+                         error=t("not_a_number", lang) if error.value else False)
 
 
 @solara.component

@@ -216,6 +216,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "mode_beforeafter": {"fr": "avant / après : référence | maintenant | écart",
                          "en": "before / after: reference | now | difference"},
     "month_of": {"fr": "mois {step}", "en": "month {step}"},
+    "not_a_number": {"fr": "un nombre, par exemple 0,7", "en": "a number, for example 0.7"},
 }
 
 # --------------------------------------------------------------------------- policies
@@ -564,6 +565,30 @@ def fmt_diff(x: float | None, unit: str, lang: str) -> str:
         return f"{sign}{fmt_number(pts, lang, 1 if abs(pts) >= 0.1 or pts == 0 else 2)}" \
             f"{NBSP if lang == 'fr' else ' '}pt"
     return sign + fmt_value(x, u, lang)
+
+
+def parse_number(text: str) -> float:
+    """A number typed in a lever's box, in French or English style.
+
+    "0,7", "0.7", "−1", "-1", "1 000", "1 000,5" and "12,5 %" are all read; a comma is
+    the decimal separator unless it separates thousands in a number that also has a point.
+
+    Raises:
+        ValueError: not a number (the message quotes the text).
+    """
+    s = str(text).strip().replace("−", "-").replace(NBSP, "").replace(" ", "")
+    s = s.replace(" ", "").rstrip("%")
+    if "," in s and "." in s:
+        s = s.replace(",", "")  # 1,234.5: English thousands
+    else:
+        s = s.replace(",", ".")
+    try:
+        v = float(s)
+    except ValueError:
+        raise ValueError(f"not a number: {str(text)[:40]!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"not a finite number: {str(text)[:40]!r}")
+    return v
 
 
 def fmt_plain(x: float | int | bool, lang: str) -> str:
