@@ -478,6 +478,8 @@ def test_reports_are_in_one_language_each(report_dir):
     assert checked > 100
     assert '<html lang="fr">' in fr and "La réponse en bref" in fr
     assert "The answer in brief" in en
+    assert "Pour citer" in fr and "How to cite" not in fr
+    assert "How to cite" in en and "Pour citer" not in en
 
 
 def test_first_section_answers_the_question_with_its_measures(teaching, tmp_path):
@@ -526,3 +528,40 @@ def test_territories_with_few_agents_are_never_called_distinguishable(report_dir
     assert len(few) and not few["distinguishable"].any()
     assert (et.loc[et["few_agents"], "agents"] < style.MIN_AGENTS).all()
     assert (et.loc[~et["few_agents"], "agents"] >= style.MIN_AGENTS).all()
+
+
+def test_group_means_skip_territories_where_a_measure_has_no_value():
+    """A territory where a share is undefined (NaN: no eligible household) is left out of the
+    group's household-weighted mean, not counted as 0 with its weight."""
+    from types import SimpleNamespace
+
+    from simulation.engine.measures import TERRITORY_MEASURES as TM
+    from simulation.scenarios import compare as cmp_mod
+
+    S, K, M = 14, 3, len(TM)
+    j, hh = TM.index("non_take_up"), TM.index("households")
+
+    def result(seed, shift):
+        tv = np.full((S, K, M), 0.5)
+        tv[:, :, hh] = [100.0, 300.0, 600.0]
+        tv[:, :, j] = [0.2 + shift, np.nan, 0.4 + shift]     # territory 1: no eligible
+        mv = pd.DataFrame({m: np.full(S, 0.5) for m in cmp_mod.MAP_MEASURES})
+        return SimpleNamespace(seed=seed, codes=["A", "B", "C"], names=["a", "b", "c"],
+                               territory_values=tv, map_values=mv,
+                               params={"n_households": 1000})
+
+    class Scen:
+        def load_map(self, seed):
+            return SimpleNamespace(n=3)
+
+    res = {"base": [result(1, 0.0), result(2, 0.0)], "s": [result(1, 0.1), result(2, 0.1)]}
+    orig = cmp_mod._targets
+    cmp_mod._targets = lambda scen, tmap: np.array([True, True, True])
+    try:
+        out = cmp_mod.effects_from_results(res, ["base", "s"], [Scen(), Scen()])
+    finally:
+        cmp_mod._targets = orig
+    g = out["effects_groups"]
+    row = g[(g["group"] == "targeted") & (g["measure"] == "non_take_up")].iloc[0]
+    assert row["baseline_mean"] == pytest.approx((100 * 0.2 + 600 * 0.4) / 700)
+    assert row["diff"] == pytest.approx(0.1)

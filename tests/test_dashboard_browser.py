@@ -524,3 +524,162 @@ def test_french_for_the_room_titles_names_commas_and_messages(tab: Tab) -> None:
     assert page.locator("[data-testid=present-date]").inner_text() == "February 2023"
     page.locator(".tn-present-exit").click()
     page.locator(".tn-step").wait_for()
+
+
+# ------------------------------------------------------------------------------- workshops
+FIGURES = ("local_value_captured", "theil_between", "gini", "non_take_up",
+           "global_platform_share", "unemployment_rate")
+
+
+def _figures(tab: Tab, kind: str = "measure") -> dict[str, float]:
+    return {m: tab.figure(m, kind) for m in FIGURES}
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return all((math.isnan(a[m]) and math.isnan(b[m])) or a[m] == b[m] for m in a)
+
+
+def _upload(tab: Tab, path: Path, step: int) -> None:
+    tab.page.locator(".tn-upload-input").set_input_files(str(path))
+    tab.page.wait_for_selector(f"[data-testid=step-counter][data-step='{step}']")
+    tab.page.wait_for_selector(f"table.tn-figures[data-step='{step}']")
+    tab.page.locator(".tn-workshop .tn-message.tn-ok").wait_for()
+
+
+def test_workshop_saved_to_a_file_and_reloaded_in_a_new_tab_shows_the_same_run(
+        browser: object, server: str, tmp_path: Path) -> None:
+    a = Tab(browser, server)
+    b = Tab(browser, server)
+    try:
+        a.step(1)
+        a.pull_preset("tiers_lieux_creuse")
+        a.step(1)
+        a.page.locator(".tn-branch-name input").fill("tiers-lieux seuls")
+        a.page.locator(".tn-save-branch").click()
+        a.page.wait_for_selector("svg.tn-map[data-run='branch']")
+        a.pull_preset("platform_tax_3")
+        a.step(2)
+        shown = _figures(a)
+        base = _figures(a, "base-measure")
+        branch = _figures(a, "branch-measure")
+        assert not _same(shown, branch), "the tax after the fork changed the live run"
+        with a.page.expect_download() as dl:
+            a.page.locator(".tn-save-workshop").click()
+        path = tmp_path / "atelier.json"
+        dl.value.save_as(str(path))
+        assert dl.value.suggested_filename.endswith("_atelier.json")
+        _upload(b, path, 4)
+        assert "Atelier ouvert" in b.page.locator(".tn-workshop .tn-message").inner_text()
+        assert _same(_figures(b), shown) and _same(_figures(b, "base-measure"), base)
+        assert _same(_figures(b, "branch-measure"), branch)
+        assert b.page.locator(".tn-map-title").nth(1).inner_text() == \
+            "Branche tiers-lieux seuls"
+        assert b.log_kinds() == a.log_kinds()
+        assert b.line("gini") == a.line("gini") and b.line("gini", "baseline")
+        b.step(1)
+        a.step(1)
+        assert _same(_figures(b), _figures(a)), "the reloaded workshop goes on identically"
+        # a bad file is refused with its name and key, and the tab keeps its run
+        bad = tmp_path / "mauvais.json"
+        bad.write_text('{"format": "terrinum-workshop", "version": 7}', encoding="utf-8")
+        b.page.locator(".tn-upload-input").set_input_files(str(bad))
+        err = b.page.locator(".tn-workshop .tn-message.tn-error")
+        err.wait_for()
+        assert err.inner_text().startswith("mauvais.json: version: version 7")
+        assert b.counter() == 5
+        for t in (a, b):
+            assert not t.foreign(), t.foreign()[:5]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_undo_clickable_log_and_reset_confirmation(browser: object, server: str) -> None:
+    tab, never = Tab(browser, server), Tab(browser, server)
+    try:
+        _undo_and_reset(tab, never)
+    finally:
+        tab.close()
+        never.close()
+
+
+def _undo_and_reset(tab: Tab, never: Tab) -> None:
+    page = tab.page
+    for t in (tab, never):  # "never": the same session without the platform tax
+        t.step(1)
+        t.pull_preset("tiers_lieux_creuse")
+        t.step(2)
+    tab.pull_preset("platform_tax_3")
+    tab.step(2)
+    never.step(2)
+    with_tax = _figures(tab)
+    page.locator(".tn-undo").click()
+    page.wait_for_selector(".tn-log-row[data-log-kind=undo]")
+    page.wait_for_function("document.querySelector('.tn-log-row[data-log-kind=policy] "
+                           ".tn-log-status').innerText === 'annulé'")
+    assert tab.counter() == 5
+    assert "annulation" in page.locator(".tn-log-row[data-log-kind=undo]").inner_text()
+    assert _same(_figures(tab), _figures(never)), "undo = the tax never taken"
+    assert not _same(with_tax, _figures(never)), "the tax had changed the numbers"
+    # click the tiers-lieux decision: back to month 1, where it was taken
+    page.locator(".tn-log-row.tn-log-back[data-log-step='1']").click()
+    page.wait_for_selector("[data-testid=step-counter][data-step='1']")
+    page.wait_for_selector(".tn-log-row[data-log-kind=decision_back]")
+    kept = page.locator(".tn-log-row.tn-log-back[data-log-step='1'] .tn-log-status")
+    assert kept.inner_text().startswith("effet dès le mois 2"), "the decision is kept"
+    assert page.locator(".tn-log-row[data-log-kind=policy]").count() == 2
+    assert page.locator(".tn-log-row.tn-log-back").count() == 1, "only it is live"
+    tab.step(1)
+    assert "✓" in kept.inner_text()
+    # reset asks first; "no" keeps the run
+    page.locator(".tn-reset").click()
+    page.locator(".tn-reset-confirm").wait_for()
+    page.locator(".tn-reset-no").click()
+    page.locator(".tn-reset-confirm").wait_for(state="detached")
+    assert tab.counter() == 2
+    page.locator(".tn-reset").click()
+    page.locator(".tn-reset-yes").click()
+    page.wait_for_selector("[data-testid=step-counter][data-step='0']")
+    assert "policy" not in tab.log_kinds()
+
+
+def test_exported_workshop_replays_with_a_plain_terrinum_run_and_reopens_with_its_log(
+        browser: object, server: str, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from simulation.cli.main import main
+
+    tab = Tab(browser, server)
+    other = Tab(browser, server)
+    try:
+        page = tab.page
+        tab.step(1)
+        tab.pull_preset("tiers_lieux_creuse")
+        tab.step(2)
+        tab.pull_preset("close_rural_tax_offices")
+        tab.step(2)
+        shown = _figures(tab)
+        with page.expect_download() as dl:
+            page.locator(".tn-export-toml").click()
+        path = tmp_path / "atelier.toml"
+        dl.value.save_as(str(path))
+        out = tmp_path / "run"
+        assert main(["run", str(path), "--quiet", "--no-plots", "--workers", "1",
+                     "--out", str(out)]) == 0
+        df = pd.read_parquet(out / "results.parquet")
+        last = df[(df["territory"] == "_map") & (df["step"] == df["step"].max())]
+        assert int(last["step"].iloc[0]) == tab.counter() == 5, "years = the run so far"
+        got = dict(last.set_index("measure")["value"])
+        assert _same({m: float(got[m]) for m in FIGURES}, shown)
+        # reopened in another tab: its decisions in the log, beside the reference run
+        _upload(other, path, 5)
+        rows = other.page.locator(".tn-log-row[data-log-kind=policy]")
+        assert [rows.nth(i).get_attribute("data-log-step") for i in range(rows.count())] == \
+            ["3", "1"]
+        assert "Creuse" in rows.nth(1).inner_text() and "✓" in rows.nth(1).inner_text()
+        assert other.line("gini", "baseline"), "the reference run is drawn beside"
+        assert _same(_figures(other), shown)
+        assert not tab.foreign() and not other.foreign()
+    finally:
+        tab.close()
+        other.close()

@@ -2,8 +2,8 @@
 
 A restructure that moves a module must also move every mention of it, or a newcomer following the
 docs looks for ``simulation/territory.py`` and finds nothing. This test reads the README, every
-``docs/*.md`` and the data's ``SOURCES.md`` and checks each ``simulation/...`` or
-``benchmarks/...`` path and each ``simulation.x.y`` / ``python -m x.y`` name.
+``docs/**/*.md`` (the teaching packs included) and the data's ``SOURCES.md`` and checks each
+``simulation/...`` or ``benchmarks/...`` path and each ``simulation.x.y`` / ``python -m x.y`` name.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
         ROOT / "simulation" / "data" / "SOURCES.md"]
 
 PATH = re.compile(r"(?<![\w./-])((?:simulation|benchmarks|scripts|tests)/[\w./*-]*[\w*])")

@@ -119,6 +119,9 @@ def test_citation_metadata_and_report_line() -> None:
 
     assert "CITATION.cff" in how_to_cite("en") and "Pour citer" in how_to_cite("fr")
     assert "How to cite" in cite_html()
-    # both HTML report writers end with it
-    for mod in ("scenarios/compare.py", "experiments/analysis.py"):
-        assert "cite_html()" in (root / "simulation" / mod).read_text(encoding="utf-8")
+    # both HTML report writers end with it (the comparison report, one language per file,
+    # with the sentence in its language)
+    assert "how_to_cite(lang)" in (root / "simulation" / "scenarios" / "report.py"
+                                   ).read_text(encoding="utf-8")
+    assert "cite_html()" in (root / "simulation" / "experiments" / "analysis.py"
+                             ).read_text(encoding="utf-8")

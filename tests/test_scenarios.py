@@ -98,6 +98,47 @@ def test_child_overrides_and_replace_policies():
     assert s.name == "good_grandchild"
 
 
+def test_a_copied_builtin_is_named_after_its_file(tmp_path, capsys):
+    """cp teaching_counters.toml my_counters.toml: runs and reports say my_counters."""
+    from simulation.cli import main
+
+    text = (SCENARIO_DIR / "teaching_counters.toml").read_text(encoding="utf-8")
+    assert 'name = "teaching_counters"' in text
+    mine = tmp_path / "my_counters.toml"
+    mine.write_text(text + '\n[[policies]]\ntype = "digital_mediators"\n'
+                    'territories = { kinds = ["rural"] }\nper_10k_households = 5\n',
+                    encoding="utf-8")
+    s = load_scenario(mine)
+    assert s.name == "my_counters"
+    assert "teaching_counters" in s.name_note and "my_counters" in s.name_note
+    assert s.with_overrides(years=5).name_note == s.name_note
+    assert s.with_overrides(name="other").name_note == ""
+    # the built-in keeps its name, without a note
+    b = load_scenario("teaching_counters")
+    assert (b.name, b.name_note) == ("teaching_counters", "")
+    # a copy under the built-in's own file name, in another folder, names the folder
+    (tmp_path / "class2").mkdir()
+    same = tmp_path / "class2" / "teaching_counters.toml"
+    same.write_text(text, encoding="utf-8")
+    assert load_scenario(same).name == "teaching_counters (class2)"
+    # a name of its own is kept; a child without a name takes its file's stem, no note
+    own = tmp_path / "own.toml"
+    own.write_text(text.replace('name = "teaching_counters"', 'name = "closures_v2"'),
+                   encoding="utf-8")
+    assert (load_scenario(own).name, load_scenario(own).name_note) == ("closures_v2", "")
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{mine.name}"\n', encoding="utf-8")
+    assert (load_scenario(child).name, load_scenario(child).name_note) == ("child", "")
+    # Terrinum's own exports (run and compare outputs) replay under the name they ran with
+    exported = tmp_path / "scenario.toml"
+    exported.write_text(b.with_overrides(years=2).to_toml(), encoding="utf-8")
+    assert load_scenario(exported).name == "teaching_counters"
+    # validate says what happened
+    assert main(["validate", str(mine)]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "(my_counters:" in out and "note: name 'teaching_counters'" in out
+
+
 @pytest.mark.parametrize("name", [*REQUIRED, "good"])
 def test_to_toml_round_trip(tmp_path, name):
     s = load_scenario(DATA / "good_child.toml") if name == "good" else load_scenario(name)

@@ -37,6 +37,7 @@ DEP_TOWN_RURAL = (
 DEP_AUVERGNE = ["03", "15", "43", "63"]
 SYN_RURAL = "R01 R02 R03 R04 R05 R06 R07 R08 R09 R10 R11 R12".split()
 SYN_TOWN_RURAL = [*SYN_RURAL, *"T01 T02 T03 T04 T05 T06 T07 T08".split()]
+SYN_ALL = ["M01", "C01", "C02", "C03", "C04", *SYN_TOWN_RURAL]
 
 DEP = "france-departements"
 SYN = "synthetic-core-periphery-seed1"
@@ -62,6 +63,17 @@ EXPECTED: dict[tuple[str, str], tuple[str, list[str]]] = {
     ("scenarios/office_closures_with_mediators.toml", "policies[2] digital_mediators"):
         (DEP, DEP_TOWN_RURAL),
     ("scenarios/teaching_counters.toml", "policies[0] public_counters"): (SYN, SYN_TOWN_RURAL),
+    # teaching packs (issue 13): recorded when they were added
+    ("scenarios/teaching_gafa.toml", "policies[0] platform_dependence"): (SYN, SYN_ALL),
+    ("scenarios/teaching_local_platform.toml", "policies[0] local_platform"): (SYN, SYN_ALL),
+    ("scenarios/teaching_local_platform.toml", "policies[1] platform_tax"): (SYN, SYN_ALL),
+    ("scenarios/teaching_mediators.toml", "policies[0] public_counters"): (SYN, SYN_TOWN_RURAL),
+    ("scenarios/teaching_mediators.toml", "policies[1] digital_mediators"):
+        (SYN, SYN_TOWN_RURAL),
+    ("scenarios/teaching_mediators_local.toml", "policies[0] public_counters"):
+        (SYN, SYN_TOWN_RURAL),
+    ("scenarios/teaching_mediators_local.toml", "policies[1] digital_mediators"):
+        (SYN, SYN_TOWN_RURAL),
     ("scenarios/teaching_synthetic.toml", "policies[0] broadband_rollout"): (SYN, SYN_RURAL),
     ("scenarios/teaching_synthetic.toml", "policies[1] tiers_lieux"): (SYN, SYN_RURAL),
     ("scenarios/tiers_lieux.toml", "policies[0] tiers_lieux"): (DEP, DEP_TOWN_RURAL),

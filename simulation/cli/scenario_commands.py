@@ -92,6 +92,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"OK {f} ({s.name}: {s.map}, {s.years:g} years, {s.n_households:,} households, "
               f"{len(s.params)} parameter(s), {len(s.policies)} policy(ies))")
+        if s.name_note:
+            print(f"  note: {s.name_note}")
         for line in policy_selection_lines(s):
             print(f"  {line}")
     return EXIT_USAGE if bad else 0
@@ -234,6 +236,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  spread over replications: {uncertainty_text(n_draws)}")
     for w in replication_warnings(reps):    # also in notes.csv and manifest.json
         print(f"terrinum: {w}", file=sys.stderr)
+    if scen.name_note:                      # also in notes.csv and manifest.json
+        print(f"terrinum: note: {scen.name_note}", file=sys.stderr)
     import numpy as np
 
     for name in SUMMARY_MEASURES:
@@ -274,6 +278,9 @@ def _compare(args: argparse.Namespace, baseline: str, scenarios: list[str], *,
     for note in cmp.notes:      # also in notes.csv, manifest.json and the report
         if note.startswith("WARNING"):
             print(f"terrinum: {note}", file=sys.stderr)
+    for s in cmp.all_scenarios:  # a copied file's new name (also in the notes)
+        if s.name_note:
+            print(f"terrinum: note: {s.name_note}", file=sys.stderr)
     from simulation.scenarios.compare import effect_sentence
     from simulation.scenarios.report import question_measures
 

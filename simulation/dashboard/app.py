@@ -40,6 +40,7 @@ from simulation.dashboard import levers as lv
 from simulation.dashboard import mapdraw as md
 from simulation.dashboard import state as st
 from simulation.dashboard import view as vw
+from simulation.dashboard import workshop as ws
 from simulation.dashboard.i18n import t
 
 ENV_SCENARIO = "TERRINUM_DASHBOARD_SCENARIO"
@@ -47,6 +48,7 @@ ENV_HOUSEHOLDS = "TERRINUM_DASHBOARD_HOUSEHOLDS"
 ENV_LANG = "TERRINUM_DASHBOARD_LANG"
 ENV_SEED = "TERRINUM_DASHBOARD_SEED"
 ENV_MAP = "TERRINUM_DASHBOARD_MAP"
+ENV_WORKSHOP = "TERRINUM_DASHBOARD_WORKSHOP"
 
 # ------------------------------------------------------------------------------- map widget
 MAP_TEMPLATE = r"""
@@ -208,6 +210,31 @@ module.exports = {
 """
 
 
+UPLOAD_TEMPLATE = r"""
+<template>
+  <label class="tn-upload v-btn v-btn--outlined theme--light v-size--default primary--text">
+    <input type="file" accept=".json,.toml,application/json" class="tn-upload-input"
+           style="display: none" @change="read"/>
+    <span class="v-btn__content">{{ label }}</span>
+  </label>
+</template>
+<script>
+module.exports = {
+  methods: {
+    read: function (ev) {
+      var f = ev.target.files[0];
+      if (!f) { return; }
+      var me = this;
+      var r = new FileReader();
+      r.onload = function () { me.upload({name: f.name, text: r.result}); ev.target.value = ""; };
+      r.readAsText(f);
+    },
+  },
+};
+</script>
+"""
+
+
 class KeyWidget(ipyvue.VueTemplate):
     """Keyboard shortcuts of the page: P toggles presentation mode, Escape leaves it.
 
@@ -227,6 +254,48 @@ class KeyWidget(ipyvue.VueTemplate):
         """Called by the template on the Escape key."""
         if self.on_leave is not None:
             self.on_leave()
+
+
+class UploadWidget(ipyvue.VueTemplate):
+    """A button that reads a file chosen on the participant's computer as text."""
+
+    template = traitlets.Unicode(UPLOAD_TEMPLATE).tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    upload_callback = traitlets.Any(None)
+
+    def vue_upload(self, data: dict[str, str]) -> None:
+        """Called by the template with the file's name and text."""
+        if self.upload_callback is not None:
+            self.upload_callback(str(data.get("name", "")), str(data.get("text", "")))
+
+
+LOG_TEMPLATE = r"""
+<template>
+  <div class="tn-log" :data-step="step">
+    <div v-for="r in rows" :key="r.index" :data-log-kind="r.kind" :data-log-step="r.step"
+         :data-log-index="r.index" :title="r.back ? hint : ''"
+         :class="['tn-log-row', {'tn-log-back': r.back}]" @click="r.back && go(r.index)">
+      <span class="tn-log-month">{{ r.month }}</span><span>{{ r.text }}</span>
+      <span class="tn-log-status">{{ r.status }}</span>
+    </div>
+  </div>
+</template>
+"""
+
+
+class LogWidget(ipyvue.VueTemplate):
+    """The log of choices; a click on a decision goes back to it."""
+
+    template = traitlets.Unicode(LOG_TEMPLATE).tag(sync=True)
+    rows = traitlets.List().tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    hint = traitlets.Unicode("").tag(sync=True)
+    go_callback = traitlets.Any(None)
+
+    def vue_go(self, index: int) -> None:
+        """Called by the template when a decision row is clicked."""
+        if self.go_callback is not None:
+            self.go_callback(int(index))
 
 
 # ------------------------------------------------------------------------------- styles
@@ -311,6 +380,9 @@ CSS = """
 .tn-log { max-height: 260px; overflow-y: auto; font-size: 14.5px; }
 .tn-log-row { display: flex; gap: 10px; padding: 3px 0; border-bottom: 1px solid #eef1f4; }
 .tn-log-month { min-width: 74px; font-weight: 700; color: #123b6d; }
+.tn-log-back { cursor: pointer; }
+.tn-log-back:hover { background: #e3f2fd; }
+.tn-upload { cursor: pointer; }
 .tn-log-status { color: #2e7d32; white-space: nowrap; margin-left: auto; padding-left: 8px; }
 .tn-message { font-size: 14px; padding: 6px 10px; border-radius: 6px; margin-top: 6px; }
 .tn-message.tn-error { background: #ffebee; color: #b71c1c; }
@@ -395,6 +467,8 @@ def _env_lang() -> str:
 def _new_session() -> tuple[st.Session | None, str]:
     """A session from the server's settings (environment set by ``terrinum dashboard``)."""
     try:
+        if os.environ.get(ENV_WORKSHOP):  # terrinum dashboard --workshop FILE
+            return ws.load_workshop(os.environ[ENV_WORKSHOP])[0], ""
         hh = os.environ.get(ENV_HOUSEHOLDS)
         seed = os.environ.get(ENV_SEED)
         return st.Session(scenario=os.environ.get(ENV_SCENARIO, st.DEFAULT_SCENARIO),
@@ -713,10 +787,12 @@ def BranchPanel(session: st.Session, lang: str, version: solara.Reactive[int],
     """Save branches, pick the one compared side by side, go back to a branch's start."""
     version.value  # noqa: B018  (re-render when branches change)
     msg = solara.use_reactive(("", ""))
+    name = solara.use_reactive("")
 
     def save() -> None:
         try:
-            br = session.save_branch()
+            br = session.save_branch(name.value or None)
+            name.set("")
             msg.set((t("log_branch_saved", lang, name=br.name), "ok"))
             _bump(version)
         except Exception as exc:
@@ -740,6 +816,8 @@ def BranchPanel(session: st.Session, lang: str, version: solara.Reactive[int],
         solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("branches", lang)))
         solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("branches_help", lang)),
                     classes=["tn-help"])
+        solara.InputText(t("branch_name", lang), value=name, continuous_update=True,
+                         classes=["tn-branch-name"])
         solara.Button(t("save_branch", lang), on_click=save, color="primary", outlined=True,
                       block=True, icon_name="mdi-source-branch", classes=["tn-save-branch"],
                       disabled=len(session.branches) >= st.MAX_BRANCHES)
@@ -758,7 +836,38 @@ def BranchPanel(session: st.Session, lang: str, version: solara.Reactive[int],
                                 f"{t('branch_from', lang, step=b.fork_step)}")
                     solara.Button(t("back_to_fork", lang), on_click=lambda i=i: back(i),
                                   small=True, text=True, color="primary",
-                                  classes=[f"tn-back-{b.name}"], disabled=busy.value)
+                                  classes=[f"tn-back-{i}", f"tn-back-{_slug(b.name)}"],
+                                  disabled=busy.value)
+        Message(msg.value)
+
+
+def _slug(name: str) -> str:
+    """A branch name as a CSS class or file name part (letters, digits, - and _)."""
+    return "".join(ch_ if ch_.isascii() and (ch_.isalnum() or ch_ in "-_") else "_"
+                   for ch_ in name).strip("_") or "branch"
+
+
+@solara.component
+def WorkshopPanel(session: st.Session, lang: str, version: solara.Reactive[int],
+                  on_open: Callable[[str, str], tuple[str, str]]) -> None:
+    """Save the whole workshop to a file (JSON), or open a saved workshop or exported file."""
+    version.value  # noqa: B018  (the file holds the current month)
+    msg = solara.use_reactive(("", ""))
+
+    def opened(name: str, text: str) -> None:
+        msg.set(on_open(name, text))
+
+    with solara.Div(classes=["tn-card", "tn-workshop"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("workshop", lang)))
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("workshop_help", lang)),
+                    classes=["tn-help"])
+        with solara.Row(classes=["tn-row-tight"]):
+            with solara.FileDownload(lambda: ws.workshop_json(session, lang).encode("utf-8"),
+                                     filename=f"{session.scenario_name}_atelier.json",
+                                     mime_type="application/json"):
+                solara.Button(t("save_workshop", lang), icon_name="mdi-content-save",
+                              color="primary", outlined=True, classes=["tn-save-workshop"])
+            UploadWidget.element(label=t("load_workshop", lang), upload_callback=opened)
         Message(msg.value)
 
 
@@ -766,6 +875,7 @@ def BranchPanel(session: st.Session, lang: str, version: solara.Reactive[int],
 def ExportPanel(session: st.Session, lang: str, version: solara.Reactive[int],
                 charts: solara.Reactive[list[str]]) -> None:
     """Download the session as a scenario file, and the charts as PNG (made on click)."""
+    version.value  # noqa: B018  (one button per branch)
     with solara.Div(classes=["tn-card", "tn-export"]):
         solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("export", lang)))
         solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("export_help", lang)),
@@ -781,6 +891,13 @@ def ExportPanel(session: st.Session, lang: str, version: solara.Reactive[int],
                                      mime_type="image/png"):
                 solara.Button(t("export_charts", lang), icon_name="mdi-chart-line",
                               color="primary", outlined=True, classes=["tn-export-png"])
+        for i, b in enumerate(session.branches):
+            with solara.FileDownload(lambda i=i: session.export_toml(lang, branch=i).encode(
+                    "utf-8"), filename=f"{session.scenario_name}_branche_{_slug(b.name)}.toml",
+                    mime_type="application/toml"):
+                solara.Button(t("export_branch", lang, name=b.name),
+                              icon_name="mdi-source-branch", color="primary", outlined=True,
+                              small=True, classes=["mt-1", f"tn-export-branch-{i}"])
 
 
 @solara.component
@@ -799,6 +916,27 @@ def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
             run_error.set(f"{type(exc).__name__}: {exc}")
         _bump(version)
 
+    confirm = solara.use_reactive(False)
+    undo_msg = solara.use_reactive(("", ""))
+
+    def do_undo() -> None:
+        busy.set(True)
+        try:
+            c = session.undo()
+            undo_msg.set((t("undone_msg", lang, text=st.choice_text(session, c, lang)), "ok"))
+        except lv.LeverError:
+            undo_msg.set((t("nothing_to_undo", lang), "error"))
+        except Exception as exc:
+            traceback.print_exc()
+            undo_msg.set((_error_text(exc), "error"))
+        busy.set(False)
+        _bump(version)
+
+    def confirmed() -> None:
+        confirm.set(False)
+        undo_msg.set(("", ""))
+        on_reset()
+
     names = solara.use_memo(st.scenario_names, [])
     with solara.Div(classes=["tn-card", "tn-controls"]):
         solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("controls", lang)))
@@ -814,8 +952,19 @@ def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
             solara.Button(t("step", lang), icon_name="mdi-skip-next", on_click=do_step,
                           color="primary", outlined=True, classes=["tn-step"],
                           disabled=playing.value or busy.value)
-            solara.Button(t("reset", lang), icon_name="mdi-restart", on_click=on_reset,
-                          text=True, classes=["tn-reset"], disabled=busy.value)
+            solara.Button(t("undo", lang), icon_name="mdi-undo", on_click=do_undo,
+                          text=True, classes=["tn-undo"], disabled=playing.value or busy.value)
+            solara.Button(t("reset", lang), icon_name="mdi-restart",
+                          on_click=lambda: confirm.set(True), text=True, classes=["tn-reset"],
+                          disabled=busy.value)
+        if confirm.value:
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("reset_confirm", lang)),
+                        classes=["tn-message", "tn-error", "tn-reset-confirm"])
+            with solara.Row(classes=["tn-row-tight"]):
+                solara.Button(t("reset_yes", lang), on_click=confirmed, color="error",
+                              small=True, classes=["tn-reset-yes"])
+                solara.Button(t("reset_no", lang), on_click=lambda: confirm.set(False),
+                              small=True, outlined=True, classes=["tn-reset-no"])
         rv.Select(label=t("speed", lang), v_model=speed.value, on_v_model=speed.set,
                   dense=True, hide_details=True, class_="mt-3 tn-speed",
                   items=[{"text": t(f"speed_{k}", lang), "value": k} for k in st.SPEEDS])
@@ -829,6 +978,7 @@ def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
             f" · {t('seed', lang, seed=session.seed)}"))
         if run_error.value:
             Message((run_error.value, "error"))
+        Message(undo_msg.value)
 
 
 @solara.component
@@ -996,18 +1146,25 @@ def ChartsPanel(view: vw.PageView, wide: bool) -> None:
 
 
 @solara.component
-def LogPanel(view: vw.PageView, lang: str) -> None:
-    """The log of choices, newest first."""
+def LogPanel(view: vw.PageView, lang: str, session: st.Session | None = None,
+             version: solara.Reactive[int] | None = None) -> None:
+    """The log of choices, newest first; a click on a decision goes back to it."""
+    def go(index: int) -> None:
+        if session is None:
+            return
+        try:
+            session.go_back(index)
+        except lv.LeverError:
+            return  # not a decision of the current run (the page was one step behind)
+        if version is not None:
+            _bump(version)
+
     with solara.Div(classes=["tn-card"]):
         solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(t("log", lang)))
-        html = []
-        for r in view.log:
-            html.append(f'<div class="tn-log-row" data-log-kind="{r["kind"]}" '
-                        f'data-log-step="{r["step"]}"><span class="tn-log-month">'
-                        f'{ch._esc(r["month"])}</span><span>{ch._esc(r["text"])}</span>'
-                        f'<span class="tn-log-status">{ch._esc(r["status"])}</span></div>')
-        solara.HTML(tag="div", unsafe_innerHTML="".join(html), classes=["tn-log"],
-                    attributes={"data-step": str(view.step)})
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("log_back_hint", lang)),
+                    classes=["tn-help"])
+        LogWidget.element(rows=view.log, step=view.step, hint=t("log_back_hint", lang),
+                          go_callback=go)
 
 
 @solara.component
@@ -1054,8 +1211,10 @@ def MainArea(session: st.Session, lang: str, version: solara.Reactive[int],
                       style_="max-width: 340px",
                       items=[{"text": t("mode_value", lang), "value": "value"},
                              {"text": t("mode_diff", lang), "value": "diff",
-                              "disabled": not session.has_choices()},
-                             {"text": t("mode_beforeafter", lang), "value": "beforeafter"}])
+                              "disabled": not session.has_choices()}]
+                      + ([{"text": t("mode_branch", lang), "value": "branch"}]
+                         if session.compared() is not None else [])
+                      + [{"text": t("mode_beforeafter", lang), "value": "beforeafter"}])
             solara.Checkbox(label=t("links", lang), value=show_links)
             solara.Checkbox(label=t("circles", lang), value=show_circles)
             solara.Checkbox(label=t("labels", lang), value=show_labels)
@@ -1086,7 +1245,7 @@ def MainArea(session: st.Session, lang: str, version: solara.Reactive[int],
                               items=[{"text": i18n.measure_label(m, lang), "value": m}
                                      for m in st.CHART_CHOICES])
             with solara.Column(style={"flex": "9 1 0", "min-width": "0"}):
-                LogPanel(view, lang)
+                LogPanel(view, lang, session, version)
 
 
 def _shared_or_new(token: str) -> tuple[st.Session | None, str, bool]:
@@ -1190,6 +1349,35 @@ def Page() -> None:
         scenario_rev.set(scenario_rev.value + 1)
         _bump(version)
 
+    def open_file(name: str, text: str) -> tuple[str, str]:
+        """Open a saved workshop (JSON) or an exported scenario file (TOML) from the page."""
+        playing.set(False)
+        busy.set(True)
+        try:
+            if text.lstrip().startswith("{"):
+                new, saved_lang = ws.load_workshop_text(text, name or "<upload>")
+                session.adopt(new)
+                lang.set(saved_lang)
+            else:
+                import tempfile
+                from pathlib import Path
+
+                with tempfile.TemporaryDirectory(prefix="terrinum-upload-") as tmp:
+                    path = Path(tmp) / (Path(name).name or "scenario.toml")
+                    path.write_text(text, encoding="utf-8")
+                    session.load(str(path))
+            selected.set([])
+            run_error.set("")
+            out = (t("workshop_loaded", lang.value, name=session.scenario_name,
+                     step=session.steps), "ok")
+        except Exception as exc:  # a bad file: its message names the file and the key
+            out = (_error_text(exc), "error")
+        busy.set(False)
+        scenario_rev.set(scenario_rev.value + 1)
+        _bump(version)
+        return out
+
+
     KeyWidget.element(on_toggle=lambda: present.set(not present.value),
                       on_leave=lambda: present.set(False))
     if present.value:
@@ -1204,6 +1392,7 @@ def Page() -> None:
                 LeverPanel(session, L, map_key, selected, version).key(f"lever-{map_key}")
                 SettingsPanel(session, L, version)
                 BranchPanel(session, L, version, busy)
+                WorkshopPanel(session, L, version, open_file)
                 ExportPanel(session, L, version, charts)
             MainArea(session, L, version, selected, charts, seen).key(f"main-{map_key}")
 

@@ -54,6 +54,9 @@ def register(subparsers: Any) -> None:
     d.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     d.add_argument("--map", default=None,
                    help="another map than the scenario's, e.g. france-regions (faster steps)")
+    d.add_argument("--workshop", default=None, metavar="FILE",
+                   help="open a workshop saved from the page (JSON) in every new tab: its "
+                        "decisions, branches and reference run, replayed to the same numbers")
     d.add_argument("--lang", choices=["fr", "en"], default="fr",
                    help="language the page opens in (default fr; switchable in the page)")
     d.set_defaults(func=cmd_dashboard)
@@ -134,6 +137,10 @@ def server_env(args: argparse.Namespace, dest: Path, base: dict[str, str] | None
         env["TERRINUM_DASHBOARD_MAP"] = str(args.map)
     else:
         env.pop("TERRINUM_DASHBOARD_MAP", None)
+    if getattr(args, "workshop", None):
+        env["TERRINUM_DASHBOARD_WORKSHOP"] = str(Path(args.workshop).resolve())
+    else:
+        env.pop("TERRINUM_DASHBOARD_WORKSHOP", None)
     return env
 
 
@@ -207,6 +214,13 @@ def check_startup(args: argparse.Namespace) -> Path:
             sc.with_overrides(map=args.map).load_map()
     except ValueError as exc:  # ScenarioError, MapError: one clear message
         raise DashboardError(str(exc)) from None
+    if getattr(args, "workshop", None):
+        from simulation.dashboard.workshop import load_workshop
+
+        try:
+            load_workshop(args.workshop)  # replayed once: a bad file fails here, not in a tab
+        except ValueError as exc:  # WorkshopError: file, key and what is allowed
+            raise DashboardError(str(exc)) from None
     if args.households is not None and args.households < 50:
         raise DashboardError("--households must be at least 50")
     if not 0 < args.port < 65536:

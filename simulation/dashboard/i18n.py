@@ -162,6 +162,41 @@ STRINGS: dict[str, dict[str, str]] = {
     "log_branch_back": {"fr": "retour au point de départ de la branche {name}",
                         "en": "back to the starting point of branch {name}"},
     "log_model": {"fr": "Modèle", "en": "Model"},
+    "log_cancelled": {"fr": "annulé", "en": "undone"},
+    "log_undo": {"fr": "annulation : {text}", "en": "undo: {text}"},
+    "log_decision_back": {"fr": "retour à la décision du mois {step} : {text}",
+                          "en": "back to the decision of month {step}: {text}"},
+    "log_back_hint": {"fr": "Cliquez sur une décision pour revenir à ce moment-là.",
+                      "en": "Click a decision to go back to that moment."},
+    "undo": {"fr": "Annuler la dernière décision", "en": "Undo the last decision"},
+    "undone_msg": {"fr": "Décision annulée : {text}", "en": "Decision undone: {text}"},
+    "nothing_to_undo": {"fr": "Aucune décision à annuler.", "en": "No decision to undo."},
+    "reset_confirm": {
+        "fr": "Tout réinitialiser ? Décisions et branches seront perdues (enregistrez "
+              "l'atelier d'abord).",
+        "en": "Reset everything? Decisions and branches will be lost (save the workshop "
+              "first).",
+    },
+    "reset_yes": {"fr": "Oui, réinitialiser", "en": "Yes, reset"},
+    "reset_no": {"fr": "Non", "en": "No"},
+    "branch_name": {"fr": "Nom de la branche", "en": "Branch name"},
+    "rename": {"fr": "Renommer", "en": "Rename"},
+    "mode_branch": {"fr": "écart avec la branche comparée",
+                    "en": "difference from the compared branch"},
+    "branch_diff_title": {"fr": "Séance en cours − branche {name}",
+                          "en": "Current session − branch {name}"},
+    "workshop": {"fr": "Atelier", "en": "Workshop"},
+    "workshop_help": {
+        "fr": "Enregistrez tout l'atelier (décisions, branches, référence) dans un fichier et "
+              "rouvrez-le plus tard : les chiffres sont identiques.",
+        "en": "Save the whole workshop (decisions, branches, reference) to a file and reopen "
+              "it later: the numbers are identical.",
+    },
+    "save_workshop": {"fr": "Enregistrer l'atelier", "en": "Save the workshop"},
+    "load_workshop": {"fr": "Ouvrir un atelier", "en": "Open a workshop"},
+    "workshop_loaded": {"fr": "Atelier ouvert : {name}, mois {step}",
+                        "en": "Workshop opened: {name}, month {step}"},
+    "export_branch": {"fr": "Branche {name} (TOML)", "en": "Branch {name} (TOML)"},
     "branches": {"fr": "Branches", "en": "Branches"},
     "branches_help": {
         "fr": "Enregistrez l'état actuel comme branche, essayez un autre choix à partir du "

@@ -30,8 +30,10 @@ and the
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
+import re
 import threading
 import types
 import warnings
@@ -73,6 +75,12 @@ their mean over the last 12 months (fewer at the start), said in the legend: one
 territory's flows is mostly sampling noise."""
 FALLBACK_HOUSEHOLDS = 5_000
 MAX_BRANCHES = 4
+MAX_BRANCH_NAME = 40
+"""Characters of a branch name at most (it appears in titles, legends and file names)."""
+DECISION_LABEL = "workshop decision, month {step}"
+"""``label`` of a session's decision in an exported scenario file: reopening the file in the
+dashboard takes these policies out of the reference run and replays them as decisions."""
+_DECISION_RE = re.compile(r"^workshop decision, month (\d+)$")
 STEPS_PER_YEAR = 12
 SPEEDS: dict[str, float] = {"slow": 1.0, "normal": 0.35, "fast": 0.0}
 """Seconds between two steps while playing (0: as fast as the machine goes)."""
@@ -363,6 +371,50 @@ def held_param(model: Any, name: str) -> Held | None:
     return None
 
 
+# ------------------------------------------------------------------------------- exported decisions
+def split_decisions(sc: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Take a scenario's workshop decisions (policies labelled :data:`DECISION_LABEL`) out.
+
+    Returns:
+        ``(reference, decisions)``: the scenario without those policies (the reference run of
+        a reopened workshop) and each decision as ``{"step": month it was taken, "policy":
+        the policy dict without its label}``, in the file's order.
+    """
+    pols = sc.policy_dicts()
+    keep, decisions = [], []
+    for d in pols:
+        m = _DECISION_RE.match(str(d.get("label") or ""))
+        if m is None:
+            keep.append(d)
+            continue
+        spec = {k: v for k, v in d.items() if k != "label"}
+        decisions.append({"step": int(m.group(1)), "policy": spec})
+    if not decisions:
+        return sc, []
+    return sc.with_overrides(policies=keep, replace_policies=True), decisions
+
+
+def check_branch_name(name: Any, used: Sequence[str] = ()) -> str:
+    """A branch name, stripped; checked against the names ``used`` by other branches.
+
+    Raises:
+        LeverError: empty, longer than :data:`MAX_BRANCH_NAME`, with control characters, or
+            already used.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise LeverError(f"branch name: {name!r} is empty; allowed: 1 to {MAX_BRANCH_NAME} "
+                         "characters")
+    name = " ".join(name.split())
+    if len(name) > MAX_BRANCH_NAME:
+        raise LeverError(f"branch name: {len(name)} characters; allowed: 1 to "
+                         f"{MAX_BRANCH_NAME} characters")
+    if not name.isprintable():
+        raise LeverError("branch name: control characters; allowed: printable text")
+    if name in used:
+        raise LeverError(f"branch name: {name!r} is already used; allowed: a new name")
+    return name
+
+
 # ------------------------------------------------------------------------------- model copies
 def fork_model(model: Any) -> Any:
     """An independent copy of a model that continues exactly as the original would.
@@ -464,7 +516,7 @@ class LogEntry:
     """A line of the session log (choices, branches)."""
 
     step: int
-    kind: str  # "policy" | "start_param" | "branch_saved" | "branch_back" | "scenario"
+    kind: str  # policy, start_param, branch_saved, branch_back, undo, decision_back, scenario
     choice: Choice | None = None
     name: str = ""
 
@@ -491,28 +543,40 @@ class Session:
         self.branches: list[Branch] = []
         self.compare: int | None = None
         self.start_params: dict[str, Any] = {}
+        self.undone: list[Choice] = []
         self._load(scenario)
 
     # ------------------------------------------------------------------ construction
-    def _load(self, scenario: str) -> None:
-        sc = load_scenario(scenario)
+    def _load(self, scenario: Any) -> None:
+        sc = scenario if hasattr(scenario, "build_model") else load_scenario(scenario)
         if self._map_arg and self._map_arg != sc.map:
             sc = sc.with_overrides(map=self._map_arg)
+        sc, decisions = split_decisions(sc)
         self.scenario = sc
-        self.scenario_ref = scenario
+        self.scenario_ref = scenario if isinstance(scenario, str) else str(
+            getattr(scenario, "path", None) or sc.name)
         self.scenario_name = str(sc.name)
         self.seed = int(sc.seed if self._seed_arg is None else self._seed_arg)
         self.households = int(self._households_arg or DEFAULT_HOUSEHOLDS.get(
             Path(str(sc.map)).name, FALLBACK_HOUSEHOLDS))
+        if decisions:  # an exported workshop replays with its own agents and seed
+            self.households = int(sc.n_households)
+            self.seed = int(sc.seed)
         self.scenario_params: dict[str, Any] = dict(sc.params)
         self.scenario_policies: list[dict[str, Any]] = sc.policy_dicts()
         self.start_params = {}
         self.branches = []
         self.compare = None
+        self.undone = []
         self.log = [LogEntry(0, "scenario", name=self.scenario_name)]
         self.live = Run(self._build(self.start_params))
         self.map_name = self.live.model.map_name
         self.baseline: Run | None = None
+        if decisions:  # an exported workshop: its decisions, beside the reference run
+            for d in decisions:
+                self.live.advance_to(d["step"])
+                self.pull(d["policy"])
+            self.step(max(0, round(sc.years * STEPS_PER_YEAR) - self.steps))
 
     def _build(self, params: dict[str, Any]) -> Any:
         return self.scenario.build_model(seed=self.seed, params=dict(params) or None,
@@ -548,10 +612,11 @@ class Session:
         with self.lock:
             self.branches = []
             self.compare = None
+            self.undone = []
+            kept = [Choice(0, None, k, v) for k, v in self.start_params.items()]
             self.log = [LogEntry(0, "scenario", name=self.scenario_name)]
-            self.log += [LogEntry(0, "start_param", Choice(0, None, k, v))
-                         for k, v in self.start_params.items()]
-            self.live = Run(self._build(self.start_params))
+            self.log += [LogEntry(0, "start_param", c) for c in kept]
+            self.live = Run(self._build(self.start_params), kept[::-1])
             self.baseline = None if not self.start_params else Run(self._build({}))
 
     def load(self, scenario: str) -> None:
@@ -569,6 +634,18 @@ class Session:
                 self.__dict__.clear()
                 self.__dict__.update(before)
                 raise LeverError(bound_message(str(exc))) from None
+
+    def adopt(self, other: Session) -> None:
+        """Become ``other`` (a reloaded workshop), keeping this session's lock.
+
+        The page holds one session object per tab; a workshop opened from a file replaces its
+        content.
+        """
+        with self.lock:
+            lock = self.lock
+            self.__dict__.clear()
+            self.__dict__.update(other.__dict__)
+            self.lock = lock
 
     # ------------------------------------------------------------------ levers
     def _ensure_baseline(self) -> None:
@@ -630,7 +707,8 @@ class Session:
         model = self._build(params)  # validates the combination (ParameterError)
         self.start_params = params
         policies = [c for c in self.live.choices if not c.is_start_param]
-        self.live = Run(model)
+        starts = [c for c in self.live.choices if c.is_start_param]  # newest first
+        self.live = Run(model, list(starts))
         for c in policies:
             self.live.model.add_policy(c.policy)
             self.live.choices.append(c)
@@ -643,21 +721,41 @@ class Session:
         return choice
 
     # ------------------------------------------------------------------ branches
-    def save_branch(self) -> Branch:
+    def save_branch(self, name: str | None = None) -> Branch:
         """Save the live run as a new branch (compared side by side from now on).
 
+        Args:
+            name: the branch's name (default: the first free letter A, B, C...).
+
         Raises:
-            LeverError: already :data:`MAX_BRANCHES` branches.
+            LeverError: already :data:`MAX_BRANCHES` branches, or a bad name
+                (:func:`check_branch_name`).
         """
         with self.lock:
             if len(self.branches) >= MAX_BRANCHES:
                 raise LeverError(f"at most {MAX_BRANCHES} branches")
             used = {b.name for b in self.branches}
-            name = next(c for c in "ABCDEFGH" if c not in used)
+            if name is None or not str(name).strip():
+                name = next(c for c in "ABCDEFGH" if c not in used)
+            else:
+                name = check_branch_name(name, sorted(used))
             br = Branch(name, self.live.fork(), self.live.steps, len(self.live.choices))
             self.branches.append(br)
             self.compare = len(self.branches) - 1
             self.log.append(LogEntry(self.live.steps, "branch_saved", name=name))
+            return br
+
+    def rename_branch(self, index: int, name: str) -> Branch:
+        """Give branch ``index`` another name (checked by :func:`check_branch_name`)."""
+        with self.lock:
+            if not 0 <= index < len(self.branches):
+                raise LeverError(f"no branch {index}")
+            br = self.branches[index]
+            old = br.name
+            br.name = check_branch_name(name, [b.name for b in self.branches if b is not br])
+            for e in self.log:
+                if e.kind in ("branch_saved", "branch_back") and e.name == old:
+                    e.name = br.name
             return br
 
     def set_compare(self, index: int | None) -> None:
@@ -680,9 +778,8 @@ class Session:
     def replay(self, choices: Sequence[Choice], to_step: int) -> Any:
         """Rebuild a run from the scenario, the seed and timed choices, up to ``to_step``."""
         params = {**self.start_params}
-        for c in choices:
-            if c.is_start_param:
-                params[c.param] = c.value
+        for c in reversed([c for c in choices if c.is_start_param]):  # newest first
+            params[c.param] = c.value
         model = self._build(params)
         pending = [c for c in choices if not c.is_start_param]
         for s in range(to_step + 1):
@@ -692,6 +789,79 @@ class Session:
             if s < to_step:
                 model.step()
         return model
+
+    # ------------------------------------------------------------------ undo, go back
+    def decisions(self) -> list[Choice]:
+        """The live run's decisions in the order they were taken (oldest first)."""
+        with self.lock:
+            out: list[Choice] = []
+            pool = list(self.live.choices)
+            for e in self.log:
+                if e.kind in ("policy", "start_param") and e.choice in pool:
+                    pool.remove(e.choice)
+                    out.append(e.choice)
+            return out + pool  # (none left: every live choice is logged)
+
+    def undo(self) -> Choice:
+        """Remove the last decision and replay the run to the current month without it.
+
+        The numbers are then those of a session in which the decision was never taken (same
+        scenario, seed and other decisions).
+
+        Raises:
+            LeverError: no decision to undo.
+        """
+        with self.lock:
+            taken = self.decisions()
+            if not taken:
+                raise LeverError("no decision to undo")
+            last = taken[-1]
+            self._rebuild(taken[:-1], self.steps)
+            self.undone.append(last)
+            self.log.append(LogEntry(self.steps, "undo", last))
+            return last
+
+    def go_back(self, log_index: int) -> Choice:
+        """Go back to the decision of log line ``log_index`` (an index in :attr:`log`).
+
+        The live run is rebuilt at that decision's month with the decisions taken up to it
+        (it included); later decisions are dropped (the log keeps them, marked).
+
+        Raises:
+            LeverError: that line is not a decision of the live run.
+        """
+        with self.lock:
+            if not 0 <= log_index < len(self.log):
+                raise LeverError(f"no log line {log_index}")
+            entry = self.log[log_index]
+            taken = self.decisions()
+            if entry.kind not in ("policy", "start_param") or entry.choice not in taken:
+                raise LeverError(f"log line {log_index} is not a decision of the current run")
+            k = max(i for i, c in enumerate(taken) if c == entry.choice)
+            self._rebuild(taken[:k + 1], entry.choice.step)
+            self.log.append(LogEntry(entry.choice.step, "decision_back", entry.choice))
+            return entry.choice
+
+    def _rebuild(self, taken: Sequence[Choice], to_step: int) -> None:
+        """Rebuild the live run from month 0 with the decisions ``taken`` (oldest first)."""
+        params: dict[str, Any] = {}
+        for c in taken:
+            if c.is_start_param:
+                base = self.scenario_params.get(c.param, PARAMS[c.param].default)
+                params[c.param] = c.value
+                if c.value == base:
+                    params.pop(c.param)
+        starts = [c for c in taken if c.is_start_param][::-1]  # newest first, as in a run
+        policies = [c for c in taken if not c.is_start_param]
+        self.start_params = params
+        choices = [*starts, *policies]
+        self.live = Run(self.replay(policies, to_step), choices)
+        if choices or params:
+            if self.baseline is None:
+                self.baseline = Run(self._build({}))
+            self.baseline.advance_to(to_step)
+        else:
+            self.baseline = None
 
     def compared(self) -> Branch | None:
         """The branch shown beside the live run, if any."""
@@ -713,13 +883,18 @@ class Session:
         Args:
             measure: a territory measure.
             run: which run (default: live).
-            mode: "value", or "diff" for the difference from the baseline.
+            mode: "value", "diff" for the difference from the baseline, or "branch" for
+                the difference from the compared branch (live minus branch).
         """
         with self.lock:
             run = run or self.live
             s = self.live.steps
             vals = run.territory_values(measure, s, window=self.window(measure))
-            if mode == "diff":
+            br = self.compared()
+            if mode == "branch" and br is not None:
+                br.run.advance_to(s)
+                vals = vals - br.run.territory_values(measure, s, window=self.window(measure))
+            elif mode == "diff":
                 vals = vals - self.baseline_run().territory_values(
                     measure, s, window=self.window(measure))
             return vals
@@ -816,86 +991,153 @@ class Session:
         return next((p for p in reversed(pols) if p.to_dict() == want), None)
 
     # ------------------------------------------------------------------ export
-    def export_policies(self) -> list[dict[str, Any]]:
-        """The live run's policy choices (added after the scenario's own policies)."""
-        with self.lock:
-            return [copy.deepcopy(c.policy) for c in self.live.choices if not c.is_start_param]
+    def export_policies(self, run: Run | None = None) -> list[dict[str, Any]]:
+        """The policy choices of ``run`` (default: live) that took effect, as exported.
 
-    def export_params(self) -> dict[str, Any]:
+        Each carries ``start = month / 12`` exactly and the label :data:`DECISION_LABEL`
+        (so that reopening the file shows them as decisions); a choice made at the run's
+        last month has not taken effect yet and is left out (its start would be the end of
+        the exported run).
+        """
+        with self.lock:
+            run = run or self.live
+            out = []
+            for c in run.choices:
+                if c.is_start_param or (run.steps > 0 and c.step >= run.steps):
+                    continue
+                d = copy.deepcopy(c.policy)
+                d["start"] = c.step / STEPS_PER_YEAR
+                d["label"] = DECISION_LABEL.format(step=c.step)
+                out.append(d)
+            return out
+
+    def export_params(self, run: Run | None = None) -> dict[str, Any]:
         """Parameters the session sets on top of the scenario's, with the household agents."""
         with self.lock:
-            params = dict(self.start_params)
-            for c in self.live.choices:
-                if c.is_start_param:
-                    params[c.param] = c.value
+            run = run or self.live
+            params = dict(self.start_params) if run is self.live else {}
+            for c in reversed([c for c in run.choices if c.is_start_param]):  # oldest first
+                params[c.param] = c.value
             params["n_households"] = self.households
             return params
 
-    def export_scenario(self) -> Any:
-        """The session as a scenario object: the starting scenario plus the choices."""
-        with self.lock:
-            years = float(self.scenario.years)
-            if self.steps > years * STEPS_PER_YEAR:
-                years = float(math.ceil(self.steps / STEPS_PER_YEAR))
-            return self.scenario.with_overrides(
-                params=self.export_params(), policies=self.export_policies(),
-                name=f"{self.scenario_name}_workshop_m{self.steps}", seed=self.seed,
-                years=years)
+    def export_scenario(self, run: Run | None = None, name: str | None = None) -> Any:
+        """A run of the session (default: live) as a scenario object.
 
-    def export_toml(self, lang: str = "en") -> str:
-        """The session as a scenario file (TOML text) that ``terrinum run`` replays exactly.
-
-        The file starts with comment lines listing the session's choices in plain words.
+        The starting scenario plus the choices, with ``years`` = the months simulated so far
+        / 12 (the scenario's years at month 0); scenario policies that would start after
+        that end never acted and are left out.
         """
         with self.lock:
-            text = self.export_scenario().to_toml()
-            head = [f"# Workshop session (Terrinum dashboard) at month {self.steps}, seed "
+            run = run or self.live
+            steps = run.steps
+            years = steps / STEPS_PER_YEAR if steps else float(self.scenario.years)
+            kept = [p for p in self.scenario.policies if p.start_step <= steps or not steps]
+            base = dataclasses.replace(self.scenario, policies=kept)
+            return base.with_overrides(
+                params=self.export_params(run), policies=self.export_policies(run),
+                name=name or f"{self.scenario_name}_workshop_m{steps}", seed=self.seed,
+                years=years)
+
+    def export_toml(self, lang: str = "en", branch: int | None = None) -> str:
+        """The session (or branch ``branch``) as a scenario file that ``terrinum run`` replays.
+
+        ``terrinum run FILE`` simulates exactly the months run so far and gives the numbers
+        shown at the last month. The file starts with comment lines listing the decisions in
+        plain words, and those left out.
+        """
+        with self.lock:
+            if branch is None:
+                run, what, name = self.live, "Workshop session", None
+            else:
+                br = self.branches[branch]
+                br.run.advance_to(self.steps)
+                run, what = br.run, f"Workshop branch {br.name!r}"
+                slug = re.sub(r"[^A-Za-z0-9_-]+", "_", br.name).strip("_") or "branch"
+                name = f"{self.scenario_name}_branch_{slug}_m{run.steps}"[:100]
+            sc = self.export_scenario(run, name)
+            text = sc.to_toml()
+            steps = run.steps
+            head = [f"# {what} (Terrinum dashboard) at month {steps}, seed "
                     f"{self.seed}, {self.households} household agents, map {self.map_name}."]
-            undone = t("log_undone", lang)
-            for row in reversed(log_rows(self, lang)):
-                if row["kind"] in ("policy", "start_param") and row["status"] != undone:
-                    head.append(f"#   {row['month']}: {row['text']}")
-            head.append(f"# Replay: terrinum run FILE  (month {self.steps} = step {self.steps})")
+            order = self.decisions() if run is self.live else run.choices
+            for c in order:
+                if c not in run.choices:
+                    continue
+                words = choice_text(self, c, lang)
+                if not c.is_start_param and steps and c.step >= steps:
+                    head.append(f"#   left out (takes effect after month {steps}): "
+                                f"month {c.step}: {words}")
+                else:
+                    head.append(f"#   {t('log_month', lang, step=c.step)}: {words}")
+            for p in self.scenario.policies:
+                if steps and p.start_step > steps:
+                    head.append(f"#   left out (the scenario's, starts after month {steps}): "
+                                f"{p.label or p.describe()}")
+            head.append(f"# Replay: terrinum run FILE  ({steps} months = {sc.years:g} years)")
             return "\n".join(head) + "\n" + text
 
 
+def choice_text(session: Session, c: Choice, lang: str) -> str:
+    """A decision in plain words (as in the log)."""
+    if c.is_start_param:
+        p = PARAMS[c.param]
+        return t("log_start_param", lang, label=i18n.param_label(p.name, lang),
+                 value=f"{i18n.fmt_plain(c.value, lang)} "
+                 f"{i18n.unit_label(p.unit, lang)}".strip())
+    if c.param is not None:
+        p = PARAMS[c.param]
+        return (f"{i18n.param_label(p.name, lang)} → "
+                f"{i18n.fmt_plain(c.value, lang)} {i18n.unit_label(p.unit, lang)}".strip()
+                + f" ({i18n.policy_label(c.policy['type'], lang)})")
+    return describe_policy(c.policy, session.tmap, lang)
+
+
 def log_rows(session: Session, lang: str) -> list[dict[str, Any]]:
-    """The session's log as rows (newest first): month, text, status and kind."""
+    """The session's log as rows (newest first).
+
+    Each row: ``step``, ``month``, ``text``, ``status``, ``kind`` (policy, start_param,
+    branch_saved, branch_back, undo, decision_back, scenario), ``index`` (its place in
+    ``session.log``, for :meth:`Session.go_back`) and ``back`` (True for a decision of the
+    live run one can go back to).
+    """
     rows = []
-    tm = session.tmap
-    for e in session.log:
+    live = session.live.choices
+    for i, e in enumerate(session.log):
         month = t("log_month", lang, step=e.step)
         status = ""
+        back = False
         if e.kind == "scenario":
             text = t("scenario_loaded", lang, name=e.name)
         elif e.kind == "start_param":
-            p = PARAMS[e.choice.param]
-            text = t("log_start_param", lang, label=i18n.param_label(p.name, lang),
-                     value=f"{i18n.fmt_plain(e.choice.value, lang)} "
-                     f"{i18n.unit_label(p.unit, lang)}".strip())
+            text = choice_text(session, e.choice, lang)
+            back = e.choice in live
+            if not back:
+                status = t("log_cancelled" if e.choice in session.undone else "log_undone",
+                           lang)
         elif e.kind == "policy":
             c = e.choice
-            if c.param is not None:
-                p = PARAMS[c.param]
-                text = (f"{i18n.param_label(p.name, lang)} → "
-                        f"{i18n.fmt_plain(c.value, lang)} {i18n.unit_label(p.unit, lang)}".strip()
-                        + f" ({i18n.policy_label(c.policy['type'], lang)})")
+            text = choice_text(session, c, lang)
+            if c not in live:
+                status = t("log_cancelled" if c in session.undone else "log_undone", lang)
             else:
-                text = describe_policy(c.policy, tm, lang)
-            if c not in session.live.choices:
-                status = t("log_undone", lang)
-            else:
+                back = True
                 status = t("log_from", lang, step=c.step + 1)
                 if session.applied(c):
                     status += " ✓"
                 elif session.overwritten(c):
                     status = t("log_overwritten", lang, step=c.step + 1)
+        elif e.kind == "undo":
+            text = t("log_undo", lang, text=choice_text(session, e.choice, lang))
+        elif e.kind == "decision_back":
+            text = t("log_decision_back", lang, step=e.choice.step,
+                     text=choice_text(session, e.choice, lang))
         elif e.kind == "branch_saved":
             text = t("log_branch_saved", lang, name=e.name)
         else:
             text = t("log_branch_back", lang, name=e.name)
         rows.append({"step": e.step, "month": month, "text": text, "status": status,
-                     "kind": e.kind})
+                     "kind": e.kind, "index": i, "back": back})
     return rows[::-1]
 
 
@@ -1014,5 +1256,6 @@ def preset_where(spec: dict[str, Any]) -> Where:
 __all__ = [
     "Branch", "Choice", "Held", "LeverConflictError", "LogEntry", "Run", "Session", "Where",
     "describe_policy", "describe_territories", "fork_model", "held_by", "held_param",
-    "log_rows", "presets", "scenario_names",
+    "check_branch_name", "choice_text", "log_rows", "presets", "scenario_names",
+    "split_decisions",
 ]

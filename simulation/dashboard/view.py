@@ -36,7 +36,7 @@ def map_scale(session: Session, measure: str, mode: str, runs: Sequence[Run]
     """Values and colour scales (one shared range) for the maps of ``runs`` (side by side)."""
     vals = [session.map_values(measure, r, mode) for r in runs]
     few = [session.few_agents(r) for r in runs]
-    if mode == "diff":
+    if mode in ("diff", "branch"):
         fin = np.concatenate([v[np.isfinite(v) & ~f] for v, f in zip(vals, few, strict=True)])
         half = float(np.quantile(np.abs(fin), 0.98)) if fin.size else 0.0
         floor = 1e-3 if MEASURES[measure].unit.startswith("share") else 1e-6
@@ -135,15 +135,15 @@ def _legend(measure: str, mode: str, scale: ColourScale, all_nan: bool, lang: st
             window: int = 1, n_few: int = 0) -> dict[str, Any]:
     unit = MEASURES[measure].unit
     label = i18n.measure_label(measure, lang)
-    if mode == "diff":
-        title = f"{label} — {t('mode_diff', lang)}"
+    if mode in ("diff", "branch"):
+        title = f"{label} — {t('mode_diff' if mode == 'diff' else 'mode_branch', lang)}"
         left, right = t("legend_lower", lang), t("legend_higher", lang)
     else:
         title = label
         left, right = t("legend_less", lang), t("legend_more", lang)
-    fmt = i18n.fmt_diff if mode == "diff" else i18n.fmt_value
+    fmt = i18n.fmt_diff if mode in ("diff", "branch") else i18n.fmt_value
     mid = fmt(scale.center, unit, lang) if scale.diverging else ""
-    if mode == "diff" or scale.diverging:
+    if mode in ("diff", "branch") or scale.diverging:
         good = MEASURES[measure].good
         if good == "higher":
             left, right = t("legend_worse", lang), t("legend_better", lang)
@@ -235,14 +235,18 @@ def build_view(session: Session, opts: ViewOptions) -> PageView:
         if br is not None:
             runs.append(br.run)
         mode = opts.mode if session.has_choices() or br is not None else "value"
-        if mode == "diff" and not session.has_choices():
+        if mode == "diff" and not session.has_choices() or mode == "branch" and br is None:
             mode = "value"
+        if mode == "branch":  # one map: live minus the compared branch
+            runs = [session.live]
         vals, scales = map_scale(session, opts.measure, mode, runs)
         names = [f"{n} ({c})" for n, c in zip(tm.names, tm.codes, strict=True)]
         maps = []
         for k, run in enumerate(runs):
             key = "live" if k == 0 else "branch"
             title = t("live_title", lang) if k == 0 else t("branch_title", lang, name=br.name)
+            if mode == "branch":
+                key, title = "branch_diff", t("branch_diff_title", lang, name=br.name)
             all_nan = not np.isfinite(vals[k]).any()
             labels, rows = _hover_rows(session, run, opts.measure, lang)
             n_few = int(session.few_agents(run).sum())

@@ -281,6 +281,8 @@ def compare(baseline: ScenarioLike, scenarios: Sequence[ScenarioLike], *,
     notes = []
     run_scens = []
     for s in [base, *scens]:
+        if s.name_note:
+            notes.append(f"{s.path.name if s.path else s.name}: {s.name_note}.")
         if s.years != years:
             notes.append(f"{s.name}: years = {years:g} in this comparison (its file says "
                          f"{s.years:g}).")
@@ -398,12 +400,19 @@ def effects_from_results(results: dict[str, list[Results]], labels: Sequence[str
         if mask is not None:
             wts = b_end_t[:, :, hh_j]   # baseline households (R, K)
             for gname, gmask in (("targeted", mask), ("elsewhere", ~mask)):
-                ww = wts[:, gmask]
-                ww = ww / np.maximum(ww.sum(axis=1, keepdims=True), 1e-12)
-                with warnings.catch_warnings():
+                # household-weighted mean over the group's territories where the measure
+                # has a value in both runs (a NaN, e.g. a share with no eligible household,
+                # must not count as 0 with its weight kept)
+                bt_g, st_g = b_end_t[:, gmask, :], s_end_t[:, gmask, :]
+                ok = np.isfinite(bt_g) & np.isfinite(st_g)
+                ww = np.where(ok, wts[:, gmask][:, :, None], 0.0)
+                tot = ww.sum(axis=1)
+                with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    bg = np.nansum(b_end_t[:, gmask, :] * ww[:, :, None], axis=1)
-                    sg = np.nansum(s_end_t[:, gmask, :] * ww[:, :, None], axis=1)
+                    bg = np.where(tot > 0, (np.where(ok, bt_g, 0.0) * ww).sum(axis=1) / tot,
+                                  np.nan)
+                    sg = np.where(tot > 0, (np.where(ok, st_g, 0.0) * ww).sum(axis=1) / tot,
+                                  np.nan)
                 eg = paired_effect(bg, sg)
                 rows_groups.append(pd.DataFrame({
                     "scenario": label, "baseline": base_label, "group": gname,

@@ -221,6 +221,9 @@ class Scenario:
         files: paths of the files in the ``extends`` chain, root first.
         file_hashes: SHA-256 of each file in ``files``.
         overrides: in-memory overrides applied after loading (for provenance).
+        name_note: why ``name`` is not the file's ``name`` key ("" when it is): a file that
+            is not a built-in scenario but carries a built-in's name (a copy) is named after
+            the file instead (:func:`_copied_name`).
     """
 
     name: str
@@ -245,6 +248,7 @@ class Scenario:
     files: list[Path] = field(default_factory=list)
     file_hashes: dict[str, str] = field(default_factory=dict)
     overrides: list[dict[str, Any]] = field(default_factory=list)
+    name_note: str = ""
 
     # ------------------------------------------------------------------ views
     def title(self, lang: str = "en") -> str:
@@ -386,7 +390,9 @@ class Scenario:
             "policies": [p.to_dict() if isinstance(p, Policy) else p for p in policies]
             if policies else None, "replace_policies": replace_policies or None,
             **changes}.items() if v is not None}
-        new = dataclasses.replace(self, name=name or self.name, params=new_params,
+        new = dataclasses.replace(self, name=name or self.name,
+                                  name_note=self.name_note if name is None else "",
+                                  params=new_params,
                                   policies=pols, overrides=[*self.overrides, record]
                                   if record else list(self.overrides), **changes)
         if map_options is not None:
@@ -461,7 +467,7 @@ class Scenario:
         configuration, parameters and policies.
         """
         lines = [
-            f"# Scenario '{self.name}' exported by Terrinum.",
+            f"# Scenario '{self.name}' {EXPORT_MARK}",
         ]
         if self.files:
             lines.append("# Built from: " + ", ".join(
@@ -696,6 +702,7 @@ def _assemble(chain: list[_Layer]) -> Scenario:
     policies: list[Policy] = []
     origins: dict[int, tuple[Path, str]] = {}
     name = None
+    name_layer: _Layer | None = None
     for layer in chain:
         d = layer.data
         path = layer.path
@@ -750,10 +757,13 @@ def _assemble(chain: list[_Layer]) -> Scenario:
             policies.append(pol)
             origins[id(pol)] = (path, f"policies[{i}]")
         if d.name:
-            name = d.name
+            name, name_layer = d.name, layer
     last = chain[-1]
     if not last.data.name:
-        name = last.path.stem
+        name, name_layer = last.path.stem, None
+    name_note = ""
+    if name_layer is not None:
+        name, name_note = _copied_name(name, name_layer, last.path)
     _check_combination(last.path, params, param_origin)
     full_run = {**DEFAULT_RUN, **{k: v for k, v in run.items() if v is not None}}
     texts = "".join(f"--- {layer.path.name}\n{layer.text}" for layer in chain)
@@ -770,7 +780,7 @@ def _assemble(chain: list[_Layer]) -> Scenario:
         policies=policies, sha256=hashlib.sha256(texts.encode("utf-8")).hexdigest(),
         files=[layer.path for layer in chain],
         file_hashes={str(layer.path): hashlib.sha256(layer.text.encode("utf-8")).hexdigest()
-                     for layer in chain})
+                     for layer in chain}, name_note=name_note)
     for p in policies:
         f, key = origins[id(p)]
         _check_start(f, key, p, scen.years, ramp=not full_run.get("partial_policies"))
@@ -778,6 +788,44 @@ def _assemble(chain: list[_Layer]) -> Scenario:
     _check_map(scen, run_origin.get("map", last.path), run_origin.get("map_options"))
     _check_territories(scen, origins)
     return scen
+
+
+EXPORT_MARK = "exported by Terrinum."
+"""End of the first line of a file written by :meth:`Scenario.to_toml` (its name is kept)."""
+
+
+def _copied_name(name: str, layer: _Layer, last: Path) -> tuple[str, str]:
+    """The name of a scenario whose ``name`` may be a copied built-in's, and a note.
+
+    A file that is not the built-in scenario of that name (``cp teaching_counters.toml
+    my_counters.toml``, then edited) would otherwise be run and reported under the built-in's
+    name, with other contents. Such a name is replaced by the stem of the file loaded
+    (``my_counters``; ``"<stem> (<folder>)"`` when the stem is itself a built-in's name).
+    Files written by :meth:`Scenario.to_toml` (run and compare outputs, dashboard exports:
+    first line ending with :data:`EXPORT_MARK`) keep their name, so a saved scenario replays
+    under the name it was run with.
+
+    Args:
+        name: the ``name`` the chain sets.
+        layer: the file that set it.
+        last: the file loaded (last of the ``extends`` chain).
+
+    Returns:
+        ``(name, note)``; the note is "" when the name is kept.
+    """
+    first = layer.text.lstrip("\ufeff").split("\n", 1)[0].rstrip()
+    if first.startswith("# Scenario ") and first.endswith(EXPORT_MARK):
+        return name, ""
+    own = builtin_path(name)
+    if own is None or own.resolve() == layer.path.resolve():
+        return name, ""
+    new = last.stem
+    if builtin_path(new) is not None:
+        new = f"{new} ({last.parent.name or 'local'})"
+    note = (f"name '{name}' is the name of a built-in scenario but {layer.path.name} is "
+            f"another file: it is run and reported as '{new}' (give it a name of its own "
+            "with name = \"...\")")
+    return new, note
 
 
 # ============================================================================ checks

@@ -530,7 +530,8 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
         ledgers.append(lg)
     atomic_write_csv(pd.concat(ledgers, ignore_index=True).fillna(0.0), out / "ledger.csv")
     atomic_write_text(scenario.to_toml(), out / "scenario.toml")
-    notes = replication_warnings(len(results))
+    warned = replication_warnings(len(results))
+    notes = [f"{scenario.name_note}."] * bool(scenario.name_note) + warned
     atomic_write_csv(pd.DataFrame({"note": notes}, dtype=object), out / "notes.csv")
     files = ["results.parquet", "results.csv", "summary.csv", "ledger.csv", "scenario.toml",
              "notes.csv"]
@@ -544,7 +545,7 @@ def save_runs(results: Sequence[Results], out: str | Path, scenario: Scenario, *
                                      f"{len(results)} replication(s), seeds {seeds}"[:150]
                                      + ("\nfewer than 5 replications: bands uncertain / "
                                         "moins de 5 réplications : bandes incertaines"
-                                        if notes else "")))
+                                        if warned else "")))
         files.append(p.name)
         try:
             tmap = scenario.load_map(results[0].seed)
