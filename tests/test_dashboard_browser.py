@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,9 +68,9 @@ def browser(chromium: str) -> Iterator[object]:
 class Tab:
     """One browser context with the dashboard open, and every URL it asked for."""
 
-    def __init__(self, browser: object, url: str) -> None:
+    def __init__(self, browser: object, url: str, viewport: dict | None = None) -> None:
         self.urls: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1600, "height": 1000},
+        self.context = browser.new_context(viewport=viewport or {"width": 1600, "height": 1000},
                                            accept_downloads=True)
         self.context.on("request", lambda r: self.urls.append(r.url))
         self.page = self.context.new_page()
@@ -244,13 +245,14 @@ def test_language_switch_changes_the_labels(tab: Tab) -> None:
     page = tab.page
     assert page.locator(".tn-step").inner_text().strip().lower() == "mois suivant"
     title = "svg.tn-chart[data-chart='gini'] .tn-chart-title"
-    assert page.locator(title).text_content() == "Gini des revenus"
+    assert page.locator(title).text_content() == "Inégalités de revenus (Gini)"
     page.locator(".tn-lang-en").click()
     page.wait_for_function(
         "document.querySelector('.tn-step').innerText.trim().toLowerCase() === 'step'")
-    for selector, text in ((title, "Gini of incomes"),
+    for selector, text in ((title, "Income inequality (Gini)"),
                            (".tn-map-measure", "Attractiveness (net migration)"),
                            ("[data-testid=step-counter]", "Month 0"),
+                           ("[data-testid=date]", "January 2023"),
                            (".tn-levers h3", "Levers")):
         page.wait_for_function("([s, t]) => document.querySelector(s).textContent.trim() === t",
                                arg=[selector, text])
@@ -325,6 +327,203 @@ def test_lever_held_by_a_scenario_policy_is_refused_with_its_name_and_month(
         assert not tab.foreign(), tab.foreign()[:5]
     finally:
         tab.close()
+
+
+# ------------------------------------------------------------------------------- the room
+PROJECTOR = {"width": 1280, "height": 720}
+
+LAYOUT_PROBLEMS = """(root) => {
+  // every visible text at >= 18 px on screen (SVG text: font size x the SVG's scale),
+  // every element inside the viewport, no text cut off, the blocks never overlapping
+  const W = window.innerWidth, H = window.innerHeight, out = [];
+  const visible = (el) => {
+    const cs = getComputedStyle(el);
+    if (cs.display === 'none' || cs.visibility === 'hidden' || +cs.opacity === 0) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const hidden = (el) => { for (let e = el; e && e !== document; e = e.parentElement)
+    if (!visible(e)) return true; return false; };
+  let texts = 0;
+  for (const el of root.querySelectorAll('*')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || hidden(el) || el.closest('title')) continue;
+    texts++;
+    let size = parseFloat(getComputedStyle(el).fontSize);
+    if (el instanceof SVGElement) {
+      const m = el.getScreenCTM();
+      size *= Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
+    }
+    if (size < 17.95) out.push('small ' + size.toFixed(1) + 'px: ' + el.textContent.trim());
+    const r = el.getBoundingClientRect();
+    if (r.left < -0.5 || r.top < -0.5 || r.right > W + 0.5 || r.bottom > H + 0.5)
+      out.push('outside the viewport: ' + el.textContent.trim().slice(0, 40));
+    if (!(el instanceof SVGElement) && el.scrollWidth > el.clientWidth + 1 &&
+        getComputedStyle(el).overflow !== 'visible')
+      out.push('cut off: ' + el.textContent.trim().slice(0, 40));
+  }
+  if (document.documentElement.scrollWidth > W || document.documentElement.scrollHeight > H)
+    out.push('page scrolls: ' + document.documentElement.scrollWidth + 'x' +
+             document.documentElement.scrollHeight);
+  const blocks = [...root.querySelectorAll('.tn-present-top, .tn-map-head, svg.tn-map, ' +
+      '.tn-map-note, .tn-legend-bar, .tn-legend-words, .tn-chart-cell, .tn-present-charts ' +
+      '.tn-legend, .tn-present-text, .tn-present-foot')].filter(e => !hidden(e));
+  for (let i = 0; i < blocks.length; i++) for (let j = i + 1; j < blocks.length; j++) {
+    const a = blocks[i].getBoundingClientRect(), b = blocks[j].getBoundingClientRect();
+    const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    const name = (e) => (typeof e.className === 'string' ? e.className : e.className.baseVal);
+    if (w > 1 && h > 1) out.push('overlap: ' + name(blocks[i]) + ' / ' + name(blocks[j]));
+  }
+  return {problems: out, texts: texts, blocks: blocks.length};
+}"""
+
+
+def layout_problems(page: object) -> dict:
+    return page.evaluate(LAYOUT_PROBLEMS, page.locator(".tn-present").element_handle())
+
+
+@pytest.fixture(scope="module")
+def regions_server(chromium: str) -> Iterator[str]:
+    """Baseline on france-regions: 3,000 household agents are enough for every region."""
+    from simulation.dashboard import cli
+
+    try:
+        with cli.running_server("baseline", households=HOUSEHOLDS, lang="fr",
+                                map_name="france-regions") as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+def test_presentation_mode_fits_a_projector_and_follows_the_run_from_another_tab(
+        browser: object, regions_server: str) -> None:
+    from simulation.dashboard.mapdraw import FEW_AGENTS, NO_DATA
+
+    tab = Tab(browser, regions_server, viewport=PROJECTOR)
+    try:
+        page = tab.page
+        assert tab.counter() == 0
+        page.keyboard.press("p")
+        page.locator(".tn-present").wait_for()
+        # month 0 of attractiveness (a flow) has no value: month 1 is computed, never grey
+        page.wait_for_selector("[data-testid=present-date][data-step='1']")
+        page.wait_for_selector("svg.tn-map[data-map-step='1']")
+        assert page.locator("[data-testid=present-date]").inner_text() == "février 2023"
+        fills = page.locator("svg.tn-map path[data-territory]").evaluate_all(
+            "els => els.map(e => e.getAttribute('fill'))")
+        # no "no data yet" grey; light grey only for Corse (under 100 of the 3,000 agents)
+        assert len(fills) == 13 and NO_DATA not in fills and fills.count(FEW_AGENTS) <= 1, fills
+        assert page.locator(".tn-step, .tn-apply, .tn-side").count() == 0, "controls hidden"
+        assert page.locator(".tn-present svg.tn-map").count() == 1
+        assert page.locator(".tn-present svg.tn-chart").count() == 3
+        assert page.locator(".tn-present .tn-legend-bar").is_visible()
+        page.wait_for_timeout(300)
+        res = layout_problems(page)
+        assert res["texts"] > 20 and res["blocks"] >= 8, res
+        assert not res["problems"], res["problems"][:10]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "presentation.png"))
+        # the facilitator keeps the controls in another window driving the same run
+        page.keyboard.press("Escape")
+        page.locator(".tn-step").wait_for()
+        href = page.locator("a.tn-present-tab").get_attribute("href")
+        assert href.startswith("?present=")
+        screen = tab.context.new_page()
+        screen.set_viewport_size(PROJECTOR)
+        screen.goto(regions_server + href)
+        screen.wait_for_selector(".tn-present[data-step='1']")
+        assert screen.locator(".tn-step, .tn-apply, .tn-present-exit").count() == 0
+        tab.step(2)
+        screen.wait_for_selector(".tn-present[data-step='3']")
+        screen.wait_for_selector("svg.tn-map[data-map-step='3']")
+        assert screen.locator("[data-testid=present-date]").inner_text() == "avril 2023"
+        assert not layout_problems(screen)["problems"]
+        # an unknown token shows a message, never somebody's session
+        other = tab.context.new_page()
+        other.goto(regions_server + "?present=not-a-token")
+        other.wait_for_selector(".tn-present-gone")
+        assert other.locator(".tn-step, .tn-present").count() == 0
+        assert not tab.foreign(), tab.foreign()[:5]
+    finally:
+        tab.close()
+
+
+def _pick_mode(page: object, text: str) -> None:
+    page.locator(".tn-mode .v-input__slot").click()
+    page.locator(".menuable__content__active .v-list-item", has_text=text).first.click()
+
+
+def test_before_after_shows_three_maps_and_what_changed_since_the_decision(
+        browser: object, regions_server: str) -> None:
+    tab = Tab(browser, regions_server)
+    try:
+        page = tab.page
+        tab.step(2)
+        tab.pull_preset("close_rural_tax_offices")
+        tab.step(3)
+        _pick_mode(page, "avant / après")
+        page.wait_for_selector("svg.tn-map[data-run='difference']")
+        runs = page.locator("svg.tn-map").evaluate_all("els => els.map(e => e.dataset.run)")
+        assert runs == ["reference", "live", "difference"]
+        line = page.locator(".tn-ba-line").first
+        text = line.inner_text()
+        assert text.startswith("Depuis la fermeture des guichets (impôts) (mois 2), dans 1 "
+                               "région rurale : "), text
+        assert "attractivité" in text.lower() and ";" in text
+        assert "deux fois le bruit" in page.locator(".tn-ba-rule").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "before_after.png"), full_page=True)
+        page.locator(".tn-lang-en").click()
+        page.wait_for_function("document.querySelector('.tn-ba-line')?.innerText"
+                               ".startsWith('Since the closure of counters (tax) (month 2), "
+                               "in 1 rural region: ')")
+        page.locator(".tn-lang-fr").click()
+        page.wait_for_function("document.querySelector('.tn-ba-line')?.innerText"
+                               ".startsWith('Depuis')")
+        # the same three maps in presentation mode, on a projector
+        page.set_viewport_size(PROJECTOR)
+        page.keyboard.press("p")
+        page.wait_for_selector(".tn-present svg.tn-map[data-run='difference']")
+        assert page.locator(".tn-present svg.tn-map").count() == 3
+        assert page.locator(".tn-present .tn-present-text").inner_text().startswith("Depuis")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "presentation_before_after.png"))
+        res = layout_problems(page)
+        assert not res["problems"], res["problems"][:10]
+        assert not tab.foreign(), tab.foreign()[:5]
+    finally:
+        tab.close()
+
+
+def test_french_for_the_room_titles_names_commas_and_messages(tab: Tab) -> None:
+    page = tab.page
+    assert page.locator(".tn-subtitle").inner_text().startswith("Au fil de l'eau — ")
+    assert page.locator("svg.tn-map text[data-label='Creuse']").count() == 1
+    assert page.locator("svg.tn-map text[data-label='Seine-Saint-Denis']").count() == 1
+    titles = page.locator("svg.tn-chart .tn-chart-title").all_text_contents()
+    assert "Écart de revenus entre territoires" in titles
+    assert not any("Theil" in x for x in titles), titles
+    tab.step(1)
+    body = page.locator(".tn-main").inner_text()
+    assert re.search(r"\d,\d", body) and not re.search(r"\d\.\d", body), \
+        re.findall(r".{12}\d\.\d.{6}", body)[:5]
+    tab.pull_preset("platform_tax_3")
+    assert page.locator(".tn-levers .tn-number input").first.input_value() == "0,03"
+    msg = page.locator(".tn-levers .tn-message.tn-ok")
+    assert msg.inner_text().startswith("mois 1 · Taxe sur le chiffre d'affaires")
+    page.locator(".tn-lang-en").click()
+    page.wait_for_function("document.querySelector('.tn-levers .tn-message')?.innerText"
+                           ".startsWith('month 1 · Tax on platform turnover')")
+    page.wait_for_function("document.querySelector('.tn-subtitle').innerText"
+                           ".startsWith('Business as usual — ')")
+    # the header's button opens presentation mode in this tab, in the page's language
+    page.locator(".tn-present-btn").click()
+    page.wait_for_selector(".tn-present")
+    assert page.locator(".tn-present-title").inner_text() == "Business as usual"
+    assert page.locator("[data-testid=present-date]").inner_text() == "February 2023"
+    page.locator(".tn-present-exit").click()
+    page.locator(".tn-step").wait_for()
 
 
 # ------------------------------------------------------------------------------- workshops

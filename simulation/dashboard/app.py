@@ -33,6 +33,7 @@ import reacton.ipyvuetify as rv
 import solara
 import traitlets
 
+from simulation.dashboard import beforeafter as ba
 from simulation.dashboard import charts as ch
 from simulation.dashboard import i18n
 from simulation.dashboard import levers as lv
@@ -90,7 +91,9 @@ MAP_TEMPLATE = r"""
         <g v-if="show_labels" class="tn-labels">
           <text v-for="l in geo.labels" :key="'t' + l.i" :x="l.x" :y="l.y"
                 :font-size="l.size" text-anchor="middle" dominant-baseline="central"
-                class="tn-label">{{ l.text }}</text>
+                :data-label="l.text" class="tn-label"><tspan v-for="(ln, j) in l.lines"
+                :key="j" :x="l.x" :dy="(j === 0 ? -(l.lines.length - 1) * 0.55 : 1.1) + 'em'"
+                >{{ ln }}</tspan></text>
         </g>
         <g v-if="geo.inset" class="tn-inset">
           <rect :x="geo.inset.mark.x" :y="geo.inset.mark.y" :width="geo.inset.mark.w"
@@ -104,9 +107,12 @@ MAP_TEMPLATE = r"""
                 @mouseenter="hover = s.i" @click="pick(s.i, s.code)">
             <title>{{ names[s.i] }}</title>
           </path>
-          <text v-for="l in geo.inset.labels" :key="'il' + l.i" :x="l.x" :y="l.y"
+          <text v-for="l in (show_labels ? geo.inset.labels : [])" :key="'il' + l.i"
+                :x="l.x" :y="l.y"
                 :font-size="l.size" text-anchor="middle" dominant-baseline="central"
-                class="tn-label">{{ l.text }}</text>
+                :data-label="l.text" class="tn-label"><tspan v-for="(ln, j) in l.lines"
+                :key="j" :x="l.x" :dy="(j === 0 ? -(l.lines.length - 1) * 0.55 : 1.1) + 'em'"
+                >{{ ln }}</tspan></text>
           <text :x="geo.inset.x + 4" :y="geo.inset.y + geo.inset.h + 16" font-size="14"
                 class="tn-inset-caption">{{ inset_label }}</text>
         </g>
@@ -182,6 +188,28 @@ class MapWidget(ipyvue.VueTemplate):
             self.select_callback(str(code))
 
 
+KEY_TEMPLATE = r"""
+<template><span class="tn-keys" style="display: none"></span></template>
+<script>
+module.exports = {
+  mounted: function () {
+    var self = this;
+    this._onkey = function (e) {
+      var el = e.target;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' ||
+                 el.tagName === 'SELECT' || el.isContentEditable)) return;
+      if (e.key === 'p' || e.key === 'P') { self.toggle(); }
+      else if (e.key === 'Escape') { self.leave(); }
+    };
+    document.addEventListener('keydown', this._onkey);
+  },
+  beforeDestroy: function () { document.removeEventListener('keydown', this._onkey); },
+};
+</script>
+"""
+
+
 UPLOAD_TEMPLATE = r"""
 <template>
   <label class="tn-upload v-btn v-btn--outlined theme--light v-size--default primary--text">
@@ -205,6 +233,27 @@ module.exports = {
 };
 </script>
 """
+
+
+class KeyWidget(ipyvue.VueTemplate):
+    """Keyboard shortcuts of the page: P toggles presentation mode, Escape leaves it.
+
+    Keys typed in a form field are ignored.
+    """
+
+    template = traitlets.Unicode(KEY_TEMPLATE).tag(sync=True)
+    on_toggle = traitlets.Any(None)
+    on_leave = traitlets.Any(None)
+
+    def vue_toggle(self, data: Any = None) -> None:
+        """Called by the template on the P key."""
+        if self.on_toggle is not None:
+            self.on_toggle()
+
+    def vue_leave(self, data: Any = None) -> None:
+        """Called by the template on the Escape key."""
+        if self.on_leave is not None:
+            self.on_leave()
 
 
 class UploadWidget(ipyvue.VueTemplate):
@@ -349,6 +398,63 @@ CSS = """
                    justify-content: flex-start; white-space: normal; font-size: 14px; }
 .v-btn.tn-preset .v-btn__content { white-space: normal; text-align: left; flex: 1 1 auto;
                                    justify-content: flex-start; }
+.tn-date { font-size: 18px; font-weight: 600; opacity: .95; white-space: nowrap; }
+.tn-header a.tn-present-tab { color: white; font-size: 15px; text-decoration: underline; }
+.tn-ba-maps { gap: 10px; align-items: flex-start; flex-wrap: nowrap; }
+.tn-ba-text { font-size: 16px; line-height: 1.4; }
+.tn-ba-text p { margin: 4px 0; }
+.tn-ba-rule { font-size: 13.5px; color: #4a5563; }
+/* presentation mode: 1280 x 720 and larger, every text >= 18 px, nothing scrolls */
+.tn-present { height: 100vh; width: 100vw; overflow: hidden; display: flex;
+              flex-direction: column; font-size: 20px; background: white; color: #1b1b1b;
+              box-sizing: border-box; padding: 0 18px 6px 18px; }
+.tn-present-top { display: flex; align-items: center; gap: 18px; padding: 8px 0 4px 0;
+                  border-bottom: 3px solid #123b6d; flex: 0 0 auto; }
+.tn-present-title { font-size: 26px; font-weight: 700; color: #123b6d; flex: 1 1 auto;
+                    min-width: 0; white-space: nowrap; overflow: hidden;
+                    text-overflow: ellipsis; }
+.tn-present-date { font-size: 34px; font-weight: 800; color: #123b6d; white-space: nowrap; }
+.tn-present-month { font-size: 20px; color: #37474f; white-space: nowrap; }
+.tn-present .v-btn { font-size: 18px !important; text-transform: none !important;
+                     letter-spacing: 0 !important; }
+.tn-present-body { flex: 1 1 auto; min-height: 0; display: flex; gap: 20px;
+                   padding-top: 6px; }
+.tn-present-mapcol { flex: 1 1 auto; min-width: 0; display: flex; flex-direction: column; }
+.tn-present-mapcol .tn-maps, .tn-present-mapcol .tn-ba-maps { flex: 1 1 auto; min-height: 0; }
+.tn-present-charts { flex: 0 0 480px; width: 480px; display: flex; flex-direction: column;
+                     gap: 6px; min-height: 0; }
+.tn-present-charts .tn-chart-cell { border: none; padding: 0; }
+.tn-present-mapcol > .tn-maps, .tn-present-mapcol > .tn-ba-maps {
+    align-items: stretch !important; }
+.tn-present .tn-map-wrap { display: flex; flex-direction: column; min-height: 0; }
+.tn-present .tn-map-box { flex: 1 1 0; min-height: 0; display: flex;
+                          flex-direction: column; }
+.tn-present .tn-map { flex: 1 1 0; min-height: 0; width: 100%; height: auto;
+                      max-height: none; }
+.tn-present .tn-map-note { flex: 0 0 auto; align-self: flex-start; }
+.tn-present .tn-map-title { font-size: 22px; }
+.tn-present .tn-map-measure { font-size: 20px; }
+.tn-present .tn-map-head { flex-wrap: wrap; }
+.tn-present .tn-ba-maps .tn-map-head { flex-direction: column; gap: 0; min-height: 84px; }
+.tn-present .tn-ba-maps .tn-map-measure { font-size: 18px; }
+.tn-present .tn-legend-bar, .tn-present .tn-legend-words, .tn-present .tn-legend-mid,
+.tn-present .tn-map-note, .tn-present .tn-hover-box, .tn-present .tn-hover-title,
+.tn-present .tn-hover-main td, .tn-present .tn-legend { font-size: 18px; }
+.tn-present .tn-legend-gradient { height: 20px; }
+.tn-present .tn-legend-mid { display: none; }
+.tn-present .tn-legend-words { margin: 0; }
+.tn-present .tn-map-note { position: static; transform: none; display: inline-block;
+                           margin-top: 4px; }
+.tn-present .tn-map-foot, .tn-present .tn-inset-caption { display: none; }
+.tn-present .tn-chart-title, .tn-present .tn-chart-now { font-size: 20px; }
+.tn-present .tn-tick, .tn-present .tn-axis { font-size: 18px; }
+.tn-present .tn-legend { margin: 0; gap: 14px; }
+.tn-present-text { font-size: 19px; line-height: 1.3; margin-top: 4px; color: #1b1b1b;
+                   flex: 0 0 auto; }
+.tn-present-text p { margin: 2px 0; }
+.tn-present-foot { font-size: 18px; color: #5b6573; flex: 0 0 auto; white-space: nowrap;
+                   overflow: hidden; text-overflow: ellipsis; }
+.tn-present-gone { font-size: 24px; padding: 40px; }
 """
 
 
@@ -385,9 +491,15 @@ def _error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def Message(msg: tuple[str, str]) -> None:
-    """A feedback line under a form (ok or error)."""
+def Message(msg: tuple[Any, str], lang: str = i18n.DEFAULT_LANG) -> None:
+    """A feedback line under a form (ok or error).
+
+    The text may be a function of the language: the message is then re-rendered in the new
+    language after a switch, instead of staying in the one it was written in.
+    """
     text, kind = msg
+    if callable(text):
+        text = text(lang)
     if text:
         solara.HTML(tag="div", unsafe_innerHTML=ch._esc(text),
                     classes=["tn-message", "tn-error" if kind == "error" else "tn-ok"])
@@ -406,18 +518,34 @@ def FieldLabel(label: str, unit: str, extra: str = "") -> None:
 @solara.component
 def NumberField(spec: lv.FieldSpec, value: Any, on_value: Callable[[Any], None], label: str,
                 unit: str, lang: str, classes: list[str] | None = None) -> None:
-    """A slider plus a number box for a numeric lever field (range from its declaration)."""
+    """A slider plus a number box for a numeric lever field (range from its declaration).
+
+    The box shows the value in the page's language ("0,7" in French) and reads either
+    style (:func:`simulation.dashboard.i18n.parse_number`).
+    """
     lo, hi = spec.lo, spec.hi
     rng = t("range", lang, lo=i18n.fmt_plain(lo, lang), hi=i18n.fmt_plain(hi, lang))
+    error = solara.use_reactive(False)
     FieldLabel(label, unit, rng)
+
+    def typed(text: str | None) -> None:
+        try:
+            v = i18n.parse_number(text or "")
+        except ValueError:
+            error.set(True)
+            return
+        error.set(False)
+        on_value(v)
+
     with solara.Row(classes=["tn-row-tight"]):
         if spec.slider:
             rv.Slider(v_model=value, min=lo, max=hi, step=spec.step, hide_details=True,
                       on_v_model=lambda v: on_value(float(v)), style_="flex: 1 1 auto",
                       class_=" ".join(classes or []))
-        solara.InputFloat("", value=value, on_value=lambda v: on_value(v) if v is not None
-                          else None, style={"max-width": "120px"}, continuous_update=False,
-                          classes=["tn-number"])
+        solara.InputText("", value="" if value is None else i18n.fmt_plain(value, lang),
+                         on_value=typed, style={"max-width": "120px"},
+                         continuous_update=False, classes=["tn-number"],
+                         error=t("not_a_number", lang) if error.value else False)
 
 
 @solara.component
@@ -553,14 +681,16 @@ def LeverPanel(session: st.Session, lang: str, map_key: str,
                 vals = selected.value if where_mode.value == "codes" else where_values.value
                 pol["territories"] = st.Where(where_mode.value, tuple(vals)).to_policy()
             choice = session.pull(pol)
-            msg.set((f"{t('log_month', lang, step=choice.step)} · "
-                     f"{st.describe_policy(choice.policy, session.tmap, lang)}", "ok"))
+            msg.set((lambda L, c=choice: f"{t('log_month', L, step=c.step)} · "
+                     f"{st.describe_policy(c.policy, session.tmap, L)}", "ok"))
             _bump(version)
         except st.LeverConflictError as exc:  # a scenario policy holds that control
-            msg.set((exc.message(lang), "error"))
+            msg.set((exc.message, "error"))  # re-rendered in the page's language
         except lv.LeverError as exc:
-            text = t("nothing_selected", lang) if "territor" in str(exc) else str(exc)
-            msg.set((text, "error"))
+            if "territor" in str(exc):
+                msg.set((lambda L: t("nothing_selected", L), "error"))
+            else:
+                msg.set((str(exc), "error"))
         except Exception as exc:
             msg.set((_error_text(exc), "error"))
 
@@ -587,7 +717,7 @@ def LeverPanel(session: st.Session, lang: str, map_key: str,
             WhereFields(session, where_mode, where_values, selected, lang)
         solara.Button(t("apply_now", lang), on_click=apply, color="primary", block=True,
                       classes=["tn-apply", "mt-3"], icon_name="mdi-lightning-bolt")
-        Message(msg.value)
+        Message(msg.value, lang)
 
 
 def cast_list(x: list[str]) -> list[str]:
@@ -618,10 +748,11 @@ def SettingsPanel(session: st.Session, lang: str, version: solara.Reactive[int])
         try:
             session.set_param(p.name, value)
             pending.set(None)
-            msg.set((f"{i18n.param_label(p.name, lang)} → {i18n.fmt_plain(value, lang)}", "ok"))
+            msg.set((lambda L, v=value: f"{i18n.param_label(p.name, L)} → "
+                     f"{i18n.fmt_plain(v, L)}", "ok"))
             _bump(version)
         except st.LeverConflictError as exc:  # a scenario policy holds that setting
-            msg.set((exc.message(lang), "error"))
+            msg.set((exc.message, "error"))  # re-rendered in the page's language
         except Exception as exc:
             msg.set((_error_text(exc), "error"))
 
@@ -647,7 +778,7 @@ def SettingsPanel(session: st.Session, lang: str, version: solara.Reactive[int])
                         classes=["tn-help"])
         solara.Button(t("apply_now", lang), on_click=apply, disabled=not allowed,
                       color="primary", outlined=True, block=True, classes=["tn-apply-setting"])
-        Message(msg.value)
+        Message(msg.value, lang)
 
 
 @solara.component
@@ -837,7 +968,8 @@ def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
         rv.Select(label=t("speed", lang), v_model=speed.value, on_v_model=speed.set,
                   dense=True, hide_details=True, class_="mt-3 tn-speed",
                   items=[{"text": t(f"speed_{k}", lang), "value": k} for k in st.SPEEDS])
-        rv.Select(label=t("scenario", lang), v_model=session.scenario_name, items=names,
+        rv.Select(label=t("scenario", lang), v_model=session.scenario_name,
+                  items=[{"text": vw.scenario_title(n, lang), "value": n} for n in names],
                   on_v_model=on_load, dense=True, hide_details=True,
                   class_="mt-4 tn-scenario", disabled=busy.value or playing.value)
         solara.HTML(tag="div", classes=["tn-help", "mt-1"], unsafe_innerHTML=ch._esc(
@@ -850,11 +982,12 @@ def Controls(session: st.Session, lang: str, version: solara.Reactive[int],
 
 
 @solara.component
-def Header(session: st.Session, lang: solara.Reactive[str], version: solara.Reactive[int]
-           ) -> None:
-    """Title, the scenario's question, the month counter and the language switch."""
+def Header(session: st.Session, lang: solara.Reactive[str], version: solara.Reactive[int],
+           present: solara.Reactive[bool]) -> None:
+    """Title, the scenario's question, the month and date, presentation, the language switch."""
     version.value  # noqa: B018  (the counter follows the run)
     L = lang.value
+    token = ba.share(session).token
     with solara.Row(classes=["tn-header"], style={"align-items": "center"}):
         with solara.Column(gap="0px"):
             solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("app_title", L)),
@@ -862,11 +995,23 @@ def Header(session: st.Session, lang: solara.Reactive[str], version: solara.Reac
             question = getattr(session.scenario, f"question_{L}", "") or \
                 st.scenario_description(session.scenario, L)
             solara.HTML(tag="div", unsafe_innerHTML=ch._esc(
-                f"{session.scenario_name} — {question}"), classes=["tn-subtitle"])
+                f"{session.scenario.title(L)} — {question}"), classes=["tn-subtitle"])
         solara.v.Spacer()
-        solara.HTML(tag="div", classes=["tn-counter"], attributes={
-            "data-testid": "step-counter", "data-step": str(session.steps)},
-            unsafe_innerHTML=ch._esc(vw.month_text(session.steps, L)))
+        with solara.Column(gap="2px", style={"align-items": "flex-end"}):
+            solara.HTML(tag="div", classes=["tn-counter"], attributes={
+                "data-testid": "step-counter", "data-step": str(session.steps)},
+                unsafe_innerHTML=ch._esc(vw.month_text(session.steps, L)))
+            solara.HTML(tag="div", classes=["tn-date"], attributes={"data-testid": "date"},
+                        unsafe_innerHTML=ch._esc(
+                            ba.month_year(session.steps, ba.start_year(session), L)))
+        with solara.Column(gap="2px", style={"align-items": "flex-start"}):
+            solara.Button(t("present", L), icon_name="mdi-projector-screen",
+                          on_click=lambda: present.set(True), color="white", outlined=True,
+                          classes=["tn-present-btn"])
+            solara.HTML(tag="a", unsafe_innerHTML=ch._esc(t("present_tab", L)),
+                        classes=["tn-present-tab"],
+                        attributes={"href": f"?present={token}", "target": "_blank",
+                                    "rel": "noopener", "title": t("present_help", L)})
         solara.ToggleButtonsSingle(value=lang, classes=["tn-lang"], mandatory=True,
                                    children=[solara.Button(x.upper(), value=x,
                                                            classes=[f"tn-lang-{x}"])
@@ -874,21 +1019,23 @@ def Header(session: st.Session, lang: solara.Reactive[str], version: solara.Reac
 
 
 @solara.component
-def MapPanel(session: st.Session, view: vw.PageView, lang: str,
-             selected: solara.Reactive[list[str]], show: dict[str, bool]) -> None:
-    """One map per run shown (live, and the compared branch), coloured on one shared scale."""
+def MapRow(session: st.Session, maps: list[vw.MapView], lang: str,
+           selected: solara.Reactive[list[str]], show: dict[str, bool],
+           classes: tuple[str, ...] = ("tn-maps",)) -> None:
+    """Maps side by side (one per :class:`~simulation.dashboard.view.MapView`)."""
     layout = solara.use_memo(lambda: json.dumps(md.map_layout(session.tmap).as_props(),
                                                 separators=(",", ":")),
                              [session.map_name, len(session.tmap.codes)])
-    names = solara.use_memo(lambda: json.dumps(view.maps[0].names, ensure_ascii=False),
+    names = solara.use_memo(lambda: json.dumps(vw.territory_names(session),
+                                               ensure_ascii=False),
                             [session.map_name, len(session.tmap.codes)])
 
     def toggle(code: str) -> None:
         cur = list(selected.value)
         selected.set([c for c in cur if c != code] if code in cur else [*cur, code])
 
-    with solara.Row(classes=["tn-maps"]):
-        for mv in view.maps:
+    with solara.Row(classes=list(classes)):
+        for mv in maps:
             MapWidget.element(
                 geo_json=layout, fills=mv.fills, names_json=names, row_labels=mv.row_labels,
                 rows_json=json.dumps(mv.rows, ensure_ascii=False),
@@ -898,6 +1045,93 @@ def MapPanel(session: st.Session, view: vw.PageView, lang: str,
                 show_labels=show["labels"], inset_label=t("inset_paris", lang),
                 hint=t("hover_hint", lang),
                 attribution=session.tmap.attribution[:160], select_callback=toggle)
+
+
+@solara.component
+def MapPanel(session: st.Session, view: vw.PageView, lang: str,
+             selected: solara.Reactive[list[str]], show: dict[str, bool]) -> None:
+    """One map per run shown (live, and the compared branch), coloured on one shared scale."""
+    MapRow(session, view.maps, lang, selected, show)
+
+
+def _texts_html(texts: list[str], cls: str) -> str:
+    return "".join(f'<p class="{cls}">{ch._esc(x)}</p>' for x in texts)
+
+
+@solara.component
+def BeforeAfterPanel(session: st.Session, lang: str, version: solara.Reactive[int],
+                     measure: str, selected: solara.Reactive[list[str]],
+                     show: dict[str, bool]) -> None:
+    """Reference | now | difference of ``measure``, and what changed since each decision."""
+    maps, texts = solara.use_memo(
+        lambda: (ba.before_after(session, measure, lang),
+                 [d.text for d in ba.decision_summaries(session, None, lang)][::-1]),
+        [version.value, measure, lang])
+    MapRow(session, maps, lang, selected, show, classes=("tn-ba-maps",))
+    with solara.Div(classes=["tn-card", "tn-ba"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(ba.tx("title", lang)))
+        body = _texts_html(texts, "tn-ba-line") if texts else \
+            f'<p class="tn-ba-none">{ch._esc(ba.tx("no_decision", lang))}</p>'
+        solara.HTML(tag="div", unsafe_innerHTML=body, classes=["tn-ba-text"],
+                    attributes={"data-step": str(session.steps)})
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(ba.tx("rule", lang)),
+                    classes=["tn-ba-rule"])
+
+
+@solara.component
+def PresentArea(session: st.Session, lang: str, version: solara.Reactive[int],
+                seen: dict[str, Any], on_exit: Callable[[], None] | None) -> None:
+    """Presentation mode: one large map and its legend, 2 or 3 large charts, the date.
+
+    No control: the run is driven from the facilitator's page (this tab or another one,
+    see :func:`simulation.dashboard.beforeafter.share`). At month 0 a measure with no value
+    yet (a flow) would give a grey map: month 1 is computed first.
+    """
+    rec = ba.share(session)
+    measure = rec.measure or ba.map_measures(session)[0]
+
+    def first_month() -> None:
+        if ba.first_screen_needs_a_month(session, measure):
+            session.step()
+            _bump(version)
+
+    solara.use_effect(first_month, [])
+
+    def compute() -> ba.PresentView:
+        seen["fp"] = ba.fingerprint(session)
+        return ba.present_view(session, measure, rec.mode, lang)
+
+    pv = solara.use_memo(compute, [version.value, measure, rec.mode, lang])
+    show = {"links": False, "circles": False, "labels": False}
+    selected = solara.use_reactive(cast_list([]))
+    with solara.Div(classes=["tn-present"], attributes={"data-step": str(pv.step)}):
+        with solara.Div(classes=["tn-present-top"]):
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(pv.title),
+                        classes=["tn-present-title"])
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(pv.date),
+                        classes=["tn-present-date"],
+                        attributes={"data-testid": "present-date", "data-step": str(pv.step)})
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(pv.month),
+                        classes=["tn-present-month"])
+            if on_exit is not None:
+                solara.Button(t("present_exit", lang), icon_name="mdi-close",
+                              on_click=on_exit, outlined=True, color="primary",
+                              classes=["tn-present-exit"])
+        with solara.Div(classes=["tn-present-body"]):
+            with solara.Div(classes=["tn-present-mapcol"]):
+                MapRow(session, pv.maps, lang, selected, show,
+                       classes=("tn-ba-maps",) if len(pv.maps) > 1 else ("tn-maps",))
+                if pv.texts:
+                    solara.HTML(tag="div", unsafe_innerHTML=_texts_html(pv.texts, "tn-ba-line"),
+                                classes=["tn-present-text"])
+            if pv.charts:
+                cells = "".join(f'<div class="tn-chart-cell" data-chart-cell="{m}">{svg}</div>'
+                                for m, svg in pv.charts)
+                solara.HTML(tag="div", unsafe_innerHTML=pv.chart_legend + cells,
+                            classes=["tn-present-charts"])
+        solara.HTML(tag="div", unsafe_innerHTML=ch._esc(
+            f"{t('attribution', lang)} : {pv.attribution}" if lang == "fr"
+            else f"{t('attribution', lang)}: {pv.attribution}"), classes=["tn-present-foot"])
 
 
 @solara.component
@@ -935,16 +1169,33 @@ def LogPanel(view: vw.PageView, lang: str, session: st.Session | None = None,
 
 @solara.component
 def MainArea(session: st.Session, lang: str, version: solara.Reactive[int],
-             selected: solara.Reactive[list[str]], charts: solara.Reactive[list[str]]) -> None:
-    """Map(s), charts, key figures and log: the part that follows every step."""
-    measure = solara.use_reactive(st.DEFAULT_MAP_MEASURE)
-    mode = solara.use_reactive("value")
+             selected: solara.Reactive[list[str]], charts: solara.Reactive[list[str]],
+             seen: dict[str, Any] | None = None) -> None:
+    """Map(s), charts, key figures and log: the part that follows every step.
+
+    The measure and mode picked here are also those of the presentation (this tab's or
+    another tab's, :func:`simulation.dashboard.beforeafter.share`).
+    """
+    rec = ba.share(session)  # the measure and mode survive a trip to presentation mode
+    first = rec.measure or ba.map_measures(session)[0]
+    measure = solara.use_reactive(first if first in st.MAP_MEASURE_CHOICES
+                                  else st.DEFAULT_MAP_MEASURE)
+    mode = solara.use_reactive(rec.mode)
     show_links = solara.use_reactive(True)
     show_circles = solara.use_reactive(True)
     show_labels = solara.use_reactive(True)
-    opts = vw.ViewOptions(lang=lang, measure=measure.value, mode=mode.value,
+    rec.set(measure.value, mode.value, lang)
+    before_after = mode.value == "beforeafter"
+    opts = vw.ViewOptions(lang=lang, measure=measure.value,
+                          mode="value" if before_after else mode.value,
                           charts=tuple(charts.value))
-    view = solara.use_memo(lambda: vw.build_view(session, opts), [version.value, opts])
+
+    def compute() -> vw.PageView:
+        if seen is not None:
+            seen["fp"] = ba.fingerprint(session)
+        return vw.build_view(session, opts)
+
+    view = solara.use_memo(compute, [version.value, opts])
     comparing = len(view.maps) > 1
     show = {"links": show_links.value, "circles": show_circles.value,
             "labels": show_labels.value}
@@ -957,16 +1208,20 @@ def MainArea(session: st.Session, lang: str, version: solara.Reactive[int],
                              for m in st.MAP_MEASURE_CHOICES])
             rv.Select(label=t("map_mode", lang), v_model=mode.value, on_v_model=mode.set,
                       dense=True, hide_details=True, class_="tn-mode",
-                      style_="max-width: 300px",
-                      disabled=not session.has_choices() and session.compared() is None,
+                      style_="max-width: 340px",
                       items=[{"text": t("mode_value", lang), "value": "value"},
-                             {"text": t("mode_diff", lang), "value": "diff"}]
+                             {"text": t("mode_diff", lang), "value": "diff",
+                              "disabled": not session.has_choices()}]
                       + ([{"text": t("mode_branch", lang), "value": "branch"}]
-                         if session.compared() is not None else []))
+                         if session.compared() is not None else [])
+                      + [{"text": t("mode_beforeafter", lang), "value": "beforeafter"}])
             solara.Checkbox(label=t("links", lang), value=show_links)
             solara.Checkbox(label=t("circles", lang), value=show_circles)
             solara.Checkbox(label=t("labels", lang), value=show_labels)
-        if comparing:
+        if before_after:
+            BeforeAfterPanel(session, lang, version, measure.value, selected, show)
+            ChartsPanel(view, wide=True)
+        elif comparing:
             MapPanel(session, view, lang, selected, show)
             ChartsPanel(view, wide=True)
         else:
@@ -993,15 +1248,31 @@ def MainArea(session: st.Session, lang: str, version: solara.Reactive[int],
                 LogPanel(view, lang, session, version)
 
 
+def _shared_or_new(token: str) -> tuple[st.Session | None, str, bool]:
+    """The session shared under ``token`` (a presentation tab), else a new session."""
+    if token:
+        found = ba.find_shared(token)
+        if found is not None:
+            return found, "", True
+        return None, "gone", True
+    session, error = _new_session()
+    return session, error, False
+
+
 @solara.component
 def Page() -> None:
-    """The dashboard: one session per browser tab.
+    """The dashboard: one session per browser tab, or a presentation of another tab's.
 
     Only the components that show the run read ``version`` (bumped after every change), so
     a step re-renders the map, the charts, the counter and the small side panels, not the
-    lever form.
+    lever form. A tab opened at ``?present=TOKEN`` (the header's link) shows the
+    presentation of the facilitator's session; a watcher thread re-renders it when that
+    session changes (:func:`simulation.dashboard.beforeafter.fingerprint`), and the
+    facilitator's page the same way when the presentation computed month 1.
     """
-    session, error = solara.use_memo(_new_session, [])
+    router = solara.use_router()
+    token = ba.token_from_search(router.search)
+    session, error, shared_tab = solara.use_memo(lambda: _shared_or_new(token), [])
     lang = solara.use_reactive(_env_lang())
     version = solara.use_reactive(0)
     scenario_rev = solara.use_reactive(0)
@@ -1011,6 +1282,8 @@ def Page() -> None:
     busy = solara.use_reactive(False)
     run_error = solara.use_reactive("")
     charts = solara.use_reactive(list(st.DEFAULT_CHARTS))
+    present = solara.use_reactive(shared_tab)
+    seen = solara.use_memo(lambda: {"fp": None}, [])
 
     def play_loop(cancel: threading.Event) -> None:
         while session is not None and playing.value and not cancel.is_set():
@@ -1026,12 +1299,34 @@ def Page() -> None:
             wait = st.SPEEDS.get(speed.value, 0.35) - (time.perf_counter() - t0)
             time.sleep(max(wait, 0.06))
 
+    def watch(cancel: threading.Event) -> None:
+        """Re-render when another tab changed the session (presentation, facilitator)."""
+        last = version.value
+        while session is not None and not cancel.is_set() and not playing.value:
+            time.sleep(0.25)
+            if version.value != last:  # this tab changed something: its render records it
+                last = version.value
+                continue
+            if seen["fp"] is not None and ba.fingerprint(session) != seen["fp"]:
+                seen["fp"] = ba.fingerprint(session)
+                _bump(version)
+                last = version.value
+
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+    solara.use_thread(watch, dependencies=[playing.value], intrusive_cancel=False)
     solara.Style(CSS)
     solara.Title("Terrinum")
+    L = lang.value
     if session is None:
         with solara.Column(classes=["tn-root"], style={"padding": "24px"}):
-            solara.Error(f"{t('error', lang.value)}: {error}")
+            if error == "gone":
+                solara.HTML(tag="div", unsafe_innerHTML=ch._esc(t("present_gone", L)),
+                            classes=["tn-present-gone"])
+            else:
+                solara.Error(f"{t('error', L)}: {error}")
+        return
+    if shared_tab:  # in the facilitator's language
+        PresentArea(session, ba.share(session).lang, version, seen, None)
         return
 
     def reset() -> None:
@@ -1045,6 +1340,7 @@ def Page() -> None:
         busy.set(True)
         try:
             session.load(name)
+            ba.share(session).set(ba.map_measures(session)[0], "value")  # the new question
             selected.set([])
             run_error.set("")
         except Exception as exc:
@@ -1081,10 +1377,15 @@ def Page() -> None:
         _bump(version)
         return out
 
-    L = lang.value
+
+    KeyWidget.element(on_toggle=lambda: present.set(not present.value),
+                      on_leave=lambda: present.set(False))
+    if present.value:
+        PresentArea(session, L, version, seen, lambda: present.set(False))
+        return
     map_key = f"{session.scenario_name}:{session.map_name}:{scenario_rev.value}"
     with solara.Column(classes=["tn-root"], gap="0px", style={"min-height": "100vh"}):
-        Header(session, lang, version)
+        Header(session, lang, version, present)
         with solara.Row(gap="0px", style={"align-items": "stretch", "flex-wrap": "nowrap"}):
             with solara.Column(classes=["tn-side"], gap="0px"):
                 Controls(session, L, version, playing, speed, busy, run_error, load, reset)
@@ -1093,7 +1394,7 @@ def Page() -> None:
                 BranchPanel(session, L, version, busy)
                 WorkshopPanel(session, L, version, open_file)
                 ExportPanel(session, L, version, charts)
-            MainArea(session, L, version, selected, charts).key(f"main-{map_key}")
+            MainArea(session, L, version, selected, charts, seen).key(f"main-{map_key}")
 
 
-__all__ = ["Page", "MapWidget"]
+__all__ = ["Page", "MapWidget", "KeyWidget"]

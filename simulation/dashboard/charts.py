@@ -56,15 +56,41 @@ def _tick_text(v: float, unit: str, lang: str, step: float) -> str:
     return i18n.fmt_number(v, lang, min(digits, 4)) + suffix
 
 
-def _title_size(title: str, width: int) -> str:
-    """A smaller font for long chart titles, so that they leave room for the value."""
+def _title_size(title: str, width: int, big: bool = False) -> str:
+    """A smaller font for long chart titles, so that they leave room for the value.
+
+    Presentation charts (``big``) never go below :data:`BIG_FONT` px: their title wraps
+    instead (see :func:`_title_lines`).
+    """
+    if big:
+        return ""
     room = width - 78  # the current value sits at the right of the title line
     size = min(16.0, room / (0.56 * max(len(title), 1)))
     return "" if size >= 16.0 else f' style="font-size: {size:.1f}px"'
 
 
+BIG_FONT = 18.0
+"""Smallest text of the presentation charts, in px at a scale of 1 (the page keeps them at
+least as wide as their viewBox, so that the text is at least this size on screen)."""
+
+
+def _title_lines(title: str, width: int) -> list[str]:
+    """The title of a presentation chart on one line, or two when it would hit the value."""
+    room = width - 120
+    if 0.56 * 20 * len(title) <= room:
+        return [title]
+    words = title.split(" ")
+    best = [title]
+    for k in range(1, len(words)):
+        a, b = " ".join(words[:k]), " ".join(words[k:])
+        if 0.56 * 20 * len(a) <= room:
+            best = [a, b]
+    return best
+
+
 def chart_svg(measure: str, series: dict[str, np.ndarray], marks: Sequence[int], lang: str,
-              *, branch_name: str = "", width: int = 320, height: int = 200) -> str:
+              *, branch_name: str = "", width: int = 320, height: int = 200,
+              big: bool = False) -> str:
     """A line chart of one map-level measure over months (inline SVG).
 
     Args:
@@ -75,12 +101,17 @@ def chart_svg(measure: str, series: dict[str, np.ndarray], marks: Sequence[int],
         branch_name: name of the compared branch (legend).
         width: SVG width in px.
         height: SVG height in px.
+        big: presentation chart: every text at least :data:`BIG_FONT` px (class
+            ``tn-chart-big``), margins to fit them.
     """
     m = MEASURES[measure]
     live = series["live"]
     n = len(live)
     step = n - 1
-    left, right, top, bottom = 48, 10, 34, 28
+    left, right, top, bottom = (78, 12, 34, 42) if big else (48, 10, 34, 28)
+    title = f"{i18n.measure_label(measure, lang)}"
+    lines = _title_lines(title, width) if big else [title]
+    top += 22 * (len(lines) - 1)
     pw, ph = width - left - right, height - top - bottom
     allv = np.concatenate([np.asarray(v, float) for v in series.values()])
     fin = allv[np.isfinite(allv)]
@@ -99,29 +130,36 @@ def chart_svg(measure: str, series: dict[str, np.ndarray], marks: Sequence[int],
     def py(v: float) -> float:
         return top + ph * (1 - (v - lo) / (hi - lo))
 
-    title = f"{i18n.measure_label(measure, lang)}"
+    cls = "tn-chart tn-chart-big" if big else "tn-chart"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-           f'width="100%" class="tn-chart" data-chart="{measure}" data-step="{step}" '
-           f'data-last="{float(live[-1])!r}" role="img" aria-label="{_esc(title)}">',
-           f'<text x="2" y="20" class="tn-chart-title"{_title_size(title, width)}>'
-           f'{_esc(title)}</text>']
-    ticks = _nice_ticks(lo, hi, 4)
+           f'width="100%" class="{cls}" data-chart="{measure}" data-step="{step}" '
+           f'data-last="{float(live[-1])!r}" role="img" aria-label="{_esc(title)}">']
+    for k, line in enumerate(lines):
+        out.append(f'<text x="2" y="{20 + 22 * k}" class="tn-chart-title"'
+                   f'{_title_size(title, width, big)}>{_esc(line)}</text>')
+    ticks = _nice_ticks(lo, hi, 2 if big else 4)
     tstep = ticks[1] - ticks[0] if len(ticks) > 1 else abs(hi - lo) or 1.0
     for v in ticks:
         y = py(v)
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="#e3e3e3" stroke-width="1"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+        out.append(f'<text x="{left - 6}" y="{y + (6 if big else 4):.1f}" text-anchor="end" '
                    f'class="tn-tick">{_esc(_tick_text(v, m.unit, lang, tstep))}</text>')
     years = xmax > 36
     tick_step = 12 * max(1, math.ceil(xmax / 12 / 6)) if years else (6 if xmax > 12 else 3)
+    if big:  # fewer x ticks, so that 18 px labels never touch
+        tick_step = max(tick_step, 12 * math.ceil(xmax / 12 / 4) if years else tick_step)
     for i in range(0, xmax + 1, tick_step):
         lab = str(i // 12) if years else str(i)
-        out.append(f'<text x="{px(i):.1f}" y="{top + ph + 17}" text-anchor="middle" '
-                   f'class="tn-tick">{lab}</text>')
+        out.append(f'<text x="{px(i):.1f}" y="{top + ph + (21 if big else 17)}" '
+                   f'text-anchor="middle" class="tn-tick">{lab}</text>')
     unit_x = t("months_axis", lang) if not years else ("ans" if lang == "fr" else "years")
-    out.append(f'<text x="{left + pw}" y="{height - 1}" text-anchor="end" '
-               f'class="tn-axis">{unit_x}</text>')
+    if big:
+        out.append(f'<text x="{left}" y="{height - 2}" text-anchor="start" '
+                   f'class="tn-axis">{unit_x}</text>')
+    else:
+        out.append(f'<text x="{left + pw}" y="{height - 1}" text-anchor="end" '
+                   f'class="tn-axis">{unit_x}</text>')
     out.append(f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" '
                f'stroke="#999"/>')
     for s in marks:

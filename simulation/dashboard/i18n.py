@@ -236,6 +236,22 @@ STRINGS: dict[str, dict[str, str]] = {
     "yes": {"fr": "oui", "en": "yes"},
     "no": {"fr": "non", "en": "no"},
     "territories_n": {"fr": "{n} territoires", "en": "{n} territories"},
+    "present": {"fr": "Présentation", "en": "Presentation"},
+    "present_help": {"fr": "touche P : présentation ; Échap : retour",
+                     "en": "key P: presentation; Esc: back"},
+    "present_exit": {"fr": "Quitter la présentation", "en": "Leave presentation"},
+    "present_tab": {"fr": "Présentation dans un autre onglet",
+                    "en": "Presentation in another tab"},
+    "present_shared": {"fr": "Présentation : la séance est menée depuis un autre onglet",
+                       "en": "Presentation: the session is run from another tab"},
+    "present_gone": {"fr": "Cette présentation n'existe plus (séance fermée ou serveur "
+                           "redémarré) : rouvrez-la depuis l'onglet de l'animateur.",
+                     "en": "This presentation no longer exists (session closed or server "
+                           "restarted): open it again from the facilitator's tab."},
+    "mode_beforeafter": {"fr": "avant / après : référence | maintenant | écart",
+                         "en": "before / after: reference | now | difference"},
+    "month_of": {"fr": "mois {step}", "en": "month {step}"},
+    "not_a_number": {"fr": "un nombre, par exemple 0,7", "en": "a number, for example 0.7"},
 }
 
 # --------------------------------------------------------------------------- policies
@@ -425,10 +441,36 @@ def _pick(table: dict[str, str], lang: str) -> str:
     return table.get(lang) or table["en"]
 
 
+ROOM_LABELS: dict[str, dict[str, str]] = {
+    "theil_between": {"fr": "Écart de revenus entre territoires",
+                      "en": "Income gap between territories"},
+    "theil_within": {"fr": "Écart de revenus au sein des territoires",
+                     "en": "Income gap within territories"},
+    "theil": {"fr": "Inégalités de revenus (Theil)", "en": "Income inequality (Theil)"},
+    "gini": {"fr": "Inégalités de revenus (Gini)", "en": "Income inequality (Gini)"},
+    "gini_territories": {"fr": "Écart de revenu moyen entre territoires",
+                         "en": "Gap in mean income between territories"},
+    "d9_d1": {"fr": "Écart entre revenus aisés et modestes (D9/D1)",
+              "en": "Gap between high and low incomes (D9/D1)"},
+    "coverage_gap": {"fr": "Fracture numérique : écart de couverture villes-campagnes",
+                     "en": "Digital divide: urban-rural coverage gap"},
+    "illectronism": {"fr": "Illectronisme (fracture numérique)",
+                     "en": "Illectronism (digital divide)"},
+}
+"""Labels of the dashboard in the words of a mayor, not of a statistician (the reports keep
+the declarations' technical labels: "Theil inter-territoires" is "écart de revenus entre
+territoires" in the room)."""
+
+
 def measure_label(name: str, lang: str) -> str:
-    """Label of a measure (from its declaration in :mod:`simulation.engine.measures`)."""
+    """Label of a measure for the room: :data:`ROOM_LABELS`, else its declaration.
+
+    The declarations are in :mod:`simulation.engine.measures` (``label_fr``/``label_en``).
+    """
     from simulation.engine.measures import MEASURES
 
+    if name in ROOM_LABELS:
+        return _pick(ROOM_LABELS[name], lang)
     m = MEASURES[name]
     return m.label_fr if lang == "fr" else m.label_en
 
@@ -558,6 +600,30 @@ def fmt_diff(x: float | None, unit: str, lang: str) -> str:
         return f"{sign}{fmt_number(pts, lang, 1 if abs(pts) >= 0.1 or pts == 0 else 2)}" \
             f"{NBSP if lang == 'fr' else ' '}pt"
     return sign + fmt_value(x, u, lang)
+
+
+def parse_number(text: str) -> float:
+    """A number typed in a lever's box, in French or English style.
+
+    "0,7", "0.7", "−1", "-1", "1 000", "1 000,5" and "12,5 %" are all read; a comma is
+    the decimal separator unless it separates thousands in a number that also has a point.
+
+    Raises:
+        ValueError: not a number (the message quotes the text).
+    """
+    s = str(text).strip().replace("−", "-").replace(NBSP, "").replace(" ", "")
+    s = s.replace(" ", "").rstrip("%")
+    if "," in s and "." in s:
+        s = s.replace(",", "")  # 1,234.5: English thousands
+    else:
+        s = s.replace(",", ".")
+    try:
+        v = float(s)
+    except ValueError:
+        raise ValueError(f"not a number: {str(text)[:40]!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"not a finite number: {str(text)[:40]!r}")
+    return v
 
 
 def fmt_plain(x: float | int | bool, lang: str) -> str:

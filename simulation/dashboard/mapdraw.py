@@ -129,6 +129,7 @@ def _outline_layout(tmap: TerritoryMap) -> MapLayout:
     height = (lat1 - lat0) * scale + 2 * pad
     shapes, labels, circles = [], [], []
     label_xy = np.zeros((tmap.n, 2))
+    widths = np.zeros(tmap.n)
     for i, c in enumerate(tmap.codes):
         rings = []
         best = (0.0, 0.0, -1.0)
@@ -138,6 +139,7 @@ def _outline_layout(tmap: TerritoryMap) -> MapLayout:
             cx, cy, area = _ring_centroid(pr[0])
             if area > best[2]:
                 best = (cx, cy, area)
+                widths[i] = _width_at(pr[0], cy)
         shapes.append({"i": i, "code": c, "d": _path_d(rings)})
         label_xy[i] = best[:2]
     cap = np.column_stack([tmap.lon, tmap.lat])
@@ -157,14 +159,76 @@ def _outline_layout(tmap: TerritoryMap) -> MapLayout:
     for i, c in enumerate(tmap.codes):
         if c in inset_set:
             continue
-        text = tmap.names[i] if big else c
+        if big:
+            lab = {"text": tmap.names[i], "lines": [tmap.names[i]], "size": 18}
+        else:
+            lab = name_label(tmap.names[i], c, widths[i])
         labels.append({"i": i, "x": round(float(label_xy[i, 0]), 1),
-                       "y": round(float(label_xy[i, 1]), 1), "text": text,
-                       "size": 18 if big else 13})
+                       "y": round(float(label_xy[i, 1]), 1), **lab})
     links = _links(tmap, cap_xy)
     return MapLayout(tmap.name, f"0 0 {MAP_WIDTH:.0f} {height:.0f}", MAP_WIDTH, height,
                      tuple(shapes), (), tuple(circles), tuple(links), tuple(labels), inset,
                      tmap.attribution)
+
+
+LABEL_MAX = 13.0
+"""Largest font size of a territory's name on the map (SVG units; the map is 1000 wide)."""
+LABEL_MIN = 7.0
+"""Below this size a name would be unreadable: the territory's code is written instead."""
+CHAR_WIDTH = 0.58
+"""Mean glyph width of the label font, as a fraction of its size."""
+
+
+def _width_at(ring: np.ndarray, y: float) -> float:
+    """Width of the ring's widest horizontal chord near height ``y`` (SVG units)."""
+    best = 0.0
+    ys = ring[:, 1]
+    for yy in (y, y - 6.0, y + 6.0):
+        xs = []
+        for k in range(len(ring) - 1):
+            y0, y1 = ys[k], ys[k + 1]
+            if (y0 - yy) * (y1 - yy) < 0:
+                x0, x1 = ring[k, 0], ring[k + 1, 0]
+                xs.append(x0 + (yy - y0) * (x1 - x0) / (y1 - y0))
+        if len(xs) >= 2:
+            best = max(best, float(max(xs) - min(xs)))
+    if best <= 0:
+        best = float(np.ptp(ring[:, 0])) if len(ring) else 0.0
+    return best
+
+
+def _split_name(name: str) -> list[str]:
+    """The name on one line, or on two balanced lines cut at a hyphen or a space."""
+    cuts = [k for k, ch in enumerate(name) if ch in "- " and 0 < k < len(name) - 1]
+    if not cuts or len(name) <= 9:
+        return [name]
+    k = min(cuts, key=lambda k: abs(2 * k - len(name)))
+    first = name[: k + 1] if name[k] == "-" else name[:k]
+    return [first, name[k + 1:]]
+
+
+def name_label(name: str, code: str, width: float) -> dict[str, Any]:
+    """A territory's label: its name, on one or two lines, sized to fit ``width``.
+
+    The name is written as large as fits (at most :data:`LABEL_MAX`); when even two lines
+    would be smaller than :data:`LABEL_MIN` the code is written instead (the name stays in
+    the hover box and the tooltip).
+
+    Returns:
+        ``{"text", "lines", "size"}``.
+    """
+    best: dict[str, Any] | None = None
+    for lines in ([name], _split_name(name)):
+        longest = max(len(x) for x in lines)
+        size = min(LABEL_MAX, 0.92 * width / (CHAR_WIDTH * max(longest, 1)))
+        if len(lines) > 1:
+            size = min(size, LABEL_MAX * 0.9)
+        if best is None or size > best["size"] + 0.5:
+            best = {"text": name, "lines": lines, "size": round(float(size), 1)}
+    assert best is not None
+    if best["size"] < LABEL_MIN:
+        return {"text": code, "lines": [code], "size": LABEL_MAX}
+    return best
 
 
 def _inset(tmap: TerritoryMap, geo: dict, proj: Any) -> dict:
@@ -185,8 +249,9 @@ def _inset(tmap: TerritoryMap, geo: dict, proj: Any) -> dict:
                  for r in proj_rings[i]]
         shapes.append({"i": i, "code": tmap.codes[i], "d": _path_d(rings, tol=0.6)})
         cx, cy, _ = max((_ring_centroid(r) for r in rings), key=lambda q: q[2])
-        labels.append({"i": i, "x": round(cx, 1), "y": round(cy, 1), "text": tmap.codes[i],
-                       "size": 13})
+        main = max(rings, key=lambda r: _ring_centroid(r)[2])
+        labels.append({"i": i, "x": round(cx, 1), "y": round(cy, 1),
+                       **name_label(tmap.names[i], tmap.codes[i], _width_at(main, cy))})
     return {"x": ox - 4, "y": oy - 4, "w": round(box_w + 8, 1), "h": round(box_h + 8, 1),
             "shapes": shapes, "labels": labels,
             "mark": {"x": round(float(x0) - 2, 1), "y": round(float(y0) - 2, 1),
@@ -217,7 +282,8 @@ def _node_layout(tmap: TerritoryMap) -> MapLayout:
     nodes = tuple({"i": i, "code": c, "x": round(float(px[i]), 1), "y": round(float(py[i]), 1),
                    "r": round(float(radius[i]), 1)} for i, c in enumerate(tmap.codes))
     labels = tuple({"i": i, "x": round(float(px[i]), 1),
-                    "y": round(float(py[i] + radius[i] + 14), 1), "text": c, "size": 14}
+                    "y": round(float(py[i] + radius[i] + 14), 1), "text": c, "lines": [c],
+                    "size": 14}
                    for i, c in enumerate(tmap.codes))
     links = tuple(_links(tmap, np.column_stack([px, py])))
     return MapLayout(tmap.name, f"0 0 {MAP_WIDTH:.0f} {height:.0f}", MAP_WIDTH, height, (),

@@ -6,6 +6,7 @@ the map (colours, legend, hover rows), the charts and the log rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,33 @@ class PageView:
     chart_legend: str
     figures: str
     log: list[dict[str, Any]]
+
+
+@functools.cache
+def _titles(name: str) -> tuple[str, str]:
+    from simulation.dashboard.state import load_scenario
+
+    try:
+        sc = load_scenario(name)
+    except Exception:  # a broken file is reported when it is picked, not in the list
+        return name, name
+    return sc.title("fr"), sc.title("en")
+
+
+def scenario_title(name: str, lang: str) -> str:
+    """The title of built-in scenario ``name`` in ``lang``, for the scenario picker.
+
+    Example: "Fermeture des guichets publics" for ``office_closures`` in French; the name
+    when the file has no title or cannot be read.
+    """
+    fr, en = _titles(name)
+    return fr if lang == "fr" else en
+
+
+def territory_names(session: Session) -> list[str]:
+    """"Creuse (23)": the name and code of every territory (hover box, tooltips)."""
+    tm = session.tmap
+    return [f"{n} ({c})" for n, c in zip(tm.names, tm.codes, strict=True)]
 
 
 def month_text(step: int, lang: str) -> str:
