@@ -43,6 +43,7 @@ import pandas as pd
 
 from simulation.dashboard import i18n
 from simulation.dashboard import state as st
+from simulation.dashboard.beforeafter import MONTHS, month_year
 from simulation.dashboard.workshop import WorkshopError, load_workshop
 from simulation.engine.results import atomic_write_text
 from simulation.errors import clip_repr
@@ -64,13 +65,6 @@ MIN_OPTIONS = 2
 FILES = {"page": "debrief.html", "reference": "reference.toml", "decisions": "decisions.toml"}
 """Files written in the output folder."""
 LANGS = ("fr", "en")
-
-MONTHS: dict[str, tuple[str, ...]] = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-}
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"fr": "Débriefing de l'atelier", "en": "Workshop debrief"},
@@ -142,20 +136,6 @@ def tr(key: str, lang: str, **fmt: Any) -> str:
     """The page's text ``key`` in ``lang`` (French when the language has none)."""
     s = TEXT[key].get(lang) or TEXT[key]["fr"]
     return s.format(**fmt) if fmt else s
-
-
-def month_year(step: int, start_year: int, lang: str) -> str:
-    """Calendar month of month ``step`` of a run (month 0 is January of ``start_year``).
-
-    Example: ``month_year(31, 2023, "fr") == "août 2025"``.
-
-    Raises:
-        ValueError: a negative month.
-    """
-    if step < 0:
-        raise ValueError(f"month {step}: allowed: 0 or more")
-    names = MONTHS.get(lang, MONTHS["en"])
-    return f"{names[step % 12]} {start_year + step // 12}"
 
 
 def month_text(step: int, start_year: int, lang: str) -> str:
