@@ -308,6 +308,23 @@ def test_platform_dependence_raises_global_share():
     assert _last(rp, "global_platform_share") > _last(rb, "global_platform_share")
 
 
+def test_new_deal_offers_are_taken_only_in_its_territories():
+    """New-Deal offers are taken by movers into the targeted territories, and only there.
+
+    (Its effect on rural net migration is within the noise on this small map: the offers
+    are limited by real vacancies; the location-choice side is tested in test_new_deal.py.)
+    """
+    pol = {"type": "new_deal", "offers_per_year": 500, "territories": {"kinds": ["rural"]}}
+    for seed in (1, 2):
+        mb, _ = _run([], seed, years=1)
+        mp, _ = _run([pol], seed, years=1)
+        assert int((mb.hh.alive & (mb.hh.newdeal_months > 0)).sum()) == 0
+        took = np.flatnonzero(mp.hh.alive & (mp.hh.newdeal_months > 0))
+        assert took.size > 0, "expected some movers to take a New-Deal offer"
+        assert np.all(mp.tmap.kind[mp.hh.home[took]] == 3), \
+            "New-Deal takers must live in the targeted (rural) territories"
+
+
 def test_equalisation_narrows_revenue_dispersion():
     _, r0 = _run([{"type": "equalisation", "level": 0.0}], 1)
     _, r1 = _run([{"type": "equalisation", "level": 1.0}], 1)
