@@ -38,6 +38,7 @@ from simulation.dashboard import charts as ch
 from simulation.dashboard import i18n
 from simulation.dashboard import levers as lv
 from simulation.dashboard import mapdraw as md
+from simulation.dashboard import room as rm
 from simulation.dashboard import state as st
 from simulation.dashboard import view as vw
 from simulation.dashboard import workshop as ws
@@ -315,6 +316,15 @@ CSS = """
 .tn-main { flex: 1 1 auto; min-width: 0; padding: 10px 16px; }
 .tn-card { background: white; border: 1px solid #dde3ea; border-radius: 10px;
            padding: 10px 12px; margin-bottom: 12px; }
+.tn-room-join { display: flex; gap: 10px; align-items: center; margin: 4px 0 8px; }
+.tn-room-qr svg { display: block; }
+.tn-room-url { font-size: 15px; font-weight: 600; word-break: break-all; }
+.tn-room-q { font-size: 16px; font-weight: 600; margin: 4px 0; }
+.tn-room-count { position: relative; display: flex; justify-content: space-between;
+  padding: 3px 6px; margin: 3px 0; background: #eef2f8; border-radius: 4px; overflow: hidden; }
+.tn-room-count span, .tn-room-count b { position: relative; z-index: 1; }
+.tn-room-count i { position: absolute; left: 0; top: 0; bottom: 0; background: #c9d6ea; }
+.tn-room-result { font-weight: 600; margin: 4px 0; }
 .tn-card h3 { font-size: 18px; margin: 0 0 6px 0; color: #123b6d; }
 .tn-help { font-size: 13.5px; color: #4a5563; margin-bottom: 6px; }
 .tn-controls .v-btn { min-width: 44px !important; }
@@ -841,6 +851,196 @@ def BranchPanel(session: st.Session, lang: str, version: solara.Reactive[int],
         Message(msg.value)
 
 
+def room_url() -> str:
+    """The participants' address (printed at start; this computer's when run locally)."""
+    url = os.environ.get("TERRINUM_DASHBOARD_ROOM_URL", "")
+    if url:
+        return url
+    return f"http://127.0.0.1:{os.environ.get('SERVER_PORT', '8765')}/v"
+
+
+@solara.component
+def RoomPanel(session: st.Session, lang: str, version: solara.Reactive[int],
+              room_tick: solara.Reactive[int]) -> None:
+    """The room's votes: the QR code, the question and its options, live counts, apply.
+
+    See :mod:`simulation.dashboard.room`. Only this panel (the facilitator's page, behind the
+    key when the room's network can reach the server) drives the question.
+    """
+    version.value  # noqa: B018  (the month, for the result)
+    room_tick.value  # noqa: B018  (bumped by the page's watcher when a phone votes)
+    room = rm.ROOM
+    msg = solara.use_reactive(("", ""))
+    keys = solara.use_memo(lambda: rm.templates(session), [session.map_name])
+    first = keys[0] if keys else None
+    tpl = solara.use_reactive(first or "")
+    q0, o0, m0 = rm.template(first, lang) if first else ("", [("", None), ("", None)], "")
+    text = solara.use_reactive(q0)
+    opt_texts = solara.use_reactive([o for o, _ in o0] + [""] * (rm.MAX_OPTIONS - len(o0)))
+    opt_actions = solara.use_reactive([p for _, p in o0] + [None] * (rm.MAX_OPTIONS - len(o0)))
+    measure = solara.use_reactive(m0 or "none")
+    pick = solara.use_reactive(0)
+
+    def act(fn: Callable[[], Any], ok: Callable[[str], str] | None = None) -> None:
+        try:
+            fn()
+            msg.set((ok, "ok") if ok else ("", ""))
+        except Exception as exc:  # a refused action: its message says why
+            msg.set((_error_text(exc) if not isinstance(exc, rm.RoomError)
+                     else (lambda lg, e=exc: e.message(lg)), "error"))
+        _bump(room_tick)
+        _bump(version)
+
+    def use_template(key: str) -> None:
+        tpl.set(key)
+        q, opts, m = rm.template(key, lang)
+        text.set(q)
+        opt_texts.set([o for o, _ in opts] + [""] * (rm.MAX_OPTIONS - len(opts)))
+        opt_actions.set([p for _, p in opts] + [None] * (rm.MAX_OPTIONS - len(opts)))
+        measure.set(m)
+
+    def set_list(r: solara.Reactive[list], k: int, v: Any) -> None:
+        new = list(r.value)
+        new[k] = v
+        r.set(new)
+
+    def ask() -> None:
+        opts = [(o, a) for o, a in zip(opt_texts.value, opt_actions.value, strict=True)
+                if o and o.strip()]
+        room.ask(text.value, opts, None if measure.value == "none" else measure.value)
+
+    actions = {"none": None}
+    for key, spec in st.presets(session.tmap).items():
+        actions[key] = spec
+    for key in keys:
+        for k, (_, p) in enumerate(rm.TEMPLATES[key]["options"]):
+            if p is not None:
+                actions.setdefault(f"{key}:{k}", p)
+
+    def action_key(p: dict | None) -> str:
+        for k, v in actions.items():
+            if v == p:
+                return k
+        return "none"
+
+    def action_text(k: str) -> str:
+        if k == "none":
+            return rm.rt("p_no_action", lang)
+        if ":" in k:
+            key, j = k.split(":")
+            o = rm.TEMPLATES[key]["options"][int(j)][0]
+            return o.get(lang) or o["en"]
+        return i18n.preset_label(k, lang)
+
+    attached = room.attached(session)
+    q = room.question if attached else None
+    with solara.Div(classes=["tn-card", "tn-room"]):
+        solara.HTML(tag="h3", unsafe_innerHTML=ch._esc(rm.rt("p_title", lang)))
+        if not attached:
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(
+                rm.rt("p_other" if room.session is not None else "p_help", lang)),
+                classes=["tn-help"])
+            solara.Button(rm.rt("p_attach", lang), on_click=lambda: act(
+                lambda: room.attach(session)), color="primary", outlined=True, block=True,
+                icon_name="mdi-cellphone-link", classes=["tn-room-attach"])
+            Message(msg.value, lang)
+            return
+        url = room_url()
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f'<div class="tn-room-qr">{rm.qr_svg(url, 3)}</div>'
+            f'<div class="tn-room-url" data-testid="room-url">{ch._esc(url)}</div>'),
+            classes=["tn-room-join"])
+        if q is None:
+            if keys:
+                rv.Select(label=rm.rt("p_template", lang), dense=True, hide_details=True,
+                          items=[{"text": rm.TEMPLATE_LABELS[k].get(lang, k), "value": k}
+                                 for k in keys], v_model=tpl.value, on_v_model=use_template,
+                          class_="tn-room-template")
+            solara.InputText(rm.rt("p_question", lang), value=text, continuous_update=True,
+                             classes=["tn-room-question"])
+            for k in range(rm.MAX_OPTIONS):
+                with solara.Div(classes=["tn-room-option", f"tn-room-option-{k}"]):
+                    solara.InputText(rm.rt("p_option", lang, k=k + 1),
+                                     value=opt_texts.value[k], continuous_update=True,
+                                     on_value=lambda v, k=k: set_list(opt_texts, k, v))
+                    rv.Select(label=rm.rt("p_action", lang, k=k + 1), dense=True,
+                              hide_details=True,
+                              items=[{"text": action_text(a), "value": a} for a in actions],
+                              v_model=action_key(opt_actions.value[k]),
+                              on_v_model=lambda v, k=k: set_list(opt_actions, k, actions[v]),
+                              class_=f"tn-room-action-{k}")
+            rv.Select(label=rm.rt("p_predict", lang), dense=True, hide_details=True,
+                      items=[{"text": rm.rt("p_no_predict", lang), "value": "none"}] + [
+                          {"text": i18n.measure_label(m, lang), "value": m}
+                          for m in ba.map_measures(session)],
+                      v_model=measure.value, on_v_model=measure.set, class_="tn-room-measure")
+            solara.Button(rm.rt("p_ask", lang), on_click=lambda: act(ask), color="primary",
+                          block=True, icon_name="mdi-vote", classes=["tn-room-ask", "mt-2"])
+            Message(msg.value, lang)
+            return
+        phase = rm.rt("p_phase", lang, p=rm.rt("ph_" + q.phase, lang))
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f'<div class="tn-room-q">{ch._esc(q.text)}</div>'
+            f'<div class="tn-help">{ch._esc(phase)}'
+            f' · <span data-testid="room-voters">'
+            f'{ch._esc(rm.rt("p_counts", lang, v=len(q.ballots), p=len(q.predictions)))}'
+            f'</span></div>'), classes=["tn-room-status"],
+            attributes={"data-phase": q.phase, "data-voters": str(len(q.ballots))})
+        counts = q.counts()
+        total = max(sum(counts), 1)
+        rows = "".join(
+            f'<div class="tn-room-count" data-option="{k}" data-count="{n}">'
+            f'<span>{ch._esc(o.text)}</span><b>{n}</b>'
+            f'<i style="width:{100 * n / total:.0f}%"></i></div>'
+            for k, (o, n) in enumerate(zip(q.options, counts, strict=True)))
+        if q.measure:
+            pc = q.prediction_counts()
+            rows += ('<div class="tn-help tn-room-preds">' + " · ".join(
+                f"{ch._esc(rm.rt(p, lang))} {pc[p]}" for p in rm.PREDICTIONS) + "</div>")
+        solara.HTML(tag="div", unsafe_innerHTML=rows, classes=["tn-room-counts"])
+        if q.phase == "predict":
+            solara.Button(rm.rt("p_open_vote", lang), on_click=lambda: act(room.open_vote),
+                          color="primary", block=True, classes=["tn-room-open-vote"])
+        elif q.phase == "vote":
+            solara.Button(rm.rt("p_close", lang), on_click=lambda: act(room.close),
+                          color="primary", block=True, classes=["tn-room-close"])
+        elif q.phase == "closed":
+            lead = q.leaders()
+            k = q.winner if q.winner is not None else (pick.value if pick.value in lead
+                                                         else lead[0])
+            if q.winner is None:
+                rv.Select(label=rm.rt("tie", lang, options=", ".join(
+                    q.options[i].text for i in lead)), dense=True, hide_details=True,
+                    items=[{"text": q.options[i].text, "value": i} for i in lead],
+                    v_model=k, on_v_model=pick.set, class_="tn-room-tie")
+            solara.Button(rm.rt("p_apply", lang, o=q.options[k].text),
+                          on_click=lambda: act(lambda: room.apply(k)), color="primary",
+                          block=True, classes=["tn-room-apply", "mt-2"])
+            if q.options[k].policy is not None:
+                solara.Button(rm.rt("p_apply_branch", lang),
+                              on_click=lambda: act(lambda: room.apply(k, as_branch=True)),
+                              color="primary", outlined=True, block=True,
+                              classes=["tn-room-apply-branch", "mt-1"])
+        elif q.phase in ("applied", "result"):
+            solara.HTML(tag="div", unsafe_innerHTML=ch._esc(rm.rt(
+                "p_applied", lang, step=q.applied_step, o=q.options[q.applied_option or 0].text)),
+                classes=["tn-help"])
+            if q.result:
+                solara.HTML(tag="div", unsafe_innerHTML=ch._esc(q.result.get("text", "")),
+                            classes=["tn-room-result"])
+            else:
+                solara.HTML(tag="div", unsafe_innerHTML=ch._esc(rm.rt("p_wait_result", lang)),
+                            classes=["tn-help"])
+            solara.Button(rm.rt("p_result", lang),
+                          on_click=lambda: act(lambda: room.show_result(lang)),
+                          color="primary", outlined=True, block=True,
+                          classes=["tn-room-result-btn", "mt-1"])
+        if q.phase not in ("predict", "vote"):
+            solara.Button(rm.rt("p_end", lang), on_click=lambda: act(room.end), text=True,
+                          color="primary", block=True, classes=["tn-room-end", "mt-1"])
+        Message(msg.value, lang)
+
+
 def _slug(name: str) -> str:
     """A branch name as a CSS class or file name part (letters, digits, - and _)."""
     return "".join(ch_ if ch_.isascii() and (ch_.isalnum() or ch_ in "-_") else "_"
@@ -1284,6 +1484,7 @@ def Page() -> None:
     charts = solara.use_reactive(list(st.DEFAULT_CHARTS))
     present = solara.use_reactive(shared_tab)
     seen = solara.use_memo(lambda: {"fp": None}, [])
+    room_tick = solara.use_reactive(0)
 
     def play_loop(cancel: threading.Event) -> None:
         while session is not None and playing.value and not cancel.is_set():
@@ -1311,6 +1512,9 @@ def Page() -> None:
                 seen["fp"] = ba.fingerprint(session)
                 _bump(version)
                 last = version.value
+            elif rm.ROOM.attached(session) and rm.ROOM.rev != seen.get("room"):
+                seen["room"] = rm.ROOM.rev  # a phone voted: only the room panel re-renders
+                _bump(room_tick)
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
     solara.use_thread(watch, dependencies=[playing.value], intrusive_cancel=False)
@@ -1392,6 +1596,7 @@ def Page() -> None:
                 LeverPanel(session, L, map_key, selected, version).key(f"lever-{map_key}")
                 SettingsPanel(session, L, version)
                 BranchPanel(session, L, version, busy)
+                RoomPanel(session, L, version, room_tick)
                 WorkshopPanel(session, L, version, open_file)
                 ExportPanel(session, L, version, charts)
             MainArea(session, L, version, selected, charts, seen).key(f"main-{map_key}")

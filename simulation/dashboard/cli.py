@@ -1,6 +1,8 @@
 """``terrinum dashboard``: start the workshop dashboard on this computer.
 
-The page is served by ``solara run`` on 127.0.0.1 (``--host`` opens it to a room's network).
+The page is served by Solara (:mod:`simulation.dashboard.server`) on 127.0.0.1; ``--host``
+opens it to a room's network, and then the facilitator's page needs a key printed at start
+while the participants' phones open ``/v`` (the room's votes, :mod:`simulation.dashboard.room`).
 The server is started with telemetry off, no version check and Solara's front-end assets
 served from this computer (:func:`simulation.resources.dashboard_assets_dir`: the copy an
 installed wheel carries, or in a checkout the local cache filled at install time by
@@ -137,6 +139,12 @@ def server_env(args: argparse.Namespace, dest: Path, base: dict[str, str] | None
         env["TERRINUM_DASHBOARD_MAP"] = str(args.map)
     else:
         env.pop("TERRINUM_DASHBOARD_MAP", None)
+    for name, val in (("TERRINUM_DASHBOARD_KEY", getattr(args, "key", None)),
+                      ("TERRINUM_DASHBOARD_ROOM_URL", getattr(args, "room_url", None))):
+        if val:
+            env[name] = str(val)
+        else:
+            env.pop(name, None)
     if getattr(args, "workshop", None):
         env["TERRINUM_DASHBOARD_WORKSHOP"] = str(Path(args.workshop).resolve())
     else:
@@ -161,10 +169,26 @@ def port_free(host: str, port: int) -> bool:
 
 
 def solara_command(host: str, port: int) -> list[str]:
-    """The ``solara run`` command line (production mode, no browser, no version check)."""
-    return [sys.executable, "-m", "solara", "run", str(APP_PATH), "--host", host,
-            "--port", str(port), "--no-open", "--production", "--no-check-version",
-            "--theme-loader", "plain"]
+    """The server's command line: Solara's app in production mode plus the room's phone page.
+
+    ``python -m simulation.dashboard.server`` runs what ``solara run APP --production
+    --theme-loader plain`` runs, with the participants' routes (``/v``) and the facilitator's
+    key check added (:mod:`simulation.dashboard.server`).
+    """
+    return [sys.executable, "-m", "simulation.dashboard.server", "--host", host,
+            "--port", str(port)]
+
+
+def is_local(host: str) -> bool:
+    """True when ``host`` only listens on this computer."""
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def new_key() -> str:
+    """A facilitator key: short enough to type, too long to guess (about 60 bits)."""
+    import secrets
+
+    return secrets.token_urlsafe(8)
 
 
 def addresses(host: str, port: int) -> list[str]:
@@ -273,14 +297,24 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
         print_error(exc)
         return 2
+    urls = addresses(args.host, args.port)
+    local = is_local(args.host)
+    args.key = None if local else new_key()
+    args.room_url = (urls[-1] if len(urls) > 1 else urls[0]) + "v"
     env = server_env(args, dest)
     print("Terrinum dashboard / tableau de bord Terrinum")
     print(f"  scenario: {args.scenario}   language: {args.lang}")
-    for url in addresses(args.host, args.port):
-        print(f"  open / ouvrir : {url}")
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print("  note: the page is reachable from the network; anyone who can reach this "
-              "address can use it.")
+    if local:
+        for url in urls:
+            print(f"  open / ouvrir : {url}")
+        print(f"  room's phones / téléphones de la salle : {args.room_url} (this computer only: "
+              "start with --host 0.0.0.0 for a room's network)")
+    else:
+        for url in urls:
+            print(f"  facilitator / animateur : {url}?key={args.key}")
+        print(f"  participants' phones / téléphones des participants : {args.room_url}")
+        print("  note: keep the facilitator's address (with its key) to yourself; without the "
+              "key a phone can only look and vote.")
     print("  Ctrl-C stops the server.", flush=True)
     linux = sys.platform.startswith("linux")
     proc = subprocess.Popen(solara_command(args.host, args.port), env=env,
@@ -351,11 +385,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 @contextlib.contextmanager
 def running_server(scenario: str = "baseline", *, port: int | None = None,
                    households: int | None = None, seed: int | None = None, lang: str = "fr",
-                   map_name: str | None = None, timeout: float = 120.0) -> Iterator[str]:
+                   map_name: str | None = None, key: str | None = None,
+                   timeout: float = 120.0) -> Iterator[str]:
     """Run the dashboard server (as ``terrinum dashboard`` does) for tests and benchmarks.
 
-    Yields the page's address once the server answers; always stops the server (its whole
-    process group) on exit.
+    Yields the page's address once the server answers (with ``?key=`` when a facilitator
+    ``key`` is set, as ``--host`` does); always stops the server (its whole process group) on
+    exit.
 
     Raises:
         RuntimeError: the assets are missing, or the server exits or does not answer in time
@@ -368,14 +404,14 @@ def running_server(scenario: str = "baseline", *, port: int | None = None,
                            f"{assets_fix()}")
     port = port or free_port()
     args = argparse.Namespace(scenario=scenario, households=households, seed=seed, lang=lang,
-                              map=map_name)
+                              map=map_name, key=key, room_url=f"http://127.0.0.1:{port}/v")
     env = server_env(args, dest)
     root = str(Path(__file__).resolve().parents[2])
     log = tempfile.NamedTemporaryFile("w+", prefix="terrinum-dashboard-", suffix=".log",
                                       delete=False)
     proc = subprocess.Popen(solara_command("127.0.0.1", port), env=env, cwd=root, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://127.0.0.1:{port}/" + (f"?key={key}" if key else "")
 
     def tail() -> str:
         log.flush()
