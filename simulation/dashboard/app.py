@@ -325,6 +325,9 @@ CSS = """
 .tn-room-count span, .tn-room-count b { position: relative; z-index: 1; }
 .tn-room-count i { position: absolute; left: 0; top: 0; bottom: 0; background: #c9d6ea; }
 .tn-room-result { font-weight: 600; margin: 4px 0; }
+.tn-room .v-btn { text-transform: none !important; letter-spacing: 0 !important;
+  height: auto !important; min-height: 36px; }
+.tn-room .v-btn__content { white-space: normal; flex: 1 1 auto; }
 .tn-card h3 { font-size: 18px; margin: 0 0 6px 0; color: #123b6d; }
 .tn-help { font-size: 13.5px; color: #4a5563; margin-bottom: 6px; }
 .tn-controls .v-btn { min-width: 44px !important; }
@@ -434,6 +437,13 @@ CSS = """
 .tn-present-charts { flex: 0 0 480px; width: 480px; display: flex; flex-direction: column;
                      gap: 6px; min-height: 0; }
 .tn-present-charts .tn-chart-cell { border: none; padding: 0; }
+.tn-present-room { border: 2px solid #24406b; border-radius: 10px; padding: 8px 10px;
+  font-size: 18px; }
+.tn-present-room-join { display: flex; align-items: center; gap: 10px; font-weight: 700;
+  word-break: break-all; }
+.tn-present-room-q { font-weight: 700; margin: 4px 0; }
+.tn-present-room-count { display: flex; justify-content: space-between; }
+.tn-present-room-result { font-weight: 600; margin-top: 4px; }
 .tn-present-mapcol > .tn-maps, .tn-present-mapcol > .tn-ba-maps {
     align-items: stretch !important; }
 .tn-present .tn-map-wrap { display: flex; flex-direction: column; min-height: 0; }
@@ -1278,9 +1288,39 @@ def BeforeAfterPanel(session: st.Session, lang: str, version: solara.Reactive[in
                     classes=["tn-ba-rule"])
 
 
+def _present_room_html(session: st.Session, lang: str) -> str:
+    """The room's box in presentation mode: the QR code, the address, the question, counts.
+
+    Empty unless the room shows this session and a question is open (the projected screen
+    invites the room to vote; counts appear once the vote is closed).
+    """
+    room = rm.ROOM
+    q = room.question
+    if not room.attached(session) or q is None:
+        return ""
+    url = room_url()
+    parts = [f'<div class="tn-present-room" data-phase="{q.phase}">'
+             f'<div class="tn-present-room-join">{rm.qr_svg(url, 4)}'
+             f'<span>{ch._esc(url)}</span></div>'
+             f'<div class="tn-present-room-q">{ch._esc(q.text)}</div>']
+    if q.phase in ("predict", "vote"):
+        n = len(q.predictions) if q.phase == "predict" else len(q.ballots)
+        key = "ph_predict" if q.phase == "predict" else "ph_vote"
+        parts.append(f'<div>{ch._esc(rm.rt(key, lang))} · {n}</div>')
+    else:
+        for o, n in zip(q.options, q.counts(), strict=True):
+            parts.append(f'<div class="tn-present-room-count"><span>{ch._esc(o.text)}</span>'
+                         f'<b>{n}</b></div>')
+        if q.result:
+            parts.append(f'<div class="tn-present-room-result">'
+                         f'{ch._esc(q.result.get("text", ""))}</div>')
+    return "".join(parts) + "</div>"
+
+
 @solara.component
 def PresentArea(session: st.Session, lang: str, version: solara.Reactive[int],
-                seen: dict[str, Any], on_exit: Callable[[], None] | None) -> None:
+                seen: dict[str, Any], on_exit: Callable[[], None] | None,
+                room_tick: solara.Reactive[int] | None = None) -> None:
     """Presentation mode: one large map and its legend, 2 or 3 large charts, the date.
 
     No control: the run is driven from the facilitator's page (this tab or another one,
@@ -1302,6 +1342,9 @@ def PresentArea(session: st.Session, lang: str, version: solara.Reactive[int],
         return ba.present_view(session, measure, rec.mode, lang)
 
     pv = solara.use_memo(compute, [version.value, measure, rec.mode, lang])
+    tick = room_tick.value if room_tick is not None else 0
+    room_box = solara.use_memo(lambda: _present_room_html(session, lang), [tick, version.value,
+                                                                            lang])
     show = {"links": False, "circles": False, "labels": False}
     selected = solara.use_reactive(cast_list([]))
     with solara.Div(classes=["tn-present"], attributes={"data-step": str(pv.step)}):
@@ -1324,11 +1367,12 @@ def PresentArea(session: st.Session, lang: str, version: solara.Reactive[int],
                 if pv.texts:
                     solara.HTML(tag="div", unsafe_innerHTML=_texts_html(pv.texts, "tn-ba-line"),
                                 classes=["tn-present-text"])
-            if pv.charts:
+            if pv.charts or room_box:
+                shown = pv.charts[:2] if room_box else pv.charts
                 cells = "".join(f'<div class="tn-chart-cell" data-chart-cell="{m}">{svg}</div>'
-                                for m, svg in pv.charts)
-                solara.HTML(tag="div", unsafe_innerHTML=pv.chart_legend + cells,
-                            classes=["tn-present-charts"])
+                                for m, svg in shown)
+                solara.HTML(tag="div", unsafe_innerHTML=room_box + (
+                    pv.chart_legend + cells if shown else ""), classes=["tn-present-charts"])
         solara.HTML(tag="div", unsafe_innerHTML=ch._esc(
             f"{t('attribution', lang)} : {pv.attribution}" if lang == "fr"
             else f"{t('attribution', lang)}: {pv.attribution}"), classes=["tn-present-foot"])
@@ -1530,7 +1574,7 @@ def Page() -> None:
                 solara.Error(f"{t('error', L)}: {error}")
         return
     if shared_tab:  # in the facilitator's language
-        PresentArea(session, ba.share(session).lang, version, seen, None)
+        PresentArea(session, ba.share(session).lang, version, seen, None, room_tick)
         return
 
     def reset() -> None:
@@ -1585,7 +1629,7 @@ def Page() -> None:
     KeyWidget.element(on_toggle=lambda: present.set(not present.value),
                       on_leave=lambda: present.set(False))
     if present.value:
-        PresentArea(session, L, version, seen, lambda: present.set(False))
+        PresentArea(session, L, version, seen, lambda: present.set(False), room_tick)
         return
     map_key = f"{session.scenario_name}:{session.map_name}:{scenario_rev.value}"
     with solara.Column(classes=["tn-root"], gap="0px", style={"min-height": "100vh"}):

@@ -238,9 +238,15 @@ def routes() -> list[Any]:
     async def predict(request: Any) -> Response:
         return await post(request, "predict")
 
+    def not_found(request: Any) -> Response:
+        return JSONResponse({"error": f"no such address: {request.url.path}; a phone can "
+                                      "only read /v/api/state and post to /v/api/vote or "
+                                      "/v/api/predict"}, status_code=404)
+
     return [Route("/v", page), Route("/v/", page), Route("/v/api/state", state),
             Route("/v/api/geo", geo), Route("/v/api/vote", vote, methods=["POST"]),
-            Route("/v/api/predict", predict, methods=["POST"])]
+            Route("/v/api/predict", predict, methods=["POST"]),
+            Route("/v/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"])]
 
 
 def build_app(key: str | None = None) -> Any:
