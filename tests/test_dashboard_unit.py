@@ -361,7 +361,11 @@ def test_cli_registers_dashboard_and_sets_offline_env(tmp_path):
     assert env["TERRINUM_DASHBOARD_HOUSEHOLDS"] == "4000"
     assert env["TERRINUM_DASHBOARD_SCENARIO"] == "tiers_lieux"
     cmd = cli.solara_command("127.0.0.1", 9999)
-    assert "--no-check-version" in cmd and "--production" in cmd and "--no-open" in cmd
+    assert cmd[1:3] == ["-m", "simulation.dashboard.server"]
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "9999"
+    assert cli.is_local("127.0.0.1") and cli.is_local("localhost")
+    assert not cli.is_local("0.0.0.0") and not cli.is_local("192.168.1.20")
+    assert cli.new_key() != cli.new_key() and len(cli.new_key()) >= 10
     assert cli.addresses("127.0.0.1", 9999) == ["http://127.0.0.1:9999/"]
 
 

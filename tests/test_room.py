@@ -228,3 +228,15 @@ def test_ready_questions_fit_the_map_and_are_valid_policies():
 def test_the_qr_code_is_an_svg_of_the_address():
     svg = rm.qr_svg("http://192.168.1.20:8765/v")
     assert svg.startswith("<svg") and "path" in svg
+
+
+def test_projected_screen_keeps_the_predicted_measure_chart_while_a_question_is_open():
+    from simulation.dashboard import app
+    from simulation.dashboard import room as rm
+
+    charts = [("population", "<svg a>"), ("service_access", "<svg b>"), ("jobs", "<svg c>")]
+    assert app._present_charts(charts, None) == charts
+    q = rm.Question(id=1, text="?", options=[], month=0, measure="service_access")
+    assert app._present_charts(charts, q) == [("service_access", "<svg b>")]
+    q.measure = None
+    assert app._present_charts(charts, q) == [("population", "<svg a>")]

@@ -1317,6 +1317,22 @@ def _present_room_html(session: st.Session, lang: str) -> str:
     return "".join(parts) + "</div>"
 
 
+def _present_charts(charts: list[tuple[str, str]],
+                    question: rm.Question | None) -> list[tuple[str, str]]:
+    """The charts beside the projected map: all of them, or one while the room's box is shown.
+
+    With a question open the box (QR code, question, counts) takes the upper half of the
+    column; the chart kept is that of the measure the room predicts, else the first one, so
+    that every text stays at 18 px and nothing overlaps on a 1280 x 720 projector.
+    """
+    if question is None:
+        return charts
+    for m, svg in charts:
+        if m == question.measure:
+            return [(m, svg)]
+    return charts[:1]
+
+
 @solara.component
 def PresentArea(session: st.Session, lang: str, version: solara.Reactive[int],
                 seen: dict[str, Any], on_exit: Callable[[], None] | None,
@@ -1368,7 +1384,7 @@ def PresentArea(session: st.Session, lang: str, version: solara.Reactive[int],
                     solara.HTML(tag="div", unsafe_innerHTML=_texts_html(pv.texts, "tn-ba-line"),
                                 classes=["tn-present-text"])
             if pv.charts or room_box:
-                shown = pv.charts[:2] if room_box else pv.charts
+                shown = _present_charts(pv.charts, rm.ROOM.question if room_box else None)
                 cells = "".join(f'<div class="tn-chart-cell" data-chart-cell="{m}">{svg}</div>'
                                 for m, svg in shown)
                 solara.HTML(tag="div", unsafe_innerHTML=room_box + (
