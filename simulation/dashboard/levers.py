@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from simulation.dashboard import i18n
 from simulation.engine.params import PARAMS, Param
 from simulation.engine.policies import DATA_DRIVERS, MAP_WIDE, POLICY_CLASSES, Policy
 from simulation.errors import InputError
@@ -178,6 +179,14 @@ class FieldSpec:
     def snap(self, shown: float) -> float:
         """A shown value rounded to the shown step's decimals (what the slider gives)."""
         return round(float(shown), self.shown_decimals) + 0.0
+
+    def readout(self, value: Any, lang: str) -> str:
+        """The model value as the panel writes it next to its box.
+
+        "2,5 %" (French decimal comma), "−50 %", "10 points"
+        (:func:`simulation.dashboard.i18n.fmt_lever`).
+        """
+        return i18n.fmt_lever(self.shown(value), self.unit, lang, signed=self.signed)
 
     def _txt(self, x: float) -> str:
         if self.scale == 1.0:
