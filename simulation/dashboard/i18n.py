@@ -307,7 +307,7 @@ FIELD_LABELS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
         "fr": ("Objectif de couverture en très haut débit", "% des locaux"),
         "en": ("Broadband coverage goal", "% of premises")},
     ("broadband_rollout", "pace"): {"fr": ("Rythme du déploiement", "points de couverture par an"),
-                                    "en": ("Roll-out pace", "coverage points a year")},
+                                    "en": ("Roll-out pace", "points of coverage a year")},
     ("public_counters", "change"): {"fr": ("Variation du nombre de guichets", "%"),
                                     "en": ("Change in the number of counters", "%")},
     ("public_counters", "which"): {"fr": ("Guichets concernés", ""),
