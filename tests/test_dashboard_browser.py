@@ -545,6 +545,8 @@ def test_lever_close_half_the_counters_in_plain_units(tab: Tab) -> None:
                            "?.value === '−50'")
     assert box.input_value() == "−50"
     assert page.locator(".tn-levers .tn-readout").first.inner_text() == "−50\u202f%"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".tn-levers").screenshot(path=str(ARTIFACTS / "lever_plain_units.png"))
     page.locator("[data-territory='23']").click()  # Creuse
     before = tab.log_kinds().count("policy")
     page.locator(".tn-apply").click()
