@@ -509,7 +509,9 @@ def test_french_for_the_room_titles_names_commas_and_messages(tab: Tab) -> None:
     assert re.search(r"\d,\d", body) and not re.search(r"\d\.\d", body), \
         re.findall(r".{12}\d\.\d.{6}", body)[:5]
     tab.pull_preset("platform_tax_3")
-    assert page.locator(".tn-levers .tn-number input").first.input_value() == "0,03"
+    # the tax rate is shown in % (3 for 0.03), with its unit next to the box
+    assert page.locator(".tn-levers .tn-number input").first.input_value() == "3"
+    assert page.locator(".tn-levers .tn-readout").first.inner_text() == "3\u202f%"
     msg = page.locator(".tn-levers .tn-message.tn-ok")
     assert msg.inner_text().startswith("mois 1 · Taxe sur le chiffre d'affaires")
     page.locator(".tn-lang-en").click()
@@ -524,6 +526,40 @@ def test_french_for_the_room_titles_names_commas_and_messages(tab: Tab) -> None:
     assert page.locator("[data-testid=present-date]").inner_text() == "February 2023"
     page.locator(".tn-present-exit").click()
     page.locator(".tn-step").wait_for()
+
+
+def test_lever_close_half_the_counters_in_plain_units(tab: Tab) -> None:
+    """Pick the counters policy, "Fermer la moitié", apply: the log says it in plain words."""
+    page = tab.page
+    tab.step(1)
+    page.locator(".tn-policy-type .v-input__slot").click()
+    page.locator(".menuable__content__active .v-list-item",
+                 has_text="Guichets publics").first.click()
+    box = page.locator(".tn-levers .tn-number input").first
+    page.wait_for_function("document.querySelector('.tn-levers .tn-number input')"
+                           "?.value === '−100'")
+    assert page.locator(".tn-levers .tn-readout").first.inner_text() == "−100\u202f%"
+    assert "Variation du nombre de guichets" in page.locator(".tn-levers").inner_text()
+    page.locator(".tn-quick-close_half").click()
+    page.wait_for_function("document.querySelector('.tn-levers .tn-number input')"
+                           "?.value === '−50'")
+    assert box.input_value() == "−50"
+    assert page.locator(".tn-levers .tn-readout").first.inner_text() == "−50\u202f%"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".tn-levers").screenshot(path=str(ARTIFACTS / "lever_plain_units.png"))
+    page.locator("[data-territory='23']").click()  # Creuse
+    before = tab.log_kinds().count("policy")
+    page.locator(".tn-apply").click()
+    page.wait_for_function(
+        f"document.querySelectorAll('.tn-log-row[data-log-kind=policy]').length > {before}")
+    text = page.locator(".tn-log-row[data-log-kind=policy]").first.inner_text()
+    assert "fermeture de la moitié des guichets (−50\u202f%)" in text, text
+    assert "Creuse" in text
+    ok = page.locator(".tn-levers .tn-message.tn-ok").inner_text()
+    assert "fermeture de la moitié des guichets" in ok, ok
+    page.locator(".tn-lang-en").click()
+    page.wait_for_function("[...document.querySelectorAll('.tn-log-row')].some("
+                           "e => e.innerText.includes('closure of half the counters (−50 %)'))")
 
 
 # ------------------------------------------------------------------------------- workshops

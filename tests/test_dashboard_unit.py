@@ -108,6 +108,131 @@ def test_field_check_rejects_out_of_range_values():
         m.check([])
 
 
+# ------------------------------------------------------------------ display units
+def _spec(ptype: str, name: str) -> lv.FieldSpec:
+    return next(f for f in lv.policy_specs()[ptype].fields if f.name == name)
+
+
+def test_counters_change_is_shown_as_a_percent_change_with_quick_choices():
+    f = _spec("public_counters", "change")
+    assert f.shown(-1.0) == -100.0 and f.shown_lo == -100.0 and f.shown_hi == 500.0
+    assert f.readout(-1.0, "fr") == "−100\u202f%" and f.readout(-1.0, "en") == "−100 %"
+    assert f.readout(1.0, "fr") == "+100\u202f%", "a change is written with its sign"
+    quick = dict(f.presets)
+    assert quick == {"close_all": -1.0, "close_half": -0.5, "double": 1.0}
+    assert f.check(quick["close_half"]) == -0.5
+    assert i18n.quick_label("public_counters", "close_half", "fr") == "Fermer la moitié"
+    assert i18n.quick_label("public_counters", "close_all", "en") == "Close all"
+    assert i18n.quick_label("digital_mediators", "double", "fr") == "Doubler"
+    m = _spec("digital_mediators", "change")
+    assert m.presets == f.presets and m.signed and m.shown(-0.5) == -50.0
+
+
+def test_a_shown_percentage_gives_the_model_share():
+    f = _spec("platform_tax", "rate")
+    assert f.from_shown(3) == 0.03 and f.check(f.from_shown(3)) == 0.03
+    assert f.shown(0.03) == 3.0 and f.shown_hi == 30.0
+    assert f.from_shown(i18n.parse_number("2,5")) == 0.025
+    with pytest.raises(lv.LeverError, match=r"rate = 40 % is above its range \(0 % to 30 %\)"):
+        f.check(f.from_shown(40))
+    assert _spec("broadband_rollout", "pace").readout(0.1, "fr") == "10 points"
+    assert _spec("equalisation", "level").shown(0.6) == 60.0
+    assert _spec("telework_norm", "days").shown(2.5) == 2.5, "days are shown as declared"
+
+
+def _is_share(info) -> bool:
+    """A numeric field declared as a share (range within [0, 1])."""
+    lo = [float(getattr(m, "ge", None) if getattr(m, "ge", None) is not None else m.gt)
+          for m in info.metadata if getattr(m, "ge", None) is not None
+          or getattr(m, "gt", None) is not None]
+    hi = [float(m.le) for m in info.metadata if getattr(m, "le", None) is not None]
+    return bool(lo and hi) and 0.0 <= lo[0] and hi[0] <= 1.0
+
+
+def test_every_share_field_of_every_policy_type_has_a_percent_display():
+    """Read from the pydantic declarations: a new share field without a display fails here."""
+    common = set(Policy.model_fields)
+    shares = []
+    for ptype, cls in POLICY_CLASSES.items():
+        if ptype in DATA_DRIVERS:
+            continue
+        for name, info in cls.model_fields.items():
+            if name in common or not _is_share(info):
+                continue
+            shares.append((ptype, name))
+            f = _spec(ptype, name)
+            assert f.scale == 100.0 and f.unit in ("%", "pt"), f"{ptype}.{name} shown raw"
+            for lang in i18n.LANGS:
+                label, unit = i18n.field_label(ptype, name, lang)
+                assert unit.startswith(("%", "point")), (ptype, name, lang, unit)
+                assert not re.search(r"0-1|\b(part|share) of\b", unit), (ptype, name, unit)
+    assert {("platform_tax", "rate"), ("equalisation", "level"),
+            ("broadband_rollout", "target"), ("broadband_rollout", "pace"),
+            ("platform_dependence", "commission"), ("local_platform", "commission")} \
+        <= set(shares)
+    # the relative changes too, and nothing else is scaled
+    scaled = {(p, f.name) for p, s in lv.policy_specs().items() for f in s.fields
+              if f.scale != 1.0}
+    assert scaled == set(shares) | {("public_counters", "change"),
+                                    ("digital_mediators", "change")}
+    assert scaled == set(lv.FIELD_DISPLAY)
+
+
+def test_french_readout_uses_a_decimal_comma():
+    f = _spec("platform_tax", "rate")
+    assert f.readout(0.025, "fr") == "2,5\u202f%"
+    assert f.readout(0.025, "en") == "2.5 %"
+    assert _spec("broadband_rollout", "target").readout(0.925, "fr") == "92,5\u202f%"
+    assert i18n.fmt_plain(f.shown(0.025), "fr") == "2,5", "the box shows the comma too"
+    assert "." not in _spec("platform_dependence", "commission").readout(0.125, "fr")
+
+
+@pytest.mark.parametrize("ptype,name", sorted(lv.FIELD_DISPLAY))
+def test_display_units_round_trip_at_the_step(ptype, name):
+    f = _spec(ptype, name)
+    lo, hi, step = f.shown_lo, f.shown_hi, f.shown_step
+    n = round((hi - lo) / step)
+    for k in range(0, n + 1, max(1, n // 50)):
+        shown = f.snap(lo + k * step)
+        model = f.from_shown(shown)
+        if f.lo_open and model <= f.lo:
+            continue
+        assert f.check(model) == model
+        assert f.shown(model) == shown, (shown, model, f.shown(model))
+        back = i18n.parse_number(i18n.fmt_plain(f.shown(model), "fr"))
+        assert back == shown
+    for model in (f.lo, f.hi, f.default):
+        if model is not None:
+            assert f.from_shown(f.shown(model)) == pytest.approx(model, abs=1e-12)
+
+
+def test_decision_text_in_plain_units():
+    tm = fresh_map()
+    half = {"type": "public_counters", "change": -0.5, "which": ["tax"],
+            "territories": {"kinds": ["rural"]}}
+    fr = st.describe_policy(half, tm, "fr")
+    assert "fermeture de la moitié des guichets (−50\u202f%)" in fr and "impôts" in fr
+    assert "closure of half the counters (−50 %)" in st.describe_policy(half, tm, "en")
+    close = st.describe_policy({**half, "change": -1.0}, tm, "fr")
+    assert "fermeture de tous les guichets (−100\u202f%)" in close
+    assert "doublement" in st.describe_policy({**half, "change": 1.0}, tm, "fr")
+    assert "fermeture de 30\u202f% des guichets (−30\u202f%)" in st.describe_policy(
+        {**half, "change": -0.3}, tm, "fr")
+    tax = {"type": "platform_tax", "rate": 0.025, "territories": "all"}
+    assert "taux de la taxe = 2,5\u202f% du chiffre d'affaires local" in st.describe_policy(
+        tax, tm, "fr")
+    assert "tax rate = 2.5 % of local turnover" in st.describe_policy(tax, tm, "en")
+    med = {"type": "digital_mediators", "change": -1.0, "territories": "all"}
+    assert "suppression de tous les postes de conseillers numériques" in st.describe_policy(
+        med, tm, "fr")
+
+
+def fresh_map():
+    from simulation.world.maps import load_map
+
+    return load_map("france-departements")
+
+
 # ------------------------------------------------------------------ i18n formatting
 def test_number_formatting_per_language():
     assert i18n.fmt_value(0.1234, "share 0-1", "fr") == "12,3\u202f%"

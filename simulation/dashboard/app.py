@@ -540,11 +540,16 @@ def NumberField(spec: lv.FieldSpec, value: Any, on_value: Callable[[Any], None],
                 unit: str, lang: str, classes: list[str] | None = None) -> None:
     """A slider plus a number box for a numeric lever field (range from its declaration).
 
-    The box shows the value in the page's language ("0,7" in French) and reads either
-    style (:func:`simulation.dashboard.i18n.parse_number`).
+    Both show the value in the field's display units (:meth:`lv.FieldSpec.shown`: a share as
+    a percentage, 3 for 0.03) and give ``on_value`` the model value. The box shows it in the
+    page's language ("0,7" in French) and reads either style
+    (:func:`simulation.dashboard.i18n.parse_number`); a field with a display unit has a
+    readout next to it ("2,5 %", "−50 %").
     """
-    lo, hi = spec.lo, spec.hi
-    rng = t("range", lang, lo=i18n.fmt_plain(lo, lang), hi=i18n.fmt_plain(hi, lang))
+    lo, hi = spec.shown_lo, spec.shown_hi
+    shown = spec.shown(value)
+    rng = t("range", lang, lo=i18n.fmt_lever(lo, "", lang, spec.signed),
+            hi=i18n.fmt_lever(hi, "", lang, spec.signed))
     error = solara.use_reactive(False)
     FieldLabel(label, unit, rng)
 
@@ -555,17 +560,20 @@ def NumberField(spec: lv.FieldSpec, value: Any, on_value: Callable[[Any], None],
             error.set(True)
             return
         error.set(False)
-        on_value(v)
+        on_value(spec.from_shown(v))
 
     with solara.Row(classes=["tn-row-tight"]):
         if spec.slider:
-            rv.Slider(v_model=value, min=lo, max=hi, step=spec.step, hide_details=True,
-                      on_v_model=lambda v: on_value(float(v)), style_="flex: 1 1 auto",
-                      class_=" ".join(classes or []))
-        solara.InputText("", value="" if value is None else i18n.fmt_plain(value, lang),
+            rv.Slider(v_model=shown, min=lo, max=hi, step=spec.shown_step, hide_details=True,
+                      on_v_model=lambda v: on_value(spec.from_shown(spec.snap(float(v)))),
+                      style_="flex: 1 1 auto", class_=" ".join(classes or []))
+        solara.InputText("", value="" if shown is None else i18n.fmt_plain(shown, lang),
                          on_value=typed, style={"max-width": "120px"},
                          continuous_update=False, classes=["tn-number"],
                          error=t("not_a_number", lang) if error.value else False)
+        if spec.unit and value is not None:
+            solara.HTML(tag="span", unsafe_innerHTML=ch._esc(spec.readout(value, lang)),
+                        classes=["tn-readout"], style="white-space: nowrap")
 
 
 @solara.component
@@ -585,6 +593,14 @@ def PolicyFields(ptype: str, values: dict[str, Any], set_values: Callable[[dict]
         if f.kind in ("float", "int"):
             NumberField(f, val, setter(f.name), label, unit, lang,
                         classes=[f"tn-field-{f.name}"])
+            if f.presets:  # quick choices of a relative change: close all / half, double
+                with solara.Row(classes=["tn-row-tight", "tn-quick-row"]):
+                    for key, mv in f.presets:
+                        solara.Button(i18n.quick_label(ptype, key, lang),
+                                      on_click=lambda f=f, mv=mv: setter(f.name)(mv),
+                                      small=True, outlined=val != mv, depressed=val == mv,
+                                      color="primary",
+                                      classes=["tn-quick", f"tn-quick-{key}"])
         elif f.kind == "optional":
             on = val is not None
             with solara.Row(classes=["tn-row-tight"]):

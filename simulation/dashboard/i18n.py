@@ -298,15 +298,20 @@ CONTROL_LABELS: dict[str, dict[str, str]] = {
 }
 PAYER_CONTROL = {"fr": "qui paie ({what})", "en": "who pays for {what}"}
 
-# (policy type, field) -> label and unit in each language
+# (policy type, field) -> label and unit in each language, in the words of a mayor. The unit is
+# that of the value the lever panel shows (:attr:`simulation.dashboard.levers.FieldSpec.scale`):
+# "%" and "% des locaux" for shares and relative changes; it follows the number in the log
+# ("3 % du chiffre d'affaires local").
 FIELD_LABELS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
-    ("broadband_rollout", "target"): {"fr": ("Objectif de couverture", "part des locaux"),
-                                      "en": ("Coverage goal", "share of premises")},
-    ("broadband_rollout", "pace"): {"fr": ("Rythme", "points de couverture par an"),
-                                    "en": ("Pace", "coverage points per year")},
-    ("public_counters", "change"): {"fr": ("Variation", "relative, -1 ferme tout"),
-                                    "en": ("Change", "relative, -1 closes all")},
-    ("public_counters", "which"): {"fr": ("Guichets", ""), "en": ("Counters", "")},
+    ("broadband_rollout", "target"): {
+        "fr": ("Objectif de couverture en très haut débit", "% des locaux"),
+        "en": ("Broadband coverage goal", "% of premises")},
+    ("broadband_rollout", "pace"): {"fr": ("Rythme du déploiement", "points de couverture par an"),
+                                    "en": ("Roll-out pace", "points of coverage a year")},
+    ("public_counters", "change"): {"fr": ("Variation du nombre de guichets", "%"),
+                                    "en": ("Change in the number of counters", "%")},
+    ("public_counters", "which"): {"fr": ("Guichets concernés", ""),
+                                   "en": ("Counters concerned", "")},
     ("france_services", "per_territory"): {"fr": ("Maisons par territoire", "maisons"),
                                            "en": ("Houses per territory", "houses")},
     ("france_services", "per_100k_households"): {
@@ -323,32 +328,79 @@ FIELD_LABELS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("digital_mediators", "per_territory"): {
         "fr": ("Conseillers par territoire", "conseillers"),
         "en": ("Mediators per territory", "mediators")},
-    ("digital_mediators", "change"): {"fr": ("Variation des conseillers existants", ""),
-                                      "en": ("Change of existing mediators", "")},
-    ("platform_dependence", "commission"): {"fr": ("Commission", "part de la vente"),
-                                            "en": ("Commission", "share of sale")},
+    ("digital_mediators", "change"): {
+        "fr": ("Variation du nombre de conseillers en poste", "%"),
+        "en": ("Change in the number of mediators in post", "%")},
+    ("platform_dependence", "commission"): {"fr": ("Commission", "% du prix de vente"),
+                                            "en": ("Commission", "% of the sale price")},
     ("platform_dependence", "dominant_commission"): {
-        "fr": ("Commission une fois dominante", "part de la vente"),
-        "en": ("Commission once dominant", "share of sale")},
+        "fr": ("Commission une fois dominante", "% du prix de vente"),
+        "en": ("Commission once dominant", "% of the sale price")},
     ("platform_dependence", "push"): {"fr": ("Poussée commerciale", "utilité"),
                                       "en": ("Marketing push", "utility")},
-    ("local_platform", "commission"): {"fr": ("Commission", "part de la vente"),
-                                       "en": ("Commission", "share of sale")},
+    ("local_platform", "commission"): {"fr": ("Commission", "% du prix de vente"),
+                                       "en": ("Commission", "% of the sale price")},
     ("local_platform", "convenience"): {"fr": ("Bonus de commodité", "utilité"),
                                         "en": ("Convenience bonus", "utility")},
     ("local_platform", "support_eur_per_household"): {
         "fr": ("Soutien public", "EUR/mois par ménage"),
         "en": ("Public support", "EUR/month per household")},
-    ("platform_tax", "rate"): {"fr": ("Taux", "part du chiffre d'affaires local"),
-                               "en": ("Rate", "share of local turnover")},
+    ("platform_tax", "rate"): {"fr": ("Taux de la taxe", "% du chiffre d'affaires local"),
+                               "en": ("Tax rate", "% of local turnover")},
     ("new_deal", "offers_per_year"): {"fr": ("Offres par an", "ménages par an"),
                                       "en": ("Offers per year", "households per year")},
-    ("equalisation", "level"): {"fr": ("Niveau de péréquation", "part 0-1"),
-                                "en": ("Equalisation level", "share 0-1")},
+    ("equalisation", "level"): {
+        "fr": ("Péréquation", "% de la dotation de l'État selon la richesse fiscale"),
+        "en": ("Equalisation", "% of the state grant shared by tax wealth")},
     ("telework_norm", "days"): {"fr": ("Jours de télétravail", "jours par semaine"),
                                 "en": ("Telework days", "days a week")},
 }
 PAYER_FIELD = {"fr": ("Qui paie", ""), "en": ("Who pays", "")}
+
+# Quick choices of a relative change (levers.CHANGE_PRESETS); per policy type, "" the default.
+QUICK_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "": {
+        "close_all": {"fr": "Fermer tous", "en": "Close all"},
+        "close_half": {"fr": "Fermer la moitié", "en": "Close half"},
+        "double": {"fr": "Doubler", "en": "Double"},
+    },
+    "digital_mediators": {
+        "close_all": {"fr": "Supprimer tous les postes", "en": "End all posts"},
+        "close_half": {"fr": "Supprimer la moitié", "en": "End half"},
+        "double": {"fr": "Doubler", "en": "Double"},
+    },
+}
+
+# A relative change in words, for the log: keys all (−100 %), half (−50 %), double (+100 %),
+# none (0), less and more (any other, with {pct}: "30 %").
+CHANGE_WORDS: dict[str, dict[str, dict[str, str]]] = {
+    "public_counters": {
+        "all": {"fr": "fermeture de tous les guichets", "en": "closure of all the counters"},
+        "half": {"fr": "fermeture de la moitié des guichets",
+                 "en": "closure of half the counters"},
+        "double": {"fr": "doublement du nombre de guichets",
+                   "en": "doubling of the number of counters"},
+        "none": {"fr": "pas de changement du nombre de guichets",
+                 "en": "no change in the number of counters"},
+        "less": {"fr": "fermeture de {pct} des guichets", "en": "closure of {pct} of the counters"},
+        "more": {"fr": "ouverture de {pct} de guichets en plus",
+                 "en": "opening of {pct} more counters"},
+    },
+    "digital_mediators": {
+        "all": {"fr": "suppression de tous les postes de conseillers numériques",
+                "en": "end of all the digital mediators' posts"},
+        "half": {"fr": "suppression de la moitié des postes de conseillers numériques",
+                 "en": "end of half the digital mediators' posts"},
+        "double": {"fr": "doublement du nombre de conseillers numériques",
+                   "en": "doubling of the number of digital mediators"},
+        "none": {"fr": "pas de changement du nombre de conseillers numériques",
+                 "en": "no change in the number of digital mediators"},
+        "less": {"fr": "suppression de {pct} des postes de conseillers numériques",
+                 "en": "end of {pct} of the digital mediators' posts"},
+        "more": {"fr": "{pct} de conseillers numériques en plus",
+                 "en": "{pct} more digital mediators"},
+    },
+}
 
 CHOICE_LABELS: dict[str, dict[str, str]] = {
     "state": {"fr": "l'État", "en": "the state"},
@@ -520,6 +572,26 @@ def field_label(ptype: str, field: str, lang: str) -> tuple[str, str]:
     return entry.get(lang) or entry["en"]
 
 
+def quick_label(ptype: str, key: str, lang: str) -> str:
+    """Label of a quick choice of a relative change ("Fermer la moitié")."""
+    table = QUICK_LABELS.get(ptype, {}).get(key) or QUICK_LABELS[""][key]
+    return _pick(table, lang)
+
+
+def change_words(ptype: str, change: float, lang: str) -> str:
+    """A relative change in words: −0.5 of the counters is "fermeture de la moitié des guichets".
+
+    Types without words (:data:`CHANGE_WORDS`) get the signed percentage alone.
+    """
+    table = CHANGE_WORDS.get(ptype)
+    pct = fmt_lever(abs(change) * 100.0, "%", lang)
+    if table is None:
+        return fmt_lever(change * 100.0, "%", lang, signed=True)
+    key = {-1.0: "all", -0.5: "half", 0.0: "none", 1.0: "double"}.get(
+        round(float(change), 9), "less" if change < 0 else "more")
+    return _pick(table[key], lang).format(pct=pct)
+
+
 def choice_label(value: str, lang: str) -> str:
     """Label of a choice value (payer, counter kind, territory kind)."""
     if value in CHOICE_LABELS:
@@ -541,6 +613,8 @@ def preset_label(key: str, lang: str) -> str:
 
 
 # --------------------------------------------------------------------------- numbers
+UNIT_SYMBOLS: dict[str, dict[str, str]] = {"pt": {"fr": "points", "en": "points"}}
+"""Words of the lever panel's display units (levers.FieldSpec.unit); "%" is itself."""
 NBSP = "\u202f"  # narrow no-break space (French thousands separator and before %)
 
 
@@ -638,3 +712,25 @@ def fmt_plain(x: float | int | bool, lang: str) -> str:
     if sep in s:
         s = s.rstrip("0").rstrip(sep)
     return s
+
+
+def fmt_lever(x: float | None, unit: str, lang: str, signed: bool = False) -> str:
+    """A lever value as the panel shows it, with its unit: "2,5 %", "−50 %", "10 points".
+
+    ``unit`` is a display unit of :attr:`simulation.dashboard.levers.FieldSpec.unit` ("%",
+    "pt": :data:`UNIT_SYMBOLS`) or any words. ``x`` is the shown value
+    (:meth:`simulation.dashboard.levers.FieldSpec.shown`); the number is :func:`fmt_plain`'s
+    (decimal comma in French), "%" after a narrow no-break space in French, a space in
+    English; ``signed`` puts "+" before a positive change.
+    """
+    if x is None:
+        return "–"
+    x = round(float(x), 9) + 0.0  # 30.000000000000004 is 30; -0.0 is 0
+    s = fmt_plain(x, lang)
+    if signed and x > 0:
+        s = "+" + s
+    if not unit:
+        return s
+    unit = _pick(UNIT_SYMBOLS[unit], lang) if unit in UNIT_SYMBOLS else unit
+    sep = NBSP if lang == "fr" and unit.startswith("%") else " "
+    return f"{s}{sep}{unit}"

@@ -2,6 +2,23 @@
 
 A lever is a policy (validated like a scenario file's) or a parameter change, described here
 with the bounds, steps and units the lever panel needs (pure Python, unit-tested).
+
+Display units: the panel shows a field in the units a room of mayors reads ("3 %" of turnover,
+"−50 %" of the counters), the policy gets the model's value (a share, a relative change).
+``FieldSpec.scale`` and ``FieldSpec.unit`` say how (shown = model x scale, model = shown /
+scale; :data:`FIELD_DISPLAY`). Converted (every field declared as a share in [0, 1], and the
+two relative changes):
+
+* ``broadband_rollout.target`` (share of premises -> % of premises) and ``pace`` (share of
+  premises a year -> points of coverage a year);
+* ``public_counters.change`` and ``digital_mediators.change`` (relative change -> % change,
+  −100 % closes all; quick choices "close all" −1, "close half" −0.5, "double" +1);
+* ``platform_dependence.commission`` and ``dominant_commission``,
+  ``local_platform.commission`` (share of the sale -> %);
+* ``platform_tax.rate`` (share of local turnover -> %);
+* ``equalisation.level`` (share -> %).
+
+The other fields (counts, days, EUR, utilities) are shown as declared.
 """
 
 from __future__ import annotations
@@ -14,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from simulation.dashboard import i18n
 from simulation.engine.params import PARAMS, Param
 from simulation.engine.policies import DATA_DRIVERS, MAP_WIDE, POLICY_CLASSES, Policy
 from simulation.errors import InputError
@@ -33,6 +51,30 @@ FIELD_START: dict[tuple[str, str], Any] = {
     ("digital_mediators", "per_10k_households"): 1.0,
 }
 
+
+# How a field is shown: (scale, unit, signed). shown = model * scale; "%" a percentage,
+# "pt" percentage points (of coverage a year); signed: shown with its sign (a change).
+PERCENT = (100.0, "%", False)
+PERCENT_CHANGE = (100.0, "%", True)
+FIELD_DISPLAY: dict[tuple[str, str], tuple[float, str, bool]] = {
+    ("broadband_rollout", "target"): PERCENT,
+    ("broadband_rollout", "pace"): (100.0, "pt", False),
+    ("public_counters", "change"): PERCENT_CHANGE,
+    ("digital_mediators", "change"): PERCENT_CHANGE,
+    ("platform_dependence", "commission"): PERCENT,
+    ("platform_dependence", "dominant_commission"): PERCENT,
+    ("local_platform", "commission"): PERCENT,
+    ("platform_tax", "rate"): PERCENT,
+    ("equalisation", "level"): PERCENT,
+}
+
+# Quick choices of the relative changes: (key, model value); labels in i18n.QUICK_LABELS.
+CHANGE_PRESETS: tuple[tuple[str, float], ...] = (
+    ("close_all", -1.0), ("close_half", -0.5), ("double", 1.0))
+FIELD_PRESETS: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {
+    ("public_counters", "change"): CHANGE_PRESETS,
+    ("digital_mediators", "change"): CHANGE_PRESETS,
+}
 
 # Map-wide parameters that can change during a run, and the policy that changes them.
 PARAM_POLICY: dict[str, str] = {
@@ -69,6 +111,15 @@ class FieldSpec:
         default: initial value of the widget.
         choices: allowed values (choice and multi kinds).
         slider: True when a slider suits the range (else a number field only).
+        scale: display scale: the panel shows ``value * scale`` and reads ``shown / scale``
+            (100 for shares and relative changes shown in %, 1 otherwise).
+        unit: display unit of the shown value: "%" (a percentage), "pt" (percentage points)
+            or "" (as declared; the words are in :data:`simulation.dashboard.i18n.FIELD_LABELS`).
+        signed: the shown value is a change, written with its sign ("+100 %", "−50 %").
+        presets: quick choices, (key, model value): "close_half" is −0.5.
+
+    ``lo``, ``hi``, ``step``, ``default`` and the values :meth:`check` returns are model
+    values; :meth:`shown` and :meth:`from_shown` convert to and from what the panel shows.
     """
 
     name: str
@@ -80,6 +131,67 @@ class FieldSpec:
     default: Any = None
     choices: tuple[str, ...] = ()
     slider: bool = True
+    scale: float = 1.0
+    unit: str = ""
+    signed: bool = False
+    presets: tuple[tuple[str, float], ...] = ()
+
+    # ------------------------------------------------------------------ display units
+    @property
+    def shown_decimals(self) -> int:
+        """Decimals of the shown step (0 for a step of 1 or more)."""
+        if self.step is None:
+            return 0
+        s = self.step * self.scale
+        return max(0, -math.floor(math.log10(s) + 1e-9)) if s > 0 else 0
+
+    def shown(self, value: Any) -> Any:
+        """The model value as the panel shows it (None and non-numbers unchanged).
+
+        Rounded to 9 decimals past the shown step, so 0.07 shows 7, not 7.000000000000001.
+        """
+        if self.scale == 1.0 or value is None or isinstance(value, bool) \
+                or not isinstance(value, int | float):
+            return value
+        return round(float(value) * self.scale, self.shown_decimals + 9) + 0.0
+
+    def from_shown(self, shown: Any) -> Any:
+        """The model value of a shown value (3 % of turnover -> 0.03)."""
+        if self.scale == 1.0 or shown is None or isinstance(shown, bool):
+            return shown
+        return float(shown) / self.scale
+
+    @property
+    def shown_lo(self) -> float | None:
+        """Smallest shown value."""
+        return self.shown(self.lo)
+
+    @property
+    def shown_hi(self) -> float | None:
+        """Largest shown value."""
+        return self.shown(self.hi)
+
+    @property
+    def shown_step(self) -> float | None:
+        """Slider step in shown units."""
+        return self.shown(self.step)
+
+    def snap(self, shown: float) -> float:
+        """A shown value rounded to the shown step's decimals (what the slider gives)."""
+        return round(float(shown), self.shown_decimals) + 0.0
+
+    def readout(self, value: Any, lang: str) -> str:
+        """The model value as the panel writes it next to its box.
+
+        "2,5 %" (French decimal comma), "−50 %", "10 points"
+        (:func:`simulation.dashboard.i18n.fmt_lever`).
+        """
+        return i18n.fmt_lever(self.shown(value), self.unit, lang, signed=self.signed)
+
+    def _txt(self, x: float) -> str:
+        if self.scale == 1.0:
+            return f"{x:g}"
+        return f"{self.shown(x):g}{' ' if self.unit else ''}{self.unit}"
 
     def check(self, value: Any) -> Any:
         """Convert a widget value to the field's type, raising :class:`LeverError` if invalid."""
@@ -103,9 +215,11 @@ class FieldSpec:
         if not math.isfinite(x):
             raise LeverError(f"{self.name} must be a finite number")
         if self.lo is not None and (x < self.lo or (self.lo_open and x <= self.lo)):
-            raise LeverError(f"{self.name} = {x:g} is below its range ({self.lo:g} to {self.hi:g})")
+            raise LeverError(f"{self.name} = {self._txt(x)} is below its range "
+                             f"({self._txt(self.lo)} to {self._txt(self.hi)})")
         if self.hi is not None and x > self.hi:
-            raise LeverError(f"{self.name} = {x:g} is above its range ({self.lo:g} to {self.hi:g})")
+            raise LeverError(f"{self.name} = {self._txt(x)} is above its range "
+                             f"({self._txt(self.lo)} to {self._txt(self.hi)})")
         return int(round(x)) if self.kind == "int" else x
 
 
@@ -182,9 +296,11 @@ def _field_spec(ptype: str, name: str, info: Any) -> FieldSpec:
         else:
             start = default
     kind = "optional" if optional else ("int" if integer else "float")
+    scale, unit, signed = FIELD_DISPLAY.get((ptype, name), (1.0, "", False))
     return FieldSpec(name, kind, lo=lo, hi=hi, lo_open=lo_open, step=_nice_step(lo, hi, integer),
                      default=None if (optional and (ptype, name) not in FIELD_START) else start,
-                     slider=(hi - lo) <= 1_000)
+                     slider=(hi - lo) <= 1_000, scale=scale, unit=unit, signed=signed,
+                     presets=FIELD_PRESETS.get((ptype, name), ()))
 
 
 @functools.cache

@@ -252,8 +252,12 @@ def describe_territories(territories: Any, tmap: TerritoryMap, lang: str) -> str
 def describe_policy(spec: dict[str, Any], tmap: TerritoryMap, lang: str) -> str:
     """One line for a policy in ``lang``: type, field values with units, territories.
 
-    Example: "Public counters (close or open): change = −100 %, counters = tax — rural
-    territories".
+    Values are in the units the lever panel shows (:attr:`FieldSpec.scale`): shares in %
+    ("taux de la taxe = 3 % du chiffre d'affaires local"), relative changes in words and
+    signed % ("fermeture de la moitié des guichets (−50 %)").
+
+    Example: "Public counters (close or open): closure of all the counters (−100 %), counters
+    concerned = tax — rural territories".
     """
     ptype = spec["type"]
     parts = []
@@ -266,9 +270,12 @@ def describe_policy(spec: dict[str, Any], tmap: TerritoryMap, lang: str) -> str:
             vs = ", ".join(i18n.choice_label(x, lang) for x in v)
         elif f.kind == "choice":
             vs = i18n.choice_label(v, lang)
-        elif f.name == "change":  # relative changes read best as percentages
-            vs = i18n.fmt_value(float(v), "share 0-1", lang)
-            vs = ("+" if v > 0 else "") + vs.replace(",0\u202f%", "\u202f%").replace(".0 %", " %")
+        elif f.signed:  # a relative change: in words, and its signed percentage
+            pct = i18n.fmt_lever(f.shown(v), f.unit, lang, signed=True)
+            parts.append(f"{i18n.change_words(ptype, float(v), lang)} ({pct})")
+            continue
+        elif f.scale != 1.0 and v is not None:  # a share: "3 % du chiffre d'affaires local"
+            vs = i18n.fmt_lever(f.shown(v), unit or f.unit, lang)
         else:
             vs = i18n.fmt_plain(v, lang)
             if unit and not unit.startswith(("relative", "part 0", "share 0")) \
