@@ -194,3 +194,61 @@ def test_shrinking_tax_base_closes_mediators_in_a_run():
         for _ in range(3):
             model.step()
     assert lo.terr.mediators_funded[k] < m.terr.mediators_funded[k]
+
+
+def test_fixed_cost_is_paid_by_every_live_firm_to_its_territorys_owners(base, monkeypatch):
+    """Every live firm agent pays firm_fixed_cost x wage_mid x household weight a month,
+    booked as commercial rent from firms to the households of the same territories, and it
+    lowers their profit by that amount; with a fixed cost of 0 nothing is booked."""
+    seen = {}
+    original = markets.income_circuit
+
+    def spy(model, digital_spend):
+        f = model.firms
+        seen["alive"] = f.alive.copy()
+        seen["terr"] = f.terr.copy()
+        original(model, digital_spend)
+        seen["profit"] = f.profit.copy()
+
+    monkeypatch.setattr(markets, "income_circuit", spy)
+    m = copy.deepcopy(base)
+    m.step()
+    assert "alive" in seen, "the spy did not see the income circuit"
+    p, W = m.p, m.household_weight
+    each = p.firm_fixed_cost * p.wage_mid * W
+    flows = [fl for fl in m.ledger.flows if fl.category == "commercial_rent"]
+    assert len(flows) == 1 and flows[0].src == "firm" and flows[0].dst == "household"
+    paid = np.bincount(seen["terr"][seen["alive"]], minlength=m.K) * each
+    assert np.allclose(flows[0].src_vec, paid)
+    assert np.allclose(flows[0].dst_vec, paid)  # every territory has property owners
+    profit_with = seen["profit"]
+    z = copy.deepcopy(base)
+    z.set_param("firm_fixed_cost", 0.0)
+    z.step()
+    assert not [fl for fl in z.ledger.flows if fl.category == "commercial_rent"]
+    alive = seen["alive"]
+    # profit after corporate tax falls by the fixed cost, less the tax it saves
+    gap = seen["profit"][alive] - profit_with[alive]
+    assert np.all(gap > 0.5 * each) and np.all(gap < each + 1e-6)
+
+
+def test_a_fixed_cost_closes_small_firms_and_stops_the_firm_count_drifting():
+    """Free entry with a fixed operating cost (Hopenhayn 1992): without it a small firm
+    keeps a positive margin and rarely closes, so firm agents multiply and shrink; with
+    it closures rise towards births, fewer firm agents remain and they are larger."""
+    out = {}
+    for phi in (0.0, 2.5):
+        m = TerritoryModel(map="synthetic", seed=4, n_households=N, firm_fixed_cost=phi)
+        n0 = int(m.firms.alive.sum())
+        births = deaths = 0
+        for _ in range(36):
+            m.step()
+            births += int(m.counters["firm_births"].sum())
+            deaths += int(m.counters["firm_deaths"].sum())
+        live = m.firms.alive
+        out[phi] = (int(live.sum()) / n0, deaths / max(births, 1),
+                    float(np.mean(m.firms.employees[live])))
+    (grow0, exit0, size0), (grow1, exit1, size1) = out[0.0], out[2.5]
+    assert grow1 < grow0
+    assert exit1 > exit0 + 0.2
+    assert size1 > size0

@@ -582,7 +582,14 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     # smoothed revenue and own tax base, with this month's firm taxes included
     a.rev_ewma[:] = np.where(a.rev_ewma > 0, 0.9 * a.rev_ewma + 0.1 * a.revenue, a.revenue)
     a.own_base[:] = np.where(a.own_base > 0, 0.9 * a.own_base + 0.1 * own, own)
-    profit = rev - f.wage_bill - ltax_f - digital_spend
+    # fixed operating cost of every live firm agent (premises, insurance, services): paid to
+    # the property owners of its territory whatever its sales (ODD 7.11, step 10)
+    fixed = np.where(f.alive, p.firm_fixed_cost * p.wage_mid * W, 0.0)
+    fixed_k = np.bincount(f_terr, weights=fixed, minlength=K)
+    if fixed_k.any():
+        _, fixed_dst = distribute(model, fixed_k, "landlord", into=cap_income)
+        L.book("commercial_rent", "firm", "household", fixed_k, fixed_dst)
+    profit = rev - f.wage_bill - ltax_f - digital_spend - fixed
     ctax = p.corporate_tax_rate * np.maximum(profit, 0.0)
     L.book("corporate_tax", "firm", "state", np.bincount(f_terr, weights=ctax, minlength=K))
     cash = f.cash + profit - ctax
