@@ -373,9 +373,12 @@ class TerritoryModel(ModelBase):
         elig = h.alive & (h.pretransfer < p.minimum_income) & (h.age >= 25)
         h.taken_up[:] = elig & (rng.random(h.capacity) < 0.7)
         hh_mod.work_and_commute(self)
-        # owners receive the rent of their territory as capital income
+        # owners receive the rent of their territory as capital income, with the fixed
+        # operating costs its firms pay them (commercial rent, ODD 7.11 step 10)
         d = markets.household_demand(self)
-        each, _ = transfers.distribute(self, d.rent_k, "landlord")
+        fixed = np.where(f.alive, p.firm_fixed_cost * p.wage_mid * self.household_weight, 0.0)
+        fixed_k = np.bincount(f.terr, weights=fixed, minlength=self.K)
+        each, _ = transfers.distribute(self, d.rent_k + fixed_k, "landlord")
         h.cap_income[:] = each
         markets.compute_incomes(self)
         h.unemp_months[:] = 0
@@ -411,7 +414,7 @@ class TerritoryModel(ModelBase):
             self.import_share = float(np.clip(
                 (self.export_pool.sum() - margin)
                 / max((d.industry + d.digital + d.tour_direct).sum(), 1.0), 0.0, 0.95))
-            profit = need * (1 - p.labour_share - p.local_tax_firm)
+            profit = need * (1 - p.labour_share - p.local_tax_firm) - fixed
             div = np.maximum(profit, 0.0) * (1 - p.corporate_tax_rate)
             div_k = np.bincount(f.terr, weights=div, minlength=self.K)
             div_each, _ = transfers.distribute(self, div_k, "owner")
