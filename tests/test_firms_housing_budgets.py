@@ -199,7 +199,8 @@ def test_shrinking_tax_base_closes_mediators_in_a_run():
 def test_fixed_cost_is_paid_by_every_live_firm_to_its_territorys_owners(base, monkeypatch):
     """Every live firm agent pays firm_fixed_cost x wage_mid x household weight a month,
     booked as commercial rent from firms to the households of the same territories, and it
-    lowers their profit by that amount; with a fixed cost of 0 nothing is booked."""
+    lowers their profit by that amount; with a fixed cost of 0 (the default) nothing is
+    booked."""
     seen = {}
     original = markets.income_circuit
 
@@ -212,6 +213,7 @@ def test_fixed_cost_is_paid_by_every_live_firm_to_its_territorys_owners(base, mo
 
     monkeypatch.setattr(markets, "income_circuit", spy)
     m = copy.deepcopy(base)
+    m.set_param("firm_fixed_cost", 2.5)  # off by default (ODD 7.13)
     m.step()
     assert "alive" in seen, "the spy did not see the income circuit"
     p, W = m.p, m.household_weight

@@ -389,15 +389,18 @@ _P: list[Param] = [
           "Tiers-lieux effect on births", "Effet des tiers-lieux sur les créations", "behaviour",
           "Relative rise of firm creation per tiers-lieu seat per 100 households.",
           "assumption; DATA.md D: no causal estimate found"),
-    Param("firm_fixed_cost", 2.5, "mid-skill monthly wages per firm agent per month", 0.0,
+    Param("firm_fixed_cost", 0.0, "mid-skill monthly wages per firm agent per month", 0.0,
           20.0, "Fixed operating cost", "Coût fixe de fonctionnement", "economy",
           "Overheads a firm agent pays every month whatever its sales (premises, insurance, "
           "services), in mid-skill monthly wages of one household agent (wage_mid x household "
           "weight EUR/month); paid as commercial rent to the territory's property owners. It "
-          "makes small firms close, so that exits balance entries.",
-          "free entry with a fixed operating cost (Hopenhayn 1992, Econometrica 60(5)); value "
-          "set by stationarity: the number of firm agents stays about constant over 20 years "
-          "with exits at about the declared creation rate (ODD 7.13), not fitted to data"),
+          "makes small firms close (free entry with a fixed cost). Off by default: at 2.5 the "
+          "number of firm agents is stationary but they concentrate in the metropolises and "
+          "the spread of unemployment by département doubles (ODD 7.13).",
+          "mechanism: free entry with a fixed operating cost (Hopenhayn 1992, Econometrica "
+          "60(5)); default 0 (off) because its spatial effect is not confronted with data (no "
+          "firm demography by département in simulation/data) and the shipped calibration was "
+          "made without it (ODD 7.13, 9.1)"),
     Param("closure_months", 6, "months", 1, 60, "Months of losses before closure",
           "Mois de pertes avant fermeture", "behaviour",
           "A firm whose cash stays negative this many consecutive months closes.",
