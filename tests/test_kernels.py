@@ -15,6 +15,34 @@ def _bincount(idx, w, K=K):
     return np.bincount(idx, weights=w, minlength=K)
 
 
+@pytest.mark.parametrize("case", ["incomes", "ties_and_zeros", "keys", "tiny", "empty",
+                                  "huge_range"])
+def test_sort_nonnegative_gives_numpys_sorted_values(case):
+    x = {
+        "incomes": RNG.lognormal(7.0, 0.8, N),
+        "ties_and_zeros": np.concatenate([np.zeros(300), np.full(200, 1234.5),
+                                          RNG.integers(0, 50, 2_000).astype(float)]),
+        "keys": RNG.integers(0, K, N) + RNG.lognormal(7.0, 0.8, N) / 1e5,
+        "tiny": np.array([3.0, 1e-310, 0.0, 2.5]),   # a subnormal
+        "empty": np.zeros(0),
+        "huge_range": np.array([1e300, 1.0, 5e-324, np.inf, 0.0, 7.0]),
+    }[case]
+    RNG.shuffle(x)
+    before = x.copy()
+    out = kernels.sort_nonnegative(x)
+    np.testing.assert_array_equal(out, np.sort(x))
+    assert np.all(out[1:] >= out[:-1])
+    np.testing.assert_array_equal(x, before)  # the input is left as it was
+
+
+def test_sort_nonnegative_sorts_minus_zero_and_falls_back_on_negatives_and_nan():
+    out = kernels.sort_nonnegative(np.array([2.0, -0.0, 1.0, 0.0]))
+    np.testing.assert_array_equal(out, [0.0, 0.0, 1.0, 2.0])
+    assert not np.signbit(out).any()
+    for x in (np.array([3.0, -1.0, 2.0]), np.array([1.0, np.nan, 0.5])):
+        np.testing.assert_array_equal(kernels.sort_nonnegative(x), np.sort(x))
+
+
 def test_sorted_group_sums_give_gini_and_theil_parts():
     home = np.sort(RNG.integers(0, K, N))
     x = RNG.lognormal(7.0, 0.8, N)

@@ -95,6 +95,44 @@ def demand_pass(home: np.ndarray, alive: np.ndarray, pre: np.ndarray,
 
 
 @njit(**_JIT)
+def sort_nonnegative(x: np.ndarray) -> np.ndarray:
+    """``np.sort(x)`` for float64 ``x`` >= 0 (a new array), by an LSD radix sort.
+
+    Non-negative IEEE doubles order like their bit patterns read as unsigned integers, so
+    six passes of 11-bit digits sort them in O(n) (about 4 times numpy's sort at 50,000
+    values, twice at 500,000); a pass whose digit is the same for every value is skipped.
+    ``-0.0`` is sorted as ``0.0`` (equal values); an input with a negative value or a NaN
+    falls back to ``np.sort``, so the result is always ``np.sort(x)``'s values.
+    """
+    n = x.size
+    a = np.empty(n, np.uint64)
+    for i in range(n):
+        v = x[i]
+        if not v >= 0.0:  # negative or NaN
+            return np.sort(x)
+        a[i] = np.float64(v + 0.0).view(np.uint64)
+    b = np.empty(n, np.uint64)
+    cnt = np.zeros(2048, np.int64)
+    for shift in range(0, 66, 11):
+        cnt[:] = 0
+        for i in range(n):
+            cnt[(a[i] >> shift) & 2047] += 1
+        if cnt.max() == n:
+            continue
+        total = 0
+        for d in range(2048):
+            c = cnt[d]
+            cnt[d] = total
+            total += c
+        for i in range(n):
+            d = (a[i] >> shift) & 2047
+            b[cnt[d]] = a[i]
+            cnt[d] += 1
+        a, b = b, a
+    return a.view(np.float64)
+
+
+@njit(**_JIT)
 def sorted_group_sums(starts: np.ndarray, x: np.ndarray, floor: float, mu_floor: float
                       ) -> np.ndarray:
     """Sums by territory of incomes sorted by territory (then income), for the measures.
@@ -632,6 +670,7 @@ def warm_up() -> None:
                 1.0, 0.9, 0.01, 0.1, 0.1, 2.5, 0.3, f.copy(), f.copy(), f.copy(), f.copy(),
                 np.zeros((10, K)))
     sorted_group_sums(np.array([0, 2, 4], dtype=np.intp), f, 1.0, 1.0)
+    sort_nonnegative(f)
     expected_flows(np.zeros((n, K)), home)
     status_pass(b, home, K, f, 65.0, i32, f, b, b, f, 0.3, f)
     wages_pass(i32, b, f, 65.0, f, f, f, 1.0, f, i32, home, K, f.copy(), np.zeros(n, np.intp),

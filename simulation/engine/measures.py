@@ -342,14 +342,14 @@ def compute(model: TerritoryModel) -> tuple[dict[str, float], np.ndarray]:
     pp = float(pop_mean[periph].sum())
     M["attractiveness"] = float(e_sum[periph].sum() * 1000.0 / pp) if pp > 0 else 0.0
     T["natural_balance_rate"], M["natural_balance_rate"] = nat_rate, nat_map
-    # incomes and inequality. Sorted incomes: map level by np.sort; by territory by sorting
-    # the key home + income / (max + 1), which orders by territory, then income (exact to
-    # ~1e-13); every sum by territory is then one pass over contiguous runs
-    xs = np.sort(inc)
+    # incomes and inequality. Sorted incomes: map level by a radix sort (np.sort's values);
+    # by territory by sorting the key home + income / (max + 1), which orders by territory,
+    # then income (exact to ~1e-13); every sum by territory is then one pass over
+    # contiguous runs
+    xs = kernels.sort_nonnegative(inc)
     M["gini"] = _gini_sorted(xs)
     top = float(xs[-1]) + 1.0 if xs.size else 1.0
-    key = home + inc / top
-    key.sort()
+    key = kernels.sort_nonnegative(home + inc / top)
     hs = key.astype(np.int64)
     xg = key
     xg -= hs
