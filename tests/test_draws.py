@@ -1,9 +1,9 @@
 """Posterior draws in runs and comparisons (``--draws N``): pairing, provenance, errors.
 
-No draws are shipped with the code yet, so every test writes a small calibration folder
+Most tests write a small calibration folder
 (``draws.csv`` with strongly different draws of two real parameters and territory constants
 of the synthetic map, and ``calibrated.json``) and points ``TERRINUM_CALIBRATION_DIR`` (or the
-``calibration_dir`` argument) at it.
+``calibration_dir`` argument) at it; the last ones use the draws shipped with the package.
 
 The folder's ``calibrated.json`` fits zero constants and no parameter values, so a worker
 process that happened to see the folder would run the calibrated defaults exactly as without
@@ -352,3 +352,58 @@ def test_unusable_calibration_folder_stops_the_command_without_traceback(tmp_pat
     assert f"{calibrated.DIR_ENV}: {folder / calibrated.CALIBRATED_FILE}: unknown parameters " \
            "['move_rat']" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ============================================================================ shipped draws
+@pytest.fixture
+def shipped(monkeypatch):
+    """The calibration shipped in simulation/data/calibration (no test folder)."""
+    monkeypatch.delenv(calibrated.DIR_ENV, raising=False)
+    monkeypatch.delenv(calibrated.OFF_ENV, raising=False)
+    calibrated.clear_cache()
+    yield calibrated.DATA_DIR
+    calibrated.clear_cache()
+
+
+def test_every_shipped_draw_loads_with_declared_parameters_only(shipped):
+    """The shipped draws.csv has a 'particle' provenance column: it is not a parameter."""
+    df = pd.read_csv(shipped / calibrated.DRAWS_FILE)
+    assert "particle" in df.columns
+    n = calibrated.n_draws()
+    assert n >= 50
+    declared = set(PARAMS)
+    fitted = set(calibrated.calibrated()["parameters"])
+    for k in range(n):
+        d = calibrated.draw(k)
+        assert set(d.params) == fitted and set(d.params) <= declared, k
+        assert "particle" not in d.params
+        assert len(d.constants) == 96 and d.map == "france-departements"
+    p = Parameters.from_draw(n - 1)
+    last = calibrated.draw(n - 1)
+    assert all(p[name] == pytest.approx(v) for name, v in last.params.items())
+
+
+def test_a_particle_column_is_provenance_not_a_parameter(calib):
+    df = pd.read_csv(calib / calibrated.DRAWS_FILE)
+    df.insert(1, "particle", [5, 3, 0, 1, 4, 2])
+    df.to_csv(calib / calibrated.DRAWS_FILE, index=False)
+    calibrated.clear_cache()
+    assert calibrated.draw(1).params == {"move_rate": MOVE_RATE[1],
+                                         "beta_income": BETA_INCOME[1]}
+
+
+def test_compare_with_the_shipped_draws_end_to_end(shipped, tmp_path, capsys):
+    """The issue's command, small: compare baseline broadband_rollout --draws N."""
+    out = tmp_path / "cmp"
+    status = main(["compare", "baseline", "broadband_rollout", "--draws", "2", "--workers",
+                   "1", "--years", "1", "--households", "2000", "--quiet", "--no-plots",
+                   "--out", str(out)])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    man = json.loads((out / "manifest.json").read_text())
+    n = calibrated.n_draws()
+    by = man["draws"]["by_replication"]
+    assert [r["draw"] for r in by] == [0, n // 2]
+    for r in by:
+        assert r["params"] == pytest.approx(calibrated.draw(r["draw"]).params)
+        assert "particle" not in r["params"]

@@ -9,7 +9,8 @@
   (code version, data files and their SHA-256, seeds, run time, the command);
 * ``draws.csv``: posterior draws, one row each (column ``draw`` = 0, 1, ...), with the
   calibrated parameters' values and the territory constants fitted with them (columns
-  ``constant:<code>``).
+  ``constant:<code>``); an optional column ``particle`` records which particle of the last
+  ABC generation the draw was resampled from (provenance, not a parameter).
 
 :mod:`simulation.engine.params` takes the calibrated values as the parameters' defaults and
 :class:`~simulation.engine.model.TerritoryModel` takes the constants on the map they were
@@ -43,6 +44,8 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "calibration"
 CALIBRATED_FILE = "calibrated.json"
 DRAWS_FILE = "draws.csv"
 CONSTANT_PREFIX = "constant:"
+META_COLUMNS = ("draw", "particle")
+"""Columns of ``draws.csv`` that describe a draw rather than give a parameter's value."""
 OFF_ENV = "TERRINUM_UNCALIBRATED"
 DIR_ENV = "TERRINUM_CALIBRATION_DIR"
 HOW_TO_GET_DRAWS = ("run 'terrinum calibrate calibration_france' and "
@@ -178,8 +181,9 @@ def _draws(folder: str):
         raise DrawError(f"{path}: not a readable CSV table ({type(exc).__name__}: "
                         f"{str(exc)[:200]})") from None
     if "draw" not in df.columns:
-        raise DrawError(f"{path}: no 'draw' column; allowed: columns draw (0, 1, ...), the "
-                        f"calibrated parameters and {CONSTANT_PREFIX}<territory code>")
+        raise DrawError(f"{path}: no 'draw' column; allowed: columns draw (0, 1, ...), "
+                        f"particle (optional), the calibrated parameters and "
+                        f"{CONSTANT_PREFIX}<territory code>")
     for c in df.columns:
         values = pd.to_numeric(df[c], errors="coerce").astype(float)
         bad = ~np.isfinite(values.to_numpy())
@@ -215,7 +219,7 @@ def draw(k: int, folder: Path | None = None) -> Draw:
     df = _draws(_folder(folder))
     row = df.iloc[k]
     params = {c: float(row[c]) for c in df.columns
-              if c != "draw" and not c.startswith(CONSTANT_PREFIX)}
+              if c not in META_COLUMNS and not c.startswith(CONSTANT_PREFIX)}
     consts = {c[len(CONSTANT_PREFIX):]: float(row[c]) for c in df.columns
               if c.startswith(CONSTANT_PREFIX)}
     map_name = calibrated(folder).get("location_constants", {}).get("map",
