@@ -8,10 +8,14 @@ import pytest
 from simulation import TerritoryModel
 
 
-@pytest.mark.parametrize("map_name,seed", [("synthetic", 1), ("synthetic", 2),
-                                           ("france-regions", 3), ("france-departements", 4)])
-def test_accounts_balance_every_step(map_name, seed):
-    m = TerritoryModel(map=map_name, seed=seed, n_households=2_500, platform_push=1.0)
+@pytest.mark.parametrize("map_name,seed,fixed_cost", [
+    ("synthetic", 1, 0.0), ("synthetic", 2, 0.0), ("france-regions", 3, 0.0),
+    ("france-departements", 4, 0.0),
+    ("synthetic", 5, 2.5),   # the optional fixed operating cost: commercial rents, closures
+])
+def test_accounts_balance_every_step(map_name, seed, fixed_cost):
+    m = TerritoryModel(map=map_name, seed=seed, n_households=2_500, platform_push=1.0,
+                       firm_fixed_cost=fixed_cost)
     # launch a local platform and a policy-like change so that all flows occur
     m.platforms.launch_local(m, np.arange(min(3, m.K)))
     for _ in range(18):
