@@ -42,14 +42,19 @@ TIMEOUT_MS = 120_000
 
 
 class Phone:
-    """One participant's phone: an HTTP client with its own cookie jar."""
+    """One participant's phone: an HTTP client with its own cookie jar.
+
+    Opening it loads the phone page ``/v`` (which sets the phone's cookie); a page that is
+    not the room's phone page is a ``RuntimeError``. Also used by ``tests/test_room_server.py``.
+    """
 
     def __init__(self, base: str) -> None:
         self.base = base
-        jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         with self.opener.open(base + "v", timeout=30) as r:
-            r.read()
+            if r.status != 200 or b"/v/api/state" not in r.read():
+                raise RuntimeError(f"{base}v is not the room's phone page (HTTP {r.status})")
 
     def get(self, path: str) -> tuple[int, dict]:
         """GET ``path``; (HTTP status, JSON body)."""
@@ -60,9 +65,9 @@ class Phone:
             return err.code, json.loads(err.read() or b"{}")
 
     def post(self, path: str, body: object) -> tuple[int, dict]:
-        """POST ``body`` as JSON to ``path``; (HTTP status, JSON body)."""
-        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
-                                     method="POST",
+        """POST ``body`` (JSON-encoded unless already bytes) to ``path``; (status, JSON body)."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method="POST",
                                      headers={"content-type": "application/json"})
         try:
             with self.opener.open(req, timeout=30) as r:

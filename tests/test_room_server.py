@@ -8,8 +8,6 @@ page and of the facilitator's room panel are kept in ``test-artifacts/``.
 
 from __future__ import annotations
 
-import http.cookiejar
-import json
 import os
 import threading
 import urllib.error
@@ -18,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from benchmarks.bench_votes import Phone as BenchPhone
 
 pytestmark = pytest.mark.browser
 
@@ -67,32 +67,8 @@ def browser(chromium: str) -> Iterator[object]:
             b.close()
 
 
-class Phone:
-    """One participant's phone as an HTTP client with its own cookies."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        with self.opener.open(base + "v", timeout=30) as r:
-            assert r.status == 200 and b"/v/api/state" in r.read()
-
-    def get(self, path: str) -> tuple[int, dict]:
-        try:
-            with self.opener.open(self.base + path, timeout=30) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"{}")
-
-    def post(self, path: str, body: object) -> tuple[int, dict]:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method="POST",
-                                     headers={"content-type": "application/json"})
-        try:
-            with self.opener.open(req, timeout=30) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"{}")
+class Phone(BenchPhone):
+    """One participant's phone as an HTTP client with its own cookies (the benchmark's)."""
 
     def state(self) -> dict:
         code, data = self.get("v/api/state?lang=fr")
