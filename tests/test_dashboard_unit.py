@@ -472,6 +472,19 @@ def test_presets_valid_on_each_map():
 
 
 # ------------------------------------------------------------------ command line
+def test_dashboard_help_states_the_default_households_of_each_map():
+    """The --households help quotes DEFAULT_HOUSEHOLDS (it once said 5,000 / 10,000)."""
+    from simulation.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    action = next(a for a in sub.choices["dashboard"]._actions if a.dest == "households")
+    text = " ".join(action.help.split())
+    for map_name, n in st.DEFAULT_HOUSEHOLDS.items():
+        assert f"{n:,} on {map_name}" in text, map_name
+    assert f"else {st.FALLBACK_HOUSEHOLDS:,}" in text
+
+
 def test_cli_registers_dashboard_and_sets_offline_env(tmp_path):
     from simulation.cli import build_parser
     from simulation.dashboard import cli

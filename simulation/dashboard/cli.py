@@ -51,8 +51,9 @@ def register(subparsers: Any) -> None:
     d.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port (default {DEFAULT_PORT})")
     d.add_argument("--households", type=int, default=None,
-                   help="household agents (default: 5,000 on france-regions, 10,000 on "
-                        "france-departements, else 5,000; fewer = faster steps)")
+                   help="household agents (default: 20,000 on france-regions, 50,000 on "
+                        "france-departements, 10,000 on synthetic, else 5,000; fewer = "
+                        "faster steps)")
     d.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     d.add_argument("--map", default=None,
                    help="another map than the scenario's, e.g. france-regions (faster steps)")
