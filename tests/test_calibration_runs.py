@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,10 +72,10 @@ def _assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> tuple[dict[str, Any], list[str]]:
+def reference_run(tmp_path_factory) -> tuple[Path, list[str]]:
     """An uninterrupted calibration of the fixture with one worker, in this process.
 
-    Returns its results, the sequence of what it stored (``runs/KEY.pkl`` and
+    Returns its folder and the sequence of what it stored (``runs/KEY.pkl`` and
     ``abc_tasks/tT_I.pkl`` as each result file is written, ``file:NAME`` as each stage file
     is).
     """
@@ -97,6 +98,13 @@ def reference(tmp_path_factory) -> tuple[dict[str, Any], list[str]]:
         mp.setattr(cal_mod, "_atomic_json", recording(write_json))
         mp.setattr(cal_mod, "_atomic_csv", recording(write_csv))
         calibrate(load_calibration(FIXTURE), out, workers=1, progress=False, log=io.StringIO())
+    return out, seq
+
+
+@pytest.fixture(scope="module")
+def reference(reference_run) -> tuple[dict[str, Any], list[str]]:
+    """The results of :func:`reference_run` and the sequence of what it stored."""
+    out, seq = reference_run
     res = _results(out)
     # the fixture is a calibration, not a degenerate one: every stage ran, ABC moved
     post = pd.read_csv(out / "posterior.csv")
@@ -321,3 +329,66 @@ def test_a_year_outside_the_data_needs_an_observed_value(tmp_path):
     # a year of the data without observed: the data's value (online share 2023: 12.5 %)
     cal = parse_calibration(_online_year(text, 2023, observed=False), path=path)
     assert cal.target("online_2023").observed is None
+
+
+# ============================================================================ the report
+SECTIONS = ["Provenance", "Screening: why these parameters", "ABC-SMC generations",
+            "Posterior: what the data pin down", "Targets: observed vs simulated",
+            "Plausibility figures (issue 11 bounds, 20 years)", "Territory constants",
+            "What is still off, and why"]
+
+
+def test_analyse_writes_the_calibration_report(reference_run, tmp_path, capsys):
+    """terrinum analyse on a calibration folder: a self-contained HTML report and its
+    Markdown, with every section and figure issue 12 names, from the folder's own files."""
+    from simulation.cli.main import main
+
+    src, _ = reference_run
+    out = tmp_path / "calib"
+    shutil.copytree(src, out)
+    assert main(["analyse", str(out)]) == 0
+    assert "Calibration report" in capsys.readouterr().out
+    html = (out / "report" / "report.html").read_text(encoding="utf-8")
+    md = (out / "report" / "CALIBRATION.md").read_text(encoding="utf-8")
+    assert [line[3:] for line in md.splitlines() if line.startswith("## ")] == SECTIONS
+    for title in SECTIONS:
+        assert f"<h2>{title}</h2>" in html.replace("&#x27;", "'"), title
+    # self-contained: every figure embedded, nothing fetched
+    assert "src='http" not in html and 'src="http' not in html and "<link" not in html
+    captions = ["Observed vs simulated by", "Posterior marginals", "Pairwise posterior "
+                "correlations", "Map of the residuals", "Fixed point of the territory constants"]
+    for cap in captions:
+        assert f"alt='{cap}" in html, cap
+    assert html.count("src='data:image/png;base64,") == len(captions)
+    # the tables hold the folder's numbers
+    fit = pd.read_csv(out / "fit.csv")
+    calib = json.loads((out / "calibrated.json").read_text())
+    for name, value in calib["parameters"].items():
+        assert name in md and f"{value:.4g}" in md.replace(",", ""), name
+    for target in fit["target"].unique():
+        assert target in md, target
+    plaus = pd.read_csv(out / "plausibility.csv")
+    for figure in plaus["figure"]:
+        assert figure in md, figure
+
+
+def test_what_is_still_off_gives_each_failing_figure_its_own_reason():
+    from simulation.calibration import report
+
+    tt = pd.DataFrame({"target": [], "fits": [], "mean_z2": [], "observed": [], "simulated": [],
+                       "unit": []})
+    fit = pd.DataFrame({"target": [], "kind": []})
+    plaus = pd.DataFrame([
+        {"figure": "growth_min_pct", "passes": False, "mean": -30.0, "france": -12.2,
+         "lo": -25.0, "hi": float("nan")},
+        {"figure": "zipf_change", "passes": False, "mean": 0.2, "france": -0.06, "lo": -0.12,
+         "hi": 0.03},
+        {"figure": "growth_sd_pct", "passes": True, "mean": 9.0, "france": 9.7,
+         "lo": float("nan"), "hi": 13.5},
+    ])
+    lines = report._still_off(tt, fit, plaus)
+    minimum = next(x for x in lines if "growth_min_pct" in x)
+    zipf = next(x for x in lines if "zipf_change" in x)
+    assert "retirement migration" in minimum and "retirement" not in zipf
+    assert "not diagnosed yet" in zipf
+    assert not any("growth_sd_pct" in x for x in lines), "a passing figure is not listed"
