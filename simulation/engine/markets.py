@@ -405,6 +405,17 @@ class Allocation:
 
 
 
+def fixed_costs(model: TerritoryModel) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed operating cost of every firm slot and its sum by territory (EUR/month).
+
+    ``firm_fixed_cost x wage_mid x household weight`` for each live firm agent, 0 for the
+    others (ODD 7.11 step 10; 0 everywhere at the default ``firm_fixed_cost`` = 0).
+    """
+    f, p = model.firms, model.p
+    fixed = np.where(f.alive, p.firm_fixed_cost * p.wage_mid * model.household_weight, 0.0)
+    return fixed, np.bincount(f.terr, weights=fixed, minlength=model.K)
+
+
 def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     """Book and apply every money flow of the month (see ODD, 'income circuit').
 
@@ -584,8 +595,7 @@ def income_circuit(model: TerritoryModel, digital_spend: np.ndarray) -> None:
     a.own_base[:] = np.where(a.own_base > 0, 0.9 * a.own_base + 0.1 * own, own)
     # fixed operating cost of every live firm agent (premises, insurance, services): paid to
     # the property owners of its territory whatever its sales (ODD 7.11, step 10)
-    fixed = np.where(f.alive, p.firm_fixed_cost * p.wage_mid * W, 0.0)
-    fixed_k = np.bincount(f_terr, weights=fixed, minlength=K)
+    fixed, fixed_k = fixed_costs(model)
     if fixed_k.any():
         _, fixed_dst = distribute(model, fixed_k, "landlord", into=cap_income)
         L.book("commercial_rent", "firm", "household", fixed_k, fixed_dst)

@@ -376,8 +376,7 @@ class TerritoryModel(ModelBase):
         # owners receive the rent of their territory as capital income, with the fixed
         # operating costs its firms pay them (commercial rent, ODD 7.11 step 10)
         d = markets.household_demand(self)
-        fixed = np.where(f.alive, p.firm_fixed_cost * p.wage_mid * self.household_weight, 0.0)
-        fixed_k = np.bincount(f.terr, weights=fixed, minlength=self.K)
+        fixed, fixed_k = markets.fixed_costs(self)
         each, _ = transfers.distribute(self, d.rent_k + fixed_k, "landlord")
         h.cap_income[:] = each
         markets.compute_incomes(self)
