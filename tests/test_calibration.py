@@ -36,6 +36,9 @@ def test_builtin_calibration_loads_full_and_quick():
     assert full.years == 20 and full.n_households == 20000 and full.abc.population == 48
     assert quick.years == 5 and quick.abc.population == 6 and quick.constants.iterations == 2
     assert len(full.priors) == 12 and full.screening.keep == 5
+    # the plausibility ensemble: 8 runs at the constants' size (50,000 households)
+    assert full.abc.plausibility_replications == 8 and full.abc.plausibility_households == 0
+    assert full.constants.n_households == 50_000
     assert {t.kind for t in full.targets} >= {"net_migration_rate", "unemployment_rate",
                                               "log_median_income", "d9_d1", "zipf_change"}
 
@@ -142,3 +145,14 @@ def test_shipped_calibration_gives_the_defaults_and_constants():
     prov = cal["provenance"]
     assert prov["model_code_sha256"] and prov["data"] and prov["command"].startswith(
         "terrinum calibrate")
+
+
+def test_plausibility_ensemble_settings_are_validated(tmp_path):
+    """[abc] plausibility_replications (2-100) and plausibility_households (500-2,000,000)."""
+    text = BASE + "\n[abc]\nplausibility_replications = 4\nplausibility_households = 3000\n"
+    cal = parse_calibration(text, path=tmp_path / "c.toml")
+    assert cal.abc.plausibility_replications == 4 and cal.abc.plausibility_households == 3000
+    for key, bad in (("plausibility_replications", 1), ("plausibility_households", 100)):
+        with pytest.raises(CalibrationError) as e:
+            parse_calibration(BASE + f"\n[abc]\n{key} = {bad}\n", path=tmp_path / "c.toml")
+        assert "c.toml" in str(e.value) and f"abc.{key}" in str(e.value)

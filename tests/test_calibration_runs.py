@@ -392,3 +392,26 @@ def test_what_is_still_off_gives_each_failing_figure_its_own_reason():
     assert "retirement migration" in minimum and "retirement" not in zipf
     assert "not diagnosed yet" in zipf
     assert not any("growth_sd_pct" in x for x in lines), "a passing figure is not listed"
+
+
+def test_plausibility_verdict_is_on_the_ensemble_of_runs(reference_run):
+    """plausibility.csv: the figures of the mean trajectory of 8 runs at the constants' size
+    (the fixture's [constants] n_households), each run's figure beside it, and the verdict
+    on the ensemble; a run-by-run extreme is never less extreme than the ensemble's."""
+    out, _ = reference_run
+    cal = load_calibration(FIXTURE)
+    plaus = pd.read_csv(out / "plausibility.csv").set_index("figure")
+    seeds = [c for c in plaus.columns if c.startswith("seed_")]
+    assert len(seeds) == 8 and (plaus["runs"] == 8).all()
+    assert (plaus["households"] == cal.constants.n_households).all()
+    for fig, r in plaus.iterrows():
+        lo = r["lo"] if r["lo"] == r["lo"] else -np.inf
+        hi = r["hi"] if r["hi"] == r["hi"] else np.inf
+        assert bool(r["passes"]) == bool(lo <= r["ensemble"] <= hi), fig
+        runs = r[seeds].astype(float)
+        assert int(r["runs_out"]) == int(((runs < lo) | (runs > hi)).sum()), fig
+        assert r["mean"] == pytest.approx(runs.mean())
+    # the smallest growth of the mean trajectory is above the mean of the runs' smallest
+    # (min of means >= mean of mins, up to the runs' slightly different first months)
+    assert plaus.loc["growth_min_pct", "ensemble"] >= plaus.loc["growth_min_pct", "mean"] - 0.5
+    assert plaus.loc["growth_max_pct", "ensemble"] <= plaus.loc["growth_max_pct", "mean"] + 0.5

@@ -74,3 +74,57 @@ def test_fast_baseline_within_tolerant_bounds():
     if r["largest_firm_share_pct"] > cap:
         failed.append(f"largest firm {r['largest_firm_share_pct']:.1f} % > {cap:.1f} %")
     assert not failed, "; ".join(failed)
+
+
+def test_ensemble_removes_the_noise_that_biases_one_run_s_extremes():
+    """Territories with the same expected growth plus independent sampling noise: one run's
+    smallest growth is far below the expected one, the ensemble's is close to it, and the
+    noise measured across runs is the noise put in."""
+    from simulation.calibration.plausible import (
+        ensemble_growth_figures,
+        growth_noise,
+        noise_extremes,
+    )
+
+    rng = np.random.default_rng(3)
+    K, R = 96, 32
+    start = np.tile(np.linspace(150.0, 2000.0, K), (R, 1))
+    expected = np.linspace(-10.0, 20.0, K)           # % over the run
+    noise = 8.0                                       # points, as small territories at 50k
+    end = start * (1 + (expected[None, :] + noise * rng.standard_normal((R, K))) / 100)
+    names = [f"t{i}" for i in range(K)]
+    one_run = pl.growth_figures(start[0], end[0], names)["growth_min_pct"]
+    ens = ensemble_growth_figures(start, end, names)
+    assert one_run < -20.0                            # noise drags one run's extreme down
+    assert ens["growth_min_pct"] == pytest.approx(-10.0, abs=4.0)
+    assert ens["growth_sd_pct"] < pl.growth_figures(start[0], end[0], names)["growth_sd_pct"]
+    sd = growth_noise(start, end)
+    assert np.median(sd) == pytest.approx(noise, rel=0.2)
+    pred = noise_extremes(expected, np.full(K, noise))
+    assert pred["min_lo"] < one_run < pred["min_hi"]  # the run's extreme is what noise gives
+    assert pred["min_median"] < -20.0 < -10.0 < pred["max_median"]
+    # without noise, the ensemble of identical runs is the run
+    same = ensemble_growth_figures(np.stack([start[0]] * 3), np.stack([start[0] * 1.1] * 3),
+                                   names)
+    assert same["growth_min_pct"] == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="two replications"):
+        growth_noise(start[:1], end[:1])
+
+
+def test_benchmark_ensemble_of_runs(monkeypatch):
+    """benchmarks.plausibility's ensemble: mean households and mean unemployment by
+    département over the runs, the largest firm share over the runs, and the noise."""
+    names = ["a", "b", "c"]
+
+    def run(seed, end, u, firm):
+        return pl.RunFigures(seed, {"largest_firm_share_pct": firm}, 0.0,
+                             np.array([100.0, 100.0, 400.0]), np.asarray(end, float),
+                             np.asarray(u, float), names)
+    runs = [run(1, [60, 100, 440], [30, 5, 6], 0.4), run(2, [100, 100, 440], [6, 5, 6], 0.5)]
+    e = pl.ensemble(runs, names)
+    assert e["growth_min_pct"] == pytest.approx(-20.0)      # mean 80 of 100, not the 60
+    assert e["growth_min_name"] == "a"
+    assert e["unemployment_max_pct"] == pytest.approx(18.0)
+    assert e["unemployment_sd_pts"] < float(np.std([30, 5, 6], ddof=1))
+    assert e["largest_firm_share_pct"] == pytest.approx(0.5)
+    assert e["noise"]["growth_sd"][0] == pytest.approx(np.std([-40, 0], ddof=1))

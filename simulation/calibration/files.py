@@ -32,6 +32,8 @@ allowed (:class:`CalibrationError`, exit status 2 on the command line). Format::
     min_acceptance = 0.02             # stop when the acceptance rate falls below
     draws = 60                        # posterior draws shipped (resampled, weighted)
     check_replications = 3            # runs of the calibrated model for the fit report
+    plausibility_replications = 8     # runs whose mean trajectory gives the plausibility
+    plausibility_households = 50000   # figures (default: [constants] n_households)
 
     [[parameters]]                    # candidates (uniform prior on the range)
     name = "move_rate"
@@ -85,7 +87,8 @@ _CAL = ("name", "title", "question", "scenario", "years", "n_households", "seed"
 _CONST = ("target", "iterations", "inner_iterations", "replications", "damping", "years",
           "n_households")
 _SCREEN = ("trajectories", "levels", "keep")
-_ABC = ("population", "generations", "min_acceptance", "draws", "check_replications")
+_ABC = ("population", "generations", "min_acceptance", "draws", "check_replications",
+        "plausibility_replications", "plausibility_households")
 _PARAM = ("name", "range")
 _TARGET = ("name", "kind", "sd", "weight", "year", "source", "label", "observed")
 _QUICK = ("years", "n_households", *(f"constants.{k}" for k in _CONST if k != "target"),
@@ -152,6 +155,11 @@ class AbcSpec:
     min_acceptance: float = 0.02
     draws: int = 60
     check_replications: int = 3
+    # the plausibility ensemble of the fit stage: runs of the calibrated model whose mean
+    # trajectory gives the plausibility figures (0 households: the constants' size); a
+    # --quick calibration uses its check runs instead
+    plausibility_replications: int = 8
+    plausibility_households: int = 0
 
 
 @dataclass(frozen=True)
@@ -337,9 +345,12 @@ def parse_calibration(text: str, *, path: Path | None = None, quick: bool = Fals
     avals: dict[str, Any] = {}
     for key, lo, hi, kind in (("population", 4, 10_000, int), ("generations", 1, 50, int),
                               ("min_acceptance", 0.0, 1.0, float), ("draws", 1, 10_000, int),
-                              ("check_replications", 1, 50, int)):
+                              ("check_replications", 1, 50, int),
+                              ("plausibility_replications", 2, 100, int)):
         v, kk = pick(a, "abc", key, getattr(AbcSpec, key))
         avals[key] = ctx.integer(v, kk, lo, hi) if kind is int else ctx.number(v, kk, lo, hi)
+    v, kk = pick(a, "abc", "plausibility_households", None)
+    avals["plausibility_households"] = 0 if v is None else ctx.integer(v, kk, 500, 2_000_000)
     abc = AbcSpec(**avals)
 
     priors = _parse_priors(raw["parameters"], ctx)

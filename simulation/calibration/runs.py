@@ -151,6 +151,9 @@ def run_summary(task: SimTask) -> RunSummary:
               "growth_max_pct"):
         out.national[k] = float(g[k])
     out.territory["growth_pct"] = 100.0 * (hh[-1] / np.maximum(hh[0], 1e-9) - 1.0)
+    # households at the first and last recorded steps: the ensemble figures of the fit
+    out.territory["households_start"] = hh[0].copy()
+    out.territory["households_end"] = hh[-1].copy()
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -326,10 +329,12 @@ def mean_summary(runs: Sequence[RunSummary]) -> RunSummary:
     first = runs[0]
     out = RunSummary(codes=first.codes, start_year=first.start_year, years=first.years,
                      seed=first.seed)
+    # the keys every run has (summaries cached by an older version may lack newer keys)
     for attr in ("territory", "flows"):
         src: Mapping[str, Any] = getattr(first, attr)
         setattr(out, attr, {k: np.mean([getattr(r, attr)[k] for r in runs], axis=0)
-                            for k in src})
-    out.national = {k: float(np.mean([r.national[k] for r in runs])) for k in first.national}
+                            for k in src if all(k in getattr(r, attr) for r in runs)})
+    out.national = {k: float(np.mean([r.national[k] for r in runs])) for k in first.national
+                    if all(k in r.national for r in runs)}
     out.seconds = float(sum(r.seconds for r in runs))
     return out
