@@ -254,7 +254,8 @@ def _check_runs(d: dict) -> int:
     """How many runs of the calibrated model the fit's means are over."""
     if "runs" in d["fit"].columns and len(d["fit"]):
         return int(d["fit"]["runs"].iloc[0])
-    return len(d["plausibility"].filter(like="seed_").columns)  # folders made before fit.csv had a runs column
+    # folders made before fit.csv had a runs column: the check runs were the seed_ columns
+    return len(d["plausibility"].filter(like="seed_").columns)
 
 
 def _fmt(x: object) -> str:
