@@ -128,3 +128,19 @@ def test_benchmark_ensemble_of_runs(monkeypatch):
     assert e["unemployment_sd_pts"] < float(np.std([30, 5, 6], ddof=1))
     assert e["largest_firm_share_pct"] == pytest.approx(0.5)
     assert e["noise"]["growth_sd"][0] == pytest.approx(np.std([-40, 0], ddof=1))
+
+
+def test_benchmark_prints_runs_ensemble_and_noise(capsys):
+    """python -m benchmarks.plausibility end to end (tiny): each run's figures, the ensemble
+    with its verdicts, the national growth and the sampling-noise line; bad input exits 2."""
+    assert pl.main(["--households", "1000", "--years", "0.5", "--seeds", "1", "2",
+                    "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "One run per seed" in out and "s1" in out and "s2" in out
+    assert "The ensemble: figures of the mean trajectory over the 2 runs" in out
+    ens = [ln for ln in out.splitlines() if ln.startswith("min growth (%)")]
+    assert len(ens) == 2 and ("PASS" in ens[1] or "FAIL" in ens[1]) and "of 2 out" in ens[1]
+    assert "national growth: France " in out and "the model " in out
+    assert "sampling noise: a département's growth differs between runs" in out
+    assert pl.main(["--workers", "0"]) == 2
+    assert "--workers >= 1" in capsys.readouterr().err
