@@ -13,7 +13,10 @@
    the full fixed point (warm start); ``draws`` posterior draws (weighted resampling of the
    last generation), each with its own corrected constants.
 5. **Fit.** ``check_replications`` runs of the calibrated model: every target observed vs
-   simulated (``fit.csv``) and the plausibility figures (``plausibility.csv``).
+   simulated (``fit.csv``); then ``plausibility_replications`` runs at
+   ``plausibility_households`` (default 8 at the constants' size): the plausibility figures
+   of their mean trajectory, the verdict, and each run's beside it (``plausibility.csv``;
+   a ``--quick`` calibration uses its check runs).
 
 Everything lands in the output folder (``manifest.json`` first); each stage's result is a
 file written atomically, each run's summary too: re-running the same command continues a
@@ -703,15 +706,14 @@ def _fit(cal: Calibration, ev: Evaluator, theta: dict, constants: np.ndarray,
             p_runs = run_tasks(engine, ResultCache(Path(ev.cache_dir)), tasks, tick)
         finally:
             bar.close()
-    runs_p = p_runs
     ens = ensemble_growth_figures(
-        np.array([r.territory["households_start"] for r in runs_p]),
-        np.array([r.territory["households_end"] for r in runs_p]), codes)
+        np.array([r.territory["households_start"] for r in p_runs]),
+        np.array([r.territory["households_end"] for r in p_runs]), codes)
     pl_rows = []
     for fig, (lo, hi) in PLAUSIBILITY_BOUNDS.items():
-        vals = [r.national[fig] for r in runs_p]
+        vals = [r.national[fig] for r in p_runs]
         row = {"figure": fig, "lo": lo, "hi": hi, "france": float(obs_g[fig]),
-               "ensemble": float(ens[fig]), "runs": len(runs_p), "households": int(p_hh),
+               "ensemble": float(ens[fig]), "runs": len(p_runs), "households": int(p_hh),
                "mean": float(np.mean(vals))}
         row.update({f"seed_{s}": float(v) for s, v in zip(p_seeds, vals, strict=True)})
         row["runs_out"] = int(sum(not ((lo is None or v >= lo) and (hi is None or v <= hi))
