@@ -95,21 +95,35 @@ class RunFigures:
     names: list[str] | None = None          # département names, map order
 
 
-def model_figures(model) -> dict:
-    """Figures of a model that has run (its first recorded step against its current one)."""
+def run_arrays(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and last households and last unemployment (%) by département of a run.
+
+    Households at the first recorded step and at the last one; the unemployment rate by
+    département at the last step.
+    """
     from simulation.engine import measures
-    from simulation.engine.agents.firm import SECTORS
 
     hist = np.stack(model._history_terr)
     col = measures.TERRITORY_MEASURES.index
     hh = hist[:, :, col("households")].astype(float)
-    names = list(model.tmap.names)
-    out = growth_figures(hh[0], hh[-1], names)
-    u = hist[-1, :, col("unemployment_rate")].astype(float) * 100.0
-    out["unemployment_sd_pts"] = float(u.std(ddof=1))
+    return hh[0], hh[-1], hist[-1, :, col("unemployment_rate")].astype(float) * 100.0
+
+
+def unemployment_figures(u: np.ndarray, names: list[str]) -> dict:
+    """Spread (sd, points) and maximum (%, named) of unemployment rates by département."""
     k = int(np.argmax(u))
-    out["unemployment_max_pct"] = float(u[k])
-    out["unemployment_max_name"] = names[k]
+    return {"unemployment_sd_pts": float(np.std(u, ddof=1)),
+            "unemployment_max_pct": float(u[k]), "unemployment_max_name": names[k]}
+
+
+def model_figures(model) -> dict:
+    """Figures of a model that has run (its first recorded step against its current one)."""
+    from simulation.engine.agents.firm import SECTORS
+
+    start, end, u = run_arrays(model)
+    names = list(model.tmap.names)
+    out = growth_figures(start, end, names)
+    out.update(unemployment_figures(u, names))
     f = model.firms
     best = (0.0, "", "", 0)
     for s, sector in enumerate(SECTORS):
@@ -137,13 +151,7 @@ def run_one(seed: int, households: int, years: float, **params) -> RunFigures:
                            scenario="baseline", **params)
     for _ in range(int(round(12 * years))):
         model.step()
-    from simulation.engine import measures
-
-    hist = np.stack(model._history_terr)
-    col = measures.TERRITORY_MEASURES.index
-    hh = hist[:, :, col("households")].astype(float)
-    return RunFigures(seed, model_figures(model), time.perf_counter() - t0, hh[0], hh[-1],
-                      hist[-1, :, col("unemployment_rate")].astype(float) * 100.0,
+    return RunFigures(seed, model_figures(model), time.perf_counter() - t0, *run_arrays(model),
                       list(model.tmap.names))
 
 
@@ -153,14 +161,17 @@ def _run(args: tuple[int, int, float]) -> RunFigures:
 
 def run_many(seeds: list[int], households: int, years: float, workers: int = 1
              ) -> list[RunFigures]:
-    """:func:`run_one` for each seed, in ``workers`` processes (results in seed order)."""
-    tasks = [(s, households, years) for s in seeds]
-    if workers <= 1 or len(seeds) <= 1:
-        return [_run(t) for t in tasks]
-    from concurrent.futures import ProcessPoolExecutor
+    """:func:`run_one` for each seed on ``workers`` local processes, in seed order.
 
-    with ProcessPoolExecutor(min(workers, len(seeds))) as ex:
-        return list(ex.map(_run, tasks))
+    The runs go through the calibration's :class:`~simulation.calibration.runs.Engine`.
+    """
+    from simulation.calibration.runs import Engine
+
+    engine = Engine(min(workers, max(len(seeds), 1)))
+    try:
+        return engine.map(_run, [(s, households, years) for s in seeds])
+    finally:
+        engine.close()
 
 
 def ensemble(runs: list[RunFigures], names: list[str]) -> dict:
@@ -183,11 +194,7 @@ def ensemble(runs: list[RunFigures], names: list[str]) -> dict:
     out = ensemble_growth_figures(starts, ends, names)
     out["national_growth_pct"] = float((ends.mean(axis=0).sum() / starts.mean(axis=0).sum()
                                         - 1.0) * 100.0)
-    u = np.mean([r.unemployment for r in runs], axis=0)
-    out["unemployment_sd_pts"] = float(u.std(ddof=1))
-    k = int(np.argmax(u))
-    out["unemployment_max_pct"] = float(u[k])
-    out["unemployment_max_name"] = names[k]
+    out.update(unemployment_figures(np.mean([r.unemployment for r in runs], axis=0), names))
     out["largest_firm_share_pct"] = float(max(r.values["largest_firm_share_pct"]
                                               for r in runs))
     if len(runs) >= 2:
